@@ -1,0 +1,53 @@
+# Two commands for a new machine: `make demo` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO   := build/demo
+
+.PHONY: help demo test lint release reference data bench clean
+
+help:
+	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
+	@echo "make test       run the test suite (real kernels, real training; a few minutes)"
+	@echo "make release    regenerate assignments/ from solutions/ with nbgrader"
+	@echo "make reference  execute the solution notebook; write the reference model and metrics"
+	@echo "make bench      compare our grader with plain nbgrader autograde"
+	@echo "make lint       ruff"
+
+# The venv is rebuilt whenever the declared dependencies change.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[dev,data]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+release: $(STAMP)
+	$(VENV)/bin/nbgrader generate_assignment digit_recognition --force --log-level=WARN
+
+reference: $(STAMP)
+	$(PY) -m autograder.reference
+
+data: $(STAMP)
+	$(PY) data/make_digits.py
+
+demo: $(STAMP) release reference
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/submissions/solution $(DEMO)/submissions/untouched_release
+	cp solutions/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/solution/
+	cp assignments/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/untouched_release/
+	$(PY) -m autograder grade $(DEMO)/submissions --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/grades.json
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/bench_grade.py
+
+clean:
+	rm -rf build gradebook.db submitted autograded feedback .pytest_cache

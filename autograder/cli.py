@@ -1,0 +1,122 @@
+"""``python -m autograder VERB``: one verb per job, as nbgrader has one app per command.
+
+Instructors: ``grade`` (and later ``feedback``, ``export``). Students: ``check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from autograder import ASSIGNMENT_ID
+from autograder.sandbox import Limits
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+
+
+def _add_grade(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grade", help="grade submissions with nbgrader, safely and in parallel",
+                       description="Grade one notebook, a student's folder, or a class folder "
+                                   "whose immediate subfolders are students.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the grades as JSON")
+    p.add_argument("--student", help="student id for a single notebook or folder")
+    p.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                   help="instructor repository holding solutions/ (default: current folder)")
+    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="submissions executed at once (default: number of cores)")
+    p.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
+                   help="seconds per cell (default: %(default)s)")
+    p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
+                   help="seconds for a whole notebook (default: %(default)s)")
+    p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
+                   help="memory limit per submission in GiB (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_grade)
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from autograder import pipeline, report
+    from autograder.assignment_db import ensure_assignment, test_points
+    from autograder.collect import collect
+    from autograder.course import Course
+
+    course = Course(args.course_dir.resolve(), args.db)
+    if ensure_assignment(course):
+        console.print(f"gradebook: wrote assignment {course.assignment_id} from "
+                      f"{course.source_notebook}")
+    subs = collect(args.paths, args.student)
+    if not subs:
+        console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
+        return EXIT_CANNOT_RUN
+    points = test_points(course)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                    memory=int(args.memory_gib * 2**30))
+    options = pipeline.Options(limits=limits, workers=args.workers)
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.description}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("", total=len(subs))
+
+        def on_done(result: pipeline.SubmissionResult) -> None:
+            progress.update(task, advance=1, description=result.student)
+
+        results = pipeline.grade_all(course, subs, options, points, on_done)
+    report.print_table(results, list(points), console)
+    report.print_feedback(results, console)
+    if args.json:
+        report.write_json(args.json, course.assignment_id, results)
+        console.print(f"wrote {args.json}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description=f"Grade the {ASSIGNMENT_ID} assignment on top of nbgrader.")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    _add_grade(sub)
+    return parser
+
+
+def _venv_on_path() -> None:
+    """nbgrader shells out to `alembic` when it creates a gradebook: find the venv's copy
+    even when the venv is not activated (``.venv/bin/python -m autograder``)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _venv_on_path()
+    console = Console(stderr=False)
+    # nbgrader's preprocessors log every restored cell; the table is what people read.
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    # nbgrader 0.9 triggers SQLAlchemy 2 session warnings that mean nothing to a grader.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    from autograder.course import CourseError
+
+    try:
+        return args.run(args, console)
+    except (CourseError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

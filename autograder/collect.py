@@ -1,0 +1,105 @@
+"""Step 1, collect: turn the paths given on the command line into one submission per student.
+
+A path is a notebook (student id = its folder's name, or ``--student``), a student's folder
+holding the notebook somewhere inside, or a class folder whose immediate subfolders are
+students (as ``git clone`` of each student repository or an LMS zip leaves them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import NOTEBOOK_ID
+
+EXPECTED_NAME = f"{NOTEBOOK_ID}.ipynb"
+# Student ids become folder names and database keys: keep them boring.
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+SKIP_DIRS = {".ipynb_checkpoints", ".git", "__pycache__", "__MACOSX", ".github"}
+
+
+@dataclass
+class Submission:
+    student: str
+    notebook: Path | None
+    error: str | None = None
+    note: str | None = None
+    # False for a repeated student id: its error is reported but must not touch the grades
+    # the first copy earned.
+    record: bool = True
+
+    @property
+    def sha256(self) -> str | None:
+        if self.notebook is None or not self.notebook.is_file():
+            return None
+        return hashlib.sha256(self.notebook.read_bytes()).hexdigest()
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    found = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        rel = path.relative_to(folder)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        found.append(path)
+    return found
+
+
+def pick_notebook(student: str, folder: Path) -> Submission:
+    """The student's notebook in ``folder``: the expected name, else the only notebook."""
+    notebooks = _notebooks_in(folder)
+    named = [p for p in notebooks if p.name == EXPECTED_NAME]
+    if len(named) == 1:
+        extra = [p.name for p in notebooks if p != named[0]]
+        note = f"ignored other notebooks: {', '.join(extra)}" if extra else None
+        return Submission(student, named[0], note=note)
+    if len(named) > 1:
+        places = ", ".join(str(p.relative_to(folder)) for p in named)
+        return Submission(student, None, f"several copies of {EXPECTED_NAME} ({places}); "
+                          "keep exactly one")
+    if len(notebooks) == 1:
+        return Submission(student, notebooks[0],
+                          note=f"graded {notebooks[0].name} (expected {EXPECTED_NAME})")
+    if not notebooks:
+        return Submission(student, None, f"no notebook found: expected {EXPECTED_NAME}")
+    names = ", ".join(p.name for p in notebooks)
+    return Submission(student, None, f"several notebooks and none named {EXPECTED_NAME} "
+                      f"({names}); rename yours to {EXPECTED_NAME}")
+
+
+def _check_id(sub: Submission) -> Submission:
+    if not STUDENT_ID.match(sub.student):
+        sub.error = (f"student id {sub.student!r} is not usable: use letters, digits and "
+                     "._@+- only (rename the folder or pass --student)")
+        sub.notebook = None
+    return sub
+
+
+def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
+    """One Submission per student, in a stable order; problems become per-student errors."""
+    subs: list[Submission] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        if path.is_file():
+            subs.append(Submission(student or path.resolve().parent.name, path))
+        elif student is not None or (path / EXPECTED_NAME).is_file():
+            subs.append(pick_notebook(student or path.resolve().name, path))
+        else:
+            for folder in sorted(p for p in path.iterdir() if p.is_dir()):
+                if folder.name in SKIP_DIRS or folder.name.startswith("."):
+                    continue
+                subs.append(pick_notebook(folder.name, folder))
+    seen: dict[str, Submission] = {}
+    for sub in subs:
+        _check_id(sub)
+        if sub.student in seen and sub.error is None:
+            first = seen[sub.student]
+            sub.error = (f"student {sub.student!r} was given twice ({first.notebook} and "
+                         f"{sub.notebook}); only the first is graded")
+            sub.notebook = None
+            sub.record = False
+        seen.setdefault(sub.student, sub)
+    return subs

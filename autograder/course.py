@@ -1,0 +1,63 @@
+"""Where a course's grading state lives and how nbgrader is configured for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder import ASSIGNMENT_ID, NOTEBOOK_ID
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# One source of truth for nbgrader settings, shared by the nbgrader CLI and this package.
+NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder: ``solutions/`` in, ``gradebook.db`` and ``autograded/`` out.
+
+    ``root`` is the instructor repository in normal use; tests use a temporary folder
+    whose ``solutions`` links to the repository's.
+    """
+
+    root: Path
+    db_url: str | None = None
+    assignment_id: str = ASSIGNMENT_ID
+    notebook_id: str = NOTEBOOK_ID
+
+    @property
+    def db(self) -> str:
+        return self.db_url or f"sqlite:///{self.root.resolve() / 'gradebook.db'}"
+
+    @property
+    def id(self) -> str:
+        return self.nbgrader_config().CourseDirectory.course_id
+
+    @property
+    def source_notebook(self) -> Path:
+        return self.root / "solutions" / self.assignment_id / f"{self.notebook_id}.ipynb"
+
+    def autograded_notebook(self, student: str) -> Path:
+        return self.root / "autograded" / student / self.assignment_id / f"{self.notebook_id}.ipynb"
+
+    def nbgrader_config(self) -> Config:
+        """The repository's nbgrader_config.py, pointed at this course folder and gradebook."""
+        c = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
+        c.CourseDirectory.root = str(self.root.resolve())
+        c.CourseDirectory.db_url = self.db
+        return c
+
+    def check(self) -> None:
+        """Fail early, with the fix, when this folder cannot be graded."""
+        if not self.source_notebook.is_file():
+            raise CourseError(
+                f"no source notebook at {self.source_notebook}: run the command from the "
+                "instructor repository (the folder holding solutions/) or pass --course-dir"
+            )
+
+
+class CourseError(RuntimeError):
+    """The grading command itself cannot run (as opposed to one bad submission)."""

@@ -1,0 +1,121 @@
+"""The grading pipeline: collect -> sanitize -> sandbox -> execute -> score -> record -> report.
+
+Everything that touches the gradebook runs in this process, one submission at a time
+(``prepare`` and ``finish``); only ``execute`` runs concurrently, in worker processes that
+never see the gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import nbformat
+
+from autograder import record, sandbox, score
+from autograder.collect import Submission
+from autograder.course import Course
+from autograder.execute import Execution, run_worker
+from autograder.sandbox import Limits, Sandbox
+from autograder.sanitize import SubmissionError, read_notebook, sanitize
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    score: float
+    max_score: float
+    tests: dict[str, score.TestResult]
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_rss: int = 0
+
+
+@dataclass
+class Options:
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 1
+    keep_sandboxes: bool = False
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+
+def failed(sub: Submission, message: str, points: dict[str, float]) -> SubmissionResult:
+    tests = {gid: score.TestResult(0.0, pts, f"not graded: {message}")
+             for gid, pts in points.items()}
+    notes = [sub.note] if sub.note else []
+    return SubmissionResult(sub.student, 0.0, sum(points.values()), tests, message, notes)
+
+
+def prepare(course: Course, sub: Submission) -> Sandbox:
+    """Read, register and sanitize one submission, and lay out its sandbox."""
+    if sub.error:
+        raise SubmissionError(sub.error)
+    nb = read_notebook(sub.notebook)
+    record.register(course, sub.student)
+    nb = sanitize(nb, course, sub.student)
+    return sandbox.create(nbformat.writes(nb))
+
+
+def finish(course: Course, sub: Submission, run: Execution) -> SubmissionResult:
+    """Score an executed notebook and record it."""
+    if run.notebook is None:
+        raise SubmissionError(run.problem or "the notebook could not be run")
+    nb = score.clean_outputs(run.notebook, course)
+    if run.problem:
+        score.mark_not_run(nb, run.problem)
+    results = score.score(nb)
+    record.save(course, sub.student, nb)
+    notes = [n for n in (sub.note, run.problem) if n]
+    return SubmissionResult(
+        sub.student, sum(r.points for r in results.values()),
+        sum(r.max_points for r in results.values()), results, None, notes,
+        run.seconds, run.peak_rss)
+
+
+def grade_all(course: Course, subs: list[Submission], options: Options,
+              points: dict[str, float],
+              on_done: Callable[[SubmissionResult], None] | None = None,
+              ) -> list[SubmissionResult]:
+    """Grade every submission; a broken one becomes an error result, never a crash."""
+    results: dict[int, SubmissionResult] = {}
+
+    def done(i: int, result: SubmissionResult) -> None:
+        results[i] = result
+        if on_done:
+            on_done(result)
+
+    def fail(i: int, sub: Submission, message: str) -> None:
+        if sub.record:
+            record.save_failure(course, sub.student)
+        done(i, failed(sub, message, points))
+
+    pending: list[tuple[int, Submission, Sandbox]] = []
+    for i, sub in enumerate(subs):
+        try:
+            pending.append((i, sub, prepare(course, sub)))
+        except SubmissionError as exc:
+            fail(i, sub, str(exc))
+        except Exception as exc:
+            fail(i, sub, f"internal grading error ({type(exc).__name__}: {exc})")
+
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        futures = {pool.submit(run_worker, box, options.limits, options.threads): (i, sub, box)
+                   for i, sub, box in pending}
+        for future in as_completed(futures):
+            i, sub, box = futures[future]
+            try:
+                done(i, finish(course, sub, future.result()))
+            except SubmissionError as exc:
+                fail(i, sub, str(exc))
+            except Exception as exc:  # a grader bug must not cost the rest of the class
+                fail(i, sub, f"internal grading error ({type(exc).__name__}: {exc})")
+            finally:
+                if not options.keep_sandboxes:
+                    box.remove()
+    return [results[i] for i in sorted(results)]

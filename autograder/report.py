@@ -1,0 +1,77 @@
+"""Step 7, report: the score table on the terminal and the grade JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.pipeline import SubmissionResult
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 4)
+
+
+def to_json(assignment: str, results: list[SubmissionResult]) -> dict:
+    """The documented grade JSON (keys and types are a contract for outside tools)."""
+    return {
+        "assignment": assignment,
+        "submissions": [
+            {
+                "student": r.student,
+                "score": _num(r.score),
+                "max_score": _num(r.max_score),
+                "tests": {
+                    gid: {"points": _num(t.points), "max_points": _num(t.max_points),
+                          "feedback": t.feedback}
+                    for gid, t in r.tests.items()
+                },
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
+
+
+def write_json(path: Path, assignment: str, results: list[SubmissionResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(to_json(assignment, results), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def table(results: list[SubmissionResult], test_ids: list[str]) -> Table:
+    t = Table(title="Grades", show_lines=False)
+    t.add_column("student")
+    t.add_column("score", justify="right")
+    for gid in test_ids:
+        t.add_column(gid.removeprefix("test_"), justify="right")
+    t.add_column("problem")
+    for r in results:
+        cells = [f"{_num(r.tests[g].points)}" if g in r.tests else "-" for g in test_ids]
+        problem = r.error or "; ".join(r.notes) or ""
+        t.add_row(r.student, f"{_num(r.score)}/{_num(r.max_score)}", *cells, problem)
+    return t
+
+
+def print_table(results: list[SubmissionResult], test_ids: list[str],
+                console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(table(results, test_ids))
+
+
+def print_feedback(results: list[SubmissionResult], console: Console | None = None) -> None:
+    """What each lost point was for, one line per failed test."""
+    console = console or Console()
+    for r in results:
+        lost = [(g, t) for g, t in r.tests.items() if t.points < t.max_points]
+        if not lost:
+            continue
+        console.print(f"[bold]{r.student}[/bold]")
+        for gid, t in lost:
+            console.print(f"  {gid} ({_num(t.points)}/{_num(t.max_points)}): {t.feedback}",
+                          markup=False, highlight=False)
+

@@ -1,0 +1,22 @@
+"""nbgrader configuration for the instructor repository.
+
+The source step is ``solutions/`` (notebooks with solution markers and hidden tests)
+and the release step is ``assignments/`` (what students get), so
+``nbgrader generate_assignment digit_recognition`` run from this folder
+rewrites ``assignments/digit_recognition/`` from ``solutions/digit_recognition/``.
+"""
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "digit-recognition"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+# Only the notebook is released; the reference model and metrics stay private.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras", "*.json",
+]
+# Restore grade cells a student deleted instead of leaving them ungraded forever.
+c.OverwriteCells.add_missing_cells = True
+c.ClearSolutions.code_stub = {
+    "python": 'raise NotImplementedError("not implemented yet: write your code here")',
+}

@@ -1,0 +1,303 @@
+"""Tests for the figures and the confusion matrix in digit_helpers (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless; must happen before pyplot is imported
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from digit_helpers import (  # noqa: E402
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_digit_grid,
+    plot_loss,
+    plot_misclassified,
+    plot_predictions,
+    plot_probabilities,
+)
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+RED = to_rgba("red")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def toy():
+    """30 synthetic 20x20 'digits': image i has a bright pixel at a position set by i."""
+    n = 30
+    X = np.zeros((n, 400), dtype=np.float32)
+    X[np.arange(n), np.arange(n) * 13 % 400] = 1.0
+    y = np.arange(n) % 10
+    return X, y
+
+
+def _image_axes(fig: Figure):
+    return [ax for ax in fig.axes if ax.images]
+
+
+def _titles(fig: Figure):
+    return [ax.get_title() for ax in _image_axes(fig)]
+
+
+def _shown_rows(fig: Figure, X: np.ndarray) -> list[int]:
+    """Which rows of X each image axis shows (images are compared pixel for pixel)."""
+    rows = []
+    for ax in _image_axes(fig):
+        img = np.asarray(ax.images[0].get_array())
+        matches = [i for i in range(len(X)) if np.array_equal(X[i].reshape(20, 20), img)]
+        assert len(matches) == 1
+        rows.append(matches[0])
+    return rows
+
+
+# --- plot_digit_grid -----------------------------------------------------------------
+
+
+def test_digit_grid_shows_n_labelled_images(toy):
+    X, y = toy
+    fig = plot_digit_grid(X, y, n=12, seed=0, cols=5)
+    assert isinstance(fig, Figure)
+    axes = _image_axes(fig)
+    assert len(axes) == 12
+    assert all(len(ax.images) == 1 for ax in axes)
+    assert all(ax.images[0].get_array().shape == (20, 20) for ax in axes)
+    assert len(fig.axes) == 15  # 3 rows x 5 cols, the 3 spare cells stay empty
+    rows = _shown_rows(fig, X)
+    assert len(set(rows)) == 12  # sampled without replacement
+    assert _titles(fig) == [str(y[i]) for i in rows]
+    assert all(not ax.axison for ax in fig.axes)
+
+
+def test_digit_grid_is_reproducible_and_row_major(toy):
+    X, y = toy
+    rows_a = _shown_rows(plot_digit_grid(X, y, n=8, seed=3), X)
+    rows_b = _shown_rows(plot_digit_grid(X, y, n=8, seed=3), X)
+    assert rows_a == rows_b
+    # Feature k of the unrolled row is pixel (k // 20, k % 20): row-major, no transpose.
+    X2 = np.zeros((1, 400))
+    X2[0, 3] = 1.0  # row 0, column 3
+    img = plot_digit_grid(X2, [7], n=1).axes[0].images[0].get_array()
+    assert img[0, 3] == 1.0 and img[3, 0] == 0.0
+
+
+def test_digit_grid_caps_n_at_dataset_size(toy):
+    X, y = toy
+    assert len(_image_axes(plot_digit_grid(X, y, n=100, seed=1))) == len(X)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.zeros((5, 784)), np.zeros(5, int), r"\(n, 400\)"),
+        (np.zeros((5, 400)), np.zeros(4, int), "4 entries but 5"),
+        (np.zeros((5, 400)), np.zeros((5, 10)), "argmax"),
+        (np.zeros((5, 400)), np.full(5, 0.5), "whole-number"),
+    ],
+)
+def test_digit_grid_rejects_bad_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        plot_digit_grid(X, y)
+
+
+def test_digit_grid_rejects_bad_counts(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        plot_digit_grid(X, y, n=0)
+    with pytest.raises(ValueError, match="cols must be a positive integer"):
+        plot_digit_grid(X, y, cols=0)
+
+
+# --- plot_predictions / plot_misclassified ------------------------------------------
+
+
+def test_predictions_titles_and_red_for_wrong(toy):
+    X, y = toy
+    y_pred = y.copy()
+    y_pred[[2, 5, 11]] = (y[[2, 5, 11]] + 1) % 10
+    fig = plot_predictions(X, y, y_pred, n=30, seed=0)
+    assert fig._suptitle.get_text() == "Label, Prediction"
+    rows = _shown_rows(fig, X)
+    assert sorted(rows) == list(range(30))
+    for ax, i in zip(_image_axes(fig), rows, strict=True):
+        assert ax.get_title() == f"{y[i]},{y_pred[i]}"
+        is_red = to_rgba(ax.title.get_color()) == RED
+        assert is_red == (y[i] != y_pred[i])
+
+
+def test_misclassified_shows_only_wrong_ones_with_count(toy):
+    X, y = toy
+    wrong = [1, 4, 7, 20, 29]
+    y_pred = y.copy()
+    y_pred[wrong] = (y[wrong] + 3) % 10
+    fig = plot_misclassified(X, y, y_pred)
+    assert "5 of 30 misclassified" in fig._suptitle.get_text()
+    assert _shown_rows(fig, X) == wrong
+    assert _titles(fig) == [f"{y[i]},{y_pred[i]}" for i in wrong]
+    assert all(to_rgba(ax.title.get_color()) == RED for ax in _image_axes(fig))
+
+
+def test_misclassified_respects_max_images(toy):
+    X, y = toy
+    y_pred = (y + 1) % 10  # all 30 wrong
+    fig = plot_misclassified(X, y, y_pred, max_images=7, cols=4)
+    assert len(_image_axes(fig)) == 7
+    assert "30 of 30 misclassified (showing first 7)" in fig._suptitle.get_text()
+
+
+def test_misclassified_with_none_wrong_says_so(toy):
+    X, y = toy
+    fig = plot_misclassified(X, y, y.copy())
+    assert len(fig.axes) == 1 and not fig.axes[0].images
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["No misclassified digits"]
+    assert fig._suptitle.get_text() == "0 of 30 misclassified"
+
+
+def test_prediction_plots_reject_mismatched_lengths(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="y_pred has 29 entries but 30"):
+        plot_predictions(X, y, y[:-1])
+    with pytest.raises(ValueError, match="y_true has 10 entries but 30"):
+        plot_misclassified(X, y[:10], y)
+
+
+# --- plot_loss -----------------------------------------------------------------------
+
+
+class FakeHistory:
+    """Stands in for keras.callbacks.History, which keeps its logs in `.history`."""
+
+    def __init__(self, logs):
+        self.history = logs
+
+
+def test_loss_curve_from_history_object():
+    loss = [2.3, 1.1, 0.7, 0.5]
+    fig = plot_loss(FakeHistory({"loss": loss, "accuracy": [0.1, 0.5, 0.8, 0.9]}))
+    ax = fig.axes[0]
+    assert len(ax.lines) == 1
+    x, yv = ax.lines[0].get_data()
+    assert list(x) == [1, 2, 3, 4]
+    np.testing.assert_array_equal(yv, loss)
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("epoch", "loss", "Training loss")
+    assert ax.get_legend() is None
+
+
+def test_loss_curve_with_validation_from_dict():
+    logs = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.2, 0.8, 0.7]}
+    ax = plot_loss(logs).axes[0]
+    assert len(ax.lines) == 2
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), logs["loss"])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), logs["val_loss"])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["training loss", "validation loss"]
+
+
+def test_loss_errors():
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plot_loss({"accuracy": [0.5]})
+    with pytest.raises(ValueError, match="empty"):
+        plot_loss({"loss": []})
+    with pytest.raises(TypeError, match="History"):
+        plot_loss([1.0, 0.5])
+
+
+# --- plot_probabilities --------------------------------------------------------------
+
+
+def test_probability_bars_match_input_and_highlight_argmax():
+    probs = np.array([0.01, 0.02, 0.05, 0.80, 0.02, 0.03, 0.01, 0.02, 0.03, 0.01])
+    fig = plot_probabilities(probs, label=3)
+    ax = fig.axes[0]
+    bars = ax.patches
+    assert len(bars) == 10
+    np.testing.assert_allclose([b.get_height() for b in bars], probs)
+    assert [round(b.get_x() + b.get_width() / 2) for b in bars] == list(range(10))
+    colors = [b.get_facecolor() for b in bars]
+    assert all(c != colors[3] for i, c in enumerate(colors) if i != 3)
+    assert len(set(colors)) == 2
+    assert ax.get_title() == "Prediction: 3 (p=0.80), label: 3"
+
+
+def test_probability_title_without_label_and_batch_of_one():
+    probs = np.zeros((1, 10))
+    probs[0, 7] = 1.0
+    assert plot_probabilities(probs).axes[0].get_title() == "Prediction: 7 (p=1.00)"
+
+
+@pytest.mark.parametrize(
+    ("probs", "match"),
+    [
+        (np.full(9, 0.1), r"shape \(10,\)"),
+        (np.full((2, 10), 0.1), r"shape \(10,\)"),
+        (np.linspace(-3, 3, 10), "softmax"),
+    ],
+)
+def test_probability_rejects_bad_input(probs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_probabilities(probs)
+
+
+# --- confusion matrix ----------------------------------------------------------------
+
+
+def test_confusion_matrix_small_example():
+    y_true = [0, 0, 1, 1, 1, 2]
+    y_pred = [0, 1, 1, 1, 2, 0]
+    cm = confusion_matrix(y_true, y_pred, num_classes=3)
+    expected = np.array([[1, 1, 0], [0, 2, 1], [1, 0, 0]])
+    assert cm.dtype == np.int64
+    np.testing.assert_array_equal(cm, expected)
+    assert cm.sum() == 6 and np.trace(cm) == 3
+
+
+def test_confusion_matrix_figure_shows_counts():
+    y_true = np.array([0, 0, 1, 1, 1, 2])
+    y_pred = np.array([0, 1, 1, 1, 2, 0])
+    fig = plot_confusion_matrix(y_true, y_pred, num_classes=3)
+    ax = fig.axes[0]
+    assert len(ax.images) == 1
+    np.testing.assert_array_equal(ax.images[0].get_array(), confusion_matrix(y_true, y_pred, 3))
+    # Texts are written row by row: cell (i, j) sits at x=j, y=i.
+    cells = {(int(t.get_position()[1]), int(t.get_position()[0])): t.get_text() for t in ax.texts}
+    assert cells == {
+        (0, 0): "1",
+        (0, 1): "1",
+        (0, 2): "0",
+        (1, 0): "0",
+        (1, 1): "2",
+        (1, 2): "1",
+        (2, 0): "1",
+        (2, 1): "0",
+        (2, 2): "0",
+    }
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "predicted",
+        "true",
+        "Confusion matrix",
+    )
+
+
+def test_confusion_matrix_default_is_10x10():
+    y = np.arange(10).repeat(3)
+    cm = confusion_matrix(y, y)
+    assert cm.shape == (10, 10)
+    np.testing.assert_array_equal(cm, 3 * np.eye(10, dtype=int))
+
+
+def test_confusion_matrix_errors():
+    with pytest.raises(ValueError, match="lie in 0..2"):
+        confusion_matrix([0, 3], [0, 1], num_classes=3)
+    with pytest.raises(ValueError, match="lie in 0..9"):
+        confusion_matrix([0, -1], [0, 1])
+    with pytest.raises(ValueError, match="2 entries but 3"):
+        plot_confusion_matrix([0, 1, 2], [0, 1])
