@@ -41,6 +41,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="seconds for a whole notebook (default: %(default)s)")
     p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
                    help="memory limit per submission in GiB (default: %(default)s)")
+    p.add_argument("--isolation", choices=("auto", "required", "off"), default="auto",
+                   help="lock each submission in Linux namespaces with no network and no view "
+                        "of the gradebook or solutions (auto: when possible; default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_grade)
 
@@ -62,7 +65,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     points = test_points(course)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory=int(args.memory_gib * 2**30))
-    options = pipeline.Options(limits=limits, workers=args.workers)
+    isolate = _isolation(args.isolation, console)
+    options = pipeline.Options(limits=limits, workers=args.workers, isolate=isolate,
+                               hidden=[p.resolve() for p in args.paths])
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.description}"), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet, transient=True) as progress:
@@ -72,12 +77,66 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             progress.update(task, advance=1, description=result.student)
 
         results = pipeline.grade_all(course, subs, options, points, on_done)
-    report.print_table(results, list(points), console)
+    report.print_table(results, console)
     report.print_feedback(results, console)
     if args.json:
         report.write_json(args.json, course.assignment_id, results)
         console.print(f"wrote {args.json}")
     return EXIT_OK
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="students: run your notebook and its public tests",
+                       description="Execute NOTEBOOK in a fresh kernel and print each public "
+                                   "test with its points and message. The file is not changed.")
+    p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    p.add_argument("--cell-timeout", type=int, default=300)
+    p.set_defaults(run=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from autograder.check import run_public_tests
+    from autograder.sanitize import SubmissionError
+
+    if not args.notebook.is_file():
+        raise FileNotFoundError(f"no such notebook: {args.notebook}")
+    with console.status(f"running {args.notebook} ..."):
+        try:
+            results = run_public_tests(args.notebook, args.cell_timeout)
+        except (SubmissionError, RuntimeError) as exc:
+            console.print(f"[red]{exc}[/red]", highlight=False)
+            return EXIT_CANNOT_RUN
+    table = Table(title=f"Public tests of {args.notebook.name}")
+    for column in ("test", "result", "points", "message"):
+        table.add_column(column)
+    for gid, r in results.items():
+        ok = r.points >= r.max_points
+        table.add_row(gid, "[green]pass[/green]" if ok else "[red]fail[/red]",
+                      f"{r.points:g}/{r.max_points:g}", "" if ok else r.feedback)
+    console.print(table)
+    got = sum(r.points for r in results.values())
+    total = sum(r.max_points for r in results.values())
+    console.print(f"public tests: {got:g}/{total:g} points. Hidden tests run at grading time.")
+    return EXIT_OK
+
+
+def _isolation(mode: str, console: Console) -> bool:
+    from autograder.course import CourseError
+    from autograder.sandbox import isolation_problem
+
+    if mode == "off":
+        console.print("[yellow]warning:[/yellow] isolation is off: student code runs with "
+                      "your rights and can read the gradebook and solutions")
+        return False
+    problem = isolation_problem()
+    if problem is None:
+        return True
+    if mode == "required":
+        raise CourseError(f"isolation is required but not available: {problem}")
+    console.print(f"[yellow]warning:[/yellow] submissions run without isolation: {problem}")
+    return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Grade the {ASSIGNMENT_ID} assignment on top of nbgrader.")
     sub = parser.add_subparsers(dest="verb", required=True)
     _add_grade(sub)
+    _add_check(sub)
     return parser
 
 

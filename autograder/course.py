@@ -50,6 +50,15 @@ class Course:
         c.CourseDirectory.db_url = self.db
         return c
 
+    def private_paths(self) -> list[Path]:
+        """What student code must never see: sources, hidden tests, grades, other students."""
+        paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback")]
+        paths += [REPO_ROOT / "solutions", self.root / "gradebook.db"]
+        if self.db.startswith("sqlite:///"):
+            db_file = Path(self.db.removeprefix("sqlite:///"))
+            paths += [db_file, db_file.with_name(db_file.name + "-journal")]
+        return [p.resolve() for p in paths if p.exists()]
+
     def check(self) -> None:
         """Fail early, with the fix, when this folder cannot be graded."""
         if not self.source_notebook.is_file():

@@ -8,9 +8,13 @@ never see the gradebook.
 from __future__ import annotations
 
 import os
+import queue
+import shutil
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -39,6 +43,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
     keep_sandboxes: bool = False
+    isolate: bool = True           # lock each kernel in namespaces (see autograder.jail)
+    hidden: list[Path] = field(default_factory=list)  # extra paths student code must not see
 
     @property
     def threads(self) -> int:
@@ -52,21 +58,43 @@ def failed(sub: Submission, message: str, points: dict[str, float]) -> Submissio
     return SubmissionResult(sub.student, 0.0, sum(points.values()), tests, message, notes)
 
 
-def prepare(course: Course, sub: Submission) -> Sandbox:
+def prepare(course: Course, sub: Submission, base: Path) -> Sandbox:
     """Read, register and sanitize one submission, and lay out its sandbox."""
     if sub.error:
         raise SubmissionError(sub.error)
     nb = read_notebook(sub.notebook)
     record.register(course, sub.student)
     nb = sanitize(nb, course, sub.student)
-    return sandbox.create(nbformat.writes(nb))
+    return sandbox.create(nbformat.writes(nb), base)
+
+
+class Executor:
+    """Runs sandboxes on a fixed number of worker slots, each with its own uid."""
+
+    def __init__(self, course: Course, options: Options):
+        self.options = options
+        self.hidden = [*course.private_paths(), *options.hidden]
+        self.uids: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(max(1, options.workers)):
+            self.uids.put(sandbox.SANDBOX_UID_BASE + slot)
+
+    def __call__(self, box: Sandbox) -> Execution:
+        uid = self.uids.get()
+        try:
+            prefix = None
+            if self.options.isolate:
+                sandbox.hand_over(box, uid)
+                prefix = sandbox.isolation_prefix(box, uid, self.hidden)
+            return run_worker(box, self.options.limits, self.options.threads, prefix)
+        finally:
+            self.uids.put(uid)
 
 
 def finish(course: Course, sub: Submission, run: Execution) -> SubmissionResult:
     """Score an executed notebook and record it."""
     if run.notebook is None:
         raise SubmissionError(run.problem or "the notebook could not be run")
-    nb = score.clean_outputs(run.notebook, course)
+    nb = score.clean_outputs(run.notebook)
     if run.problem:
         score.mark_not_run(nb, run.problem)
     results = score.score(nb)
@@ -95,18 +123,20 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
             record.save_failure(course, sub.student)
         done(i, failed(sub, message, points))
 
+    base = Path(tempfile.mkdtemp(prefix="autograder-"))
+    base.chmod(0o711)  # sandboxes are reachable by their own uid, not listable
     pending: list[tuple[int, Submission, Sandbox]] = []
     for i, sub in enumerate(subs):
         try:
-            pending.append((i, sub, prepare(course, sub)))
+            pending.append((i, sub, prepare(course, sub, base)))
         except SubmissionError as exc:
             fail(i, sub, str(exc))
         except Exception as exc:
             fail(i, sub, f"internal grading error ({type(exc).__name__}: {exc})")
 
+    execute = Executor(course, options)
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        futures = {pool.submit(run_worker, box, options.limits, options.threads): (i, sub, box)
-                   for i, sub, box in pending}
+        futures = {pool.submit(execute, box): (i, sub, box) for i, sub, box in pending}
         for future in as_completed(futures):
             i, sub, box = futures[future]
             try:
@@ -118,4 +148,6 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
             finally:
                 if not options.keep_sandboxes:
                     box.remove()
+    if not options.keep_sandboxes:
+        shutil.rmtree(base, ignore_errors=True)
     return [results[i] for i in sorted(results)]

@@ -43,24 +43,23 @@ def write_json(path: Path, assignment: str, results: list[SubmissionResult]) -> 
     tmp.replace(path)
 
 
-def table(results: list[SubmissionResult], test_ids: list[str]) -> Table:
-    t = Table(title="Grades", show_lines=False)
-    t.add_column("student")
-    t.add_column("score", justify="right")
-    for gid in test_ids:
-        t.add_column(gid.removeprefix("test_"), justify="right")
+def table(results: list[SubmissionResult]) -> Table:
+    t = Table(title="Grades")
+    t.add_column("student", no_wrap=True)
+    t.add_column("score", justify="right", no_wrap=True)
+    t.add_column("lost points on")
     t.add_column("problem")
     for r in results:
-        cells = [f"{_num(r.tests[g].points)}" if g in r.tests else "-" for g in test_ids]
-        problem = r.error or "; ".join(r.notes) or ""
-        t.add_row(r.student, f"{_num(r.score)}/{_num(r.max_score)}", *cells, problem)
+        lost = [g.removeprefix("test_") for g, x in r.tests.items() if x.points < x.max_points]
+        failed = "all tests" if r.error or (lost and len(lost) == len(r.tests)) else ", ".join(lost)
+        t.add_row(r.student, f"{_num(r.score)}/{_num(r.max_score)}", failed,
+                  r.error or "; ".join(r.notes))
     return t
 
 
-def print_table(results: list[SubmissionResult], test_ids: list[str],
-                console: Console | None = None) -> None:
+def print_table(results: list[SubmissionResult], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(table(results, test_ids))
+    console.print(table(results))
 
 
 def print_feedback(results: list[SubmissionResult], console: Console | None = None) -> None:

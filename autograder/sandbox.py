@@ -9,12 +9,18 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import digit_helpers
+from autograder.course import REPO_ROOT
+
+# The packages the kernel and worker import (editable install) from the repository.
+REPO_PACKAGES = [REPO_ROOT / "utils", REPO_ROOT / "autograder"]
 
 GiB = 1024**3
 MiB = 1024**2
@@ -99,6 +105,47 @@ def environment(box: Sandbox, threads: int = 1) -> dict[str, str]:
         if key in os.environ:
             env[key] = os.environ[key]
     return env
+
+
+SANDBOX_UID_BASE = 61000  # unprivileged uids with no account: one per concurrent worker
+
+
+@lru_cache(maxsize=1)
+def isolation_problem() -> str | None:
+    """None when submissions can be locked in namespaces here, else why not."""
+    if sys.platform != "linux":
+        return "namespaces need Linux"
+    if os.geteuid() != 0:
+        return "isolation needs root (it drops to an unprivileged uid after setting up mounts)"
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "the unshare command (util-linux) is not installed"
+    probe = subprocess.run([unshare, *UNSHARE_FLAGS, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"unshare failed: {probe.stderr.strip() or probe.returncode}"
+    return None
+
+
+UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+
+
+def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
+    """The command that runs the worker with the student locked in (see autograder.jail)."""
+    cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
+           "autograder.jail", "--uid", str(uid)]
+    home = Path.home()
+    for path in [*hidden, box.root.parent, *([home] if home != Path("/") else [])]:
+        cmd += ["--hide", str(path)]
+    # What the kernel must still reach if it lies below a hidden folder.
+    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *REPO_PACKAGES]:
+        cmd += ["--reveal", str(path)]
+    return [*cmd, "--"]
+
+
+def hand_over(box: Sandbox, uid: int) -> None:
+    """Give the sandbox folder to the uid the kernel will run as."""
+    for path in [box.root, *box.root.rglob("*")]:
+        os.lchown(path, uid, uid)
 
 
 def rlimit_setter(limits: Limits):

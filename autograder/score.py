@@ -14,8 +14,7 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import IgnorePattern, LimitOutput
-
-from autograder.course import Course
+from traitlets.config import Config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Log lines TensorFlow, absl and Keras may still print to stderr despite the quiet
@@ -65,9 +64,9 @@ def fail_test(nb: NotebookNode, grade_id: str, ename: str, message: str) -> None
                 "error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
 
 
-def clean_outputs(nb: NotebookNode, course: Course) -> NotebookNode:
+def clean_outputs(nb: NotebookNode) -> NotebookNode:
     """nbgrader's post-execution steps: drop library noise from stderr, trim floods."""
-    config = course.nbgrader_config()
+    config = Config()
     config.IgnorePattern.enabled = True
     config.IgnorePattern.pattern = LIBRARY_NOISE
     resources = {}

@@ -1,0 +1,104 @@
+"""Runs first inside fresh Linux namespaces and locks the submission in before it starts.
+
+Started by :mod:`autograder.execute` as::
+
+    unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
+        python -m autograder.jail --hide PATH ... --reveal PATH ... --uid N -- COMMAND ...
+
+In the new mount namespace it covers every ``--hide`` path (an empty read-only tmpfs over a
+folder, /dev/null over a file), brings back each ``--reveal`` path that lies below a hidden
+one (bind-mounted through an fd opened before hiding, so it keeps its path), then drops to
+an unprivileged uid (which also drops every capability, so the mounts cannot be undone and
+RLIMIT_NPROC applies) and execs COMMAND. The network namespace has no interfaces up; the
+kernel talks to the worker over Unix sockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import resource
+import sys
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    ok = _libc.mount(source.encode(), target.encode(),
+                     fstype.encode() if fstype else None, flags, data.encode() or None)
+    if ok != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
+
+
+def hide(path: str) -> None:
+    if os.path.isdir(path):
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+    elif os.path.exists(path):
+        mount("/dev/null", path, None, MS_BIND)
+
+
+def seal(path: str) -> None:
+    if os.path.isdir(path):
+        mount("tmpfs", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              "size=64k,mode=755")
+
+
+def lock_in(hidden: list[str], revealed: list[str]) -> None:
+    hidden = [os.path.realpath(p) for p in hidden if os.path.lexists(p)]
+    kept = {}
+    for path in revealed:
+        path = os.path.realpath(path)
+        if any(path == h or path.startswith(h + os.sep) for h in hidden):
+            kept[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    # Hide outer paths first so a nested hidden path is simply covered.
+    for path in sorted(hidden, key=len):
+        hide(path)
+    for path, fd in kept.items():
+        os.makedirs(path, exist_ok=True)  # inside the tmpfs that hid it
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    # A revealed folder (say, a repository under /root) may hold hidden paths again.
+    for path in sorted(hidden, key=len):
+        if any(path.startswith(k + os.sep) for k in kept):
+            hide(path)
+    for path in sorted(hidden, key=len):
+        seal(path)
+
+
+def drop_privileges(uid: int, nproc: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.jail")
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--reveal", action="append", default=[])
+    parser.add_argument("--uid", type=int, required=True)
+    parser.add_argument("--nproc", type=int, default=1024)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    try:
+        lock_in(args.hide, args.reveal)
+        drop_privileges(args.uid, args.nproc)
+    except OSError as exc:
+        print(f"sandbox setup failed: {exc}", file=sys.stderr)
+        return 4
+    os.execve(command[0], command, os.environ)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())
