@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 release: $(STAMP)
-	$(VENV)/bin/nbgrader generate_assignment digit_recognition --force --log-level=WARN
+	@# nbgrader runs `alembic` by name, so the venv must be on PATH even when not activated
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment digit_recognition --force --log-level=WARN
 
 reference: $(STAMP)
 	$(PY) -m autograder.reference

@@ -30,9 +30,7 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the grades as JSON")
     p.add_argument("--student", help="student id for a single notebook or folder")
-    p.add_argument("--course-dir", type=Path, default=Path.cwd(),
-                   help="instructor repository holding solutions/ (default: current folder)")
-    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
+    _course_args(p)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="submissions executed at once (default: number of cores)")
     p.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
@@ -122,6 +120,65 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _course_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                   help="instructor repository holding solutions/ (default: current folder)")
+    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
+
+
+def _add_feedback(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feedback", help="write per-student feedback HTML (no hidden tests)",
+                       description="nbgrader generate_feedback for graded students, with hidden "
+                                   "test source removed and the student's loss curve, "
+                                   "misclassified digits and confusion matrix added.")
+    p.add_argument("--student", help="only this student (default: everyone graded)")
+    _course_args(p)
+    p.set_defaults(run=cmd_feedback)
+
+
+def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
+    from autograder.course import Course
+    from autograder.feedback import generate
+
+    course = Course(args.course_dir.resolve(), args.db)
+    for path in generate(course, args.student):
+        console.print(f"wrote {path}", highlight=False)
+    return EXIT_OK
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write the grades CSV (nbgrader's exporter)")
+    p.add_argument("--to", type=Path, default=Path("grades.csv"), metavar="FILE")
+    _course_args(p)
+    p.set_defaults(run=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from autograder.course import Course
+    from autograder.export import export_grades
+
+    course = Course(args.course_dir.resolve(), args.db)
+    console.print(f"wrote {export_grades(course, args.to)}", highlight=False)
+    return EXIT_OK
+
+
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="export the student template repository",
+                       description="Write the student template repository (release notebook, "
+                                   "data, helpers, CI workflow) to OUT_DIR. Nothing secret.")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
+    p.set_defaults(run=cmd_template)
+
+
+def cmd_template(args: argparse.Namespace, console: Console) -> int:
+    from autograder.template import export_template
+
+    out = export_template(args.out_dir, force=args.force)
+    console.print(f"wrote the student template to {out}", highlight=False)
+    return EXIT_OK
+
+
 def _isolation(mode: str, console: Console) -> bool:
     from autograder.course import CourseError
     from autograder.sandbox import isolation_problem
@@ -145,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Grade the {ASSIGNMENT_ID} assignment on top of nbgrader.")
     sub = parser.add_subparsers(dest="verb", required=True)
     _add_grade(sub)
+    _add_feedback(sub)
+    _add_export(sub)
     _add_check(sub)
+    _add_template(sub)
     return parser
 
 

@@ -43,6 +43,10 @@ class Course:
     def autograded_notebook(self, student: str) -> Path:
         return self.root / "autograded" / student / self.assignment_id / f"{self.notebook_id}.ipynb"
 
+    def artifacts_dir(self, student: str) -> Path:
+        """The student's trained model and history as the grader saved them (for feedback)."""
+        return self.root / "graded_models" / student / self.assignment_id
+
     def nbgrader_config(self) -> Config:
         """The repository's nbgrader_config.py, pointed at this course folder and gradebook."""
         c = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
@@ -52,7 +56,8 @@ class Course:
 
     def private_paths(self) -> list[Path]:
         """What student code must never see: sources, hidden tests, grades, other students."""
-        paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback")]
+        paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback",
+                                               "graded_models")]
         paths += [REPO_ROOT / "solutions", self.root / "gradebook.db"]
         if self.db.startswith("sqlite:///"):
             db_file = Path(self.db.removeprefix("sqlite:///"))

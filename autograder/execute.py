@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -26,6 +27,7 @@ POLL_SECONDS = 0.2
 @dataclass
 class Execution:
     notebook: NotebookNode | None
+    export_dir: Path | None = None       # the model saved after the notebook, if any
     problem: str | None = None           # why execution stopped early, for the student
     seconds: float = 0.0
     peak_rss: int = 0
@@ -57,7 +59,8 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
                command_prefix: list[str] | None = None) -> Execution:
     cmd = [*(command_prefix or []), sys.executable, "-m", "autograder.worker",
            str(box.notebook), str(box.executed), str(box.export_dir),
-           "--cell-timeout", str(limits.cell_timeout)]
+           "--cell-timeout", str(limits.cell_timeout),
+           "--output-limit", str(limits.output_size)]
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
@@ -89,7 +92,7 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
     nb = _read_executed(box, limits)
     if nb is None and problem is None:
         problem = "the notebook produced no result"
-    return Execution(nb, problem, seconds, peak, [err] if err else [])
+    return Execution(nb, box.export_dir, problem, seconds, peak, [err] if err else [])
 
 
 def _explain_failure(code: int, err: str) -> str:
@@ -106,9 +109,8 @@ def _read_executed(box: Sandbox, limits: Limits) -> NotebookNode | None:
     path = box.executed
     if not path.is_file():
         return None
-    if path.stat().st_size > limits.output_size * 4:
-        # LimitOutput trims per cell later; a file this large is a flood, not a notebook.
-        return None
+    if path.stat().st_size > limits.output_size * 8:
+        return None  # the worker caps output; a file this large was not written by it
     try:
         return nbformat.read(path, as_version=4)
     except Exception:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import record, sandbox, score
+from autograder import record, sandbox, score, verify
 from autograder.collect import Submission
 from autograder.course import Course
 from autograder.execute import Execution, run_worker
@@ -97,8 +97,9 @@ def finish(course: Course, sub: Submission, run: Execution) -> SubmissionResult:
     nb = score.clean_outputs(run.notebook)
     if run.problem:
         score.mark_not_run(nb, run.problem)
+    verify.apply(nb, run.export_dir)
     results = score.score(nb)
-    record.save(course, sub.student, nb)
+    record.save(course, sub.student, nb, run.export_dir)
     notes = [n for n in (sub.note, run.problem) if n]
     return SubmissionResult(
         sub.student, sum(r.points for r in results.values()),

@@ -6,6 +6,7 @@ SaveAutoGrades, so nbgrader's formgrader, feedback and export see them as usual.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -24,8 +25,11 @@ def register(course: Course, student: str) -> None:
         gb.update_or_create_submission(course.assignment_id, student)
 
 
-def save(course: Course, student: str, nb: NotebookNode) -> Path:
-    """Store the scores of a graded notebook and keep it for feedback."""
+ARTIFACTS = ("model.keras", "history.json")
+
+
+def save(course: Course, student: str, nb: NotebookNode, export_dir: Path | None = None) -> Path:
+    """Store the scores of a graded notebook and keep it, and the trained model, for feedback."""
     SaveAutoGrades(config=course.nbgrader_config()).preprocess(
         nb, grading_resources(course, student))
     path = course.autograded_notebook(student)
@@ -33,6 +37,12 @@ def save(course: Course, student: str, nb: NotebookNode) -> Path:
     tmp = path.with_suffix(".ipynb.tmp")
     nbformat.write(nb, tmp)
     tmp.replace(path)  # never leave a half-written notebook behind
+    keep = course.artifacts_dir(student)
+    shutil.rmtree(keep, ignore_errors=True)
+    for name in ARTIFACTS:
+        if export_dir and (export_dir / name).is_file():
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(export_dir / name, keep / name)
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 import nbformat
@@ -18,8 +19,33 @@ from traitlets.config import Config
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute, but a cell during which the kernel dies (or execution breaks)
-    keeps an error output; otherwise a test cell left without outputs scores full marks."""
+    """nbgrader's Execute with two guards.
+
+    A cell during which the kernel dies (or execution breaks) keeps an error output;
+    otherwise a test cell left without outputs scores full marks. And output beyond
+    ``output_limit`` bytes is dropped as it arrives (errors and a cell's first stderr
+    excepted, as scoring needs them), so a flood cannot exhaust memory.
+    """
+
+    output_limit = 2 * 2**20
+    _output_bytes = 0
+    _flood_noted = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        self._output_bytes += len(str(msg.get("content", "")))
+        if self._output_bytes <= self.output_limit or msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content", {})
+        if msg["msg_type"] == "stream" and content.get("name") == "stderr" and not any(
+                o.get("name") == "stderr" for o in outs):
+            content["text"] = content.get("text", "")[:1000]
+            return super().output(outs, msg, display_id, cell_index)
+        if not self._flood_noted:
+            self._flood_noted = True
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"\n[grader: output beyond {self.output_limit // 2**20} MiB dropped]\n"))
+        return None
 
     def preprocess_cell(self, cell, resources, index):
         try:
@@ -33,7 +59,8 @@ class GuardedExecute(Execute):
             raise
 
 
-def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int) -> None:
+def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
+            output_limit: int = GuardedExecute.output_limit) -> None:
     nb = nbformat.read(nb_in, as_version=4)
     export_source = _export_source(export_dir)
     if export_source:
@@ -43,13 +70,26 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int) -> None
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = os.path.join(os.getcwd(), ".kernel")
     executor = GuardedExecute(config=config, timeout=cell_timeout)
+    executor.output_limit = output_limit
     resources = {"metadata": {"path": os.getcwd()}}
     try:
         nb, _ = executor.preprocess(nb, resources)
     finally:
+        _stop_leftovers()
         if export_source and nb.cells and nb.cells[-1].source == export_source:
             nb.cells.pop()
         nbformat.write(nb, nb_out)
+
+
+def _stop_leftovers() -> None:
+    """As the first process of a PID namespace (see autograder.jail), end every process
+    the notebook left behind before writing results, so none can rewrite them."""
+    if os.getpid() != 1:
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)  # everyone in this namespace but us
+    except ProcessLookupError:
+        pass
 
 
 def _export_source(export_dir: str) -> str | None:
@@ -66,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("nb_out")
     parser.add_argument("export_dir")
     parser.add_argument("--cell-timeout", type=int, default=120)
+    parser.add_argument("--output-limit", type=int, default=GuardedExecute.output_limit)
     args = parser.parse_args(argv)
     try:
-        execute(args.nb_in, args.nb_out, args.export_dir, args.cell_timeout)
+        execute(args.nb_in, args.nb_out, args.export_dir, args.cell_timeout,
+                args.output_limit)
     except Exception as exc:  # reported to the grader through the exit status and stderr
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 3

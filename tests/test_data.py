@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from digit_helpers import DATA_FILE, DATA_SHA256, DataError, load_data
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,6 +9,9 @@ matplotlib.use("Agg")  # headless; must happen before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
 from digit_helpers import (  # noqa: E402
     confusion_matrix,
     plot_confusion_matrix,
@@ -18,8 +21,6 @@ from digit_helpers import (  # noqa: E402
     plot_predictions,
     plot_probabilities,
 )
-from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 RED = to_rgba("red")
 
