@@ -39,38 +39,39 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str = 
         raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
 
 
-def hide(path: str) -> None:
+def hide(path: str) -> bool:
+    """Cover path; False when it is already out of sight (under an earlier hidden folder)."""
     if os.path.isdir(path):
         mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-    elif os.path.exists(path):
+        return True
+    if os.path.exists(path):
         mount("/dev/null", path, None, MS_BIND)
+    return False
 
 
 def seal(path: str) -> None:
-    if os.path.isdir(path):
-        mount("tmpfs", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-              "size=64k,mode=755")
+    mount("tmpfs", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+          "size=64k,mode=755")
 
 
 def lock_in(hidden: list[str], revealed: list[str]) -> None:
-    hidden = [os.path.realpath(p) for p in hidden if os.path.lexists(p)]
+    hidden = list(dict.fromkeys(os.path.realpath(p) for p in hidden if os.path.lexists(p)))
     kept = {}
     for path in revealed:
         path = os.path.realpath(path)
         if any(path == h or path.startswith(h + os.sep) for h in hidden):
             kept[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     # Hide outer paths first so a nested hidden path is simply covered.
-    for path in sorted(hidden, key=len):
-        hide(path)
+    covered = [path for path in sorted(hidden, key=len) if hide(path)]
     for path, fd in kept.items():
         os.makedirs(path, exist_ok=True)  # inside the tmpfs that hid it
         mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
     # A revealed folder (say, a repository under /root) may hold hidden paths again.
     for path in sorted(hidden, key=len):
-        if any(path.startswith(k + os.sep) for k in kept):
-            hide(path)
-    for path in sorted(hidden, key=len):
+        if any(path.startswith(k + os.sep) for k in kept) and hide(path):
+            covered.append(path)
+    for path in covered:
         seal(path)
 
 

@@ -134,7 +134,9 @@ def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
     cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
            "autograder.jail", "--uid", str(uid)]
     home = Path.home()
-    for path in [*hidden, box.root.parent, *([home] if home != Path("/") else [])]:
+    # Shared writable places too: the kernel writes only inside its sandbox (TMPDIR).
+    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
+    for path in [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]:
         cmd += ["--hide", str(path)]
     # What the kernel must still reach if it lies below a hidden folder.
     for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *REPO_PACKAGES]:

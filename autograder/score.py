@@ -75,8 +75,15 @@ def clean_outputs(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+TIMED_OUT = ("the cell ran past the grader's time limit per cell and was interrupted: look "
+             "for endless loops, long sleeps or very long computations")
+
+
 def feedback_for(cell: NotebookNode) -> str:
     for out in cell.outputs:
+        # nbgrader interrupts a cell at its timeout: the kernel reports KeyboardInterrupt.
+        if out.output_type == "error" and out.ename in ("KeyboardInterrupt", "CellTimeoutError"):
+            return f"CellTimeoutError: {TIMED_OUT}"
         if out.output_type == "error":
             message = first_line(out.get("evalue", ""))
             return f"{out.ename}: {message}" if message else out.ename

@@ -113,3 +113,33 @@ def tiny_submission(body: str | None = "    return a + b") -> str:
     for cell in nb.cells[2:]:
         cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0].rstrip()
     return nbformat.writes(nb)
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The real assignment's catalogue graded once, in one batch, as an instructor would.
+
+    Returns (course folder, grade JSON, console output). Expected results: test_catalogue.py.
+    """
+    import catalogue
+
+    base = tmp_path_factory.mktemp("class")
+    course = base / "course"
+    course.mkdir()
+    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    subs = base / "submissions"
+    place(subs, "solution", SOLUTION)
+    place(subs, "release", RELEASE)
+    place(subs, "weird_but_correct", catalogue.weird_but_correct())
+    place(subs, "partial", catalogue.partial())
+    place(subs, "wrong_sizes", catalogue.wrong_sizes())
+    place(subs, "fake_accuracy", catalogue.fake_accuracy())
+    place(subs, "cheat_on_tests", catalogue.cheat_on_tests())
+    place(subs, "truncated", SOLUTION.read_text()[:5000])
+    place(subs, "empty", "")
+    place(subs, "not_a_notebook", b"PK\x03\x04 a zip, not a notebook")
+    place(subs, "renamed", RELEASE, name="digit_recognition (1).ipynb")
+    place(subs, "two_unnamed", RELEASE, name="a.ipynb")
+    place(subs, "two_unnamed", RELEASE, name="b.ipynb")
+    grades, output = run_grade(course, subs)
+    return course, grades, output
