@@ -39,6 +39,11 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="seconds for a whole notebook (default: %(default)s)")
     p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
                    help="memory limit per submission in GiB (default: %(default)s)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade submissions that did not change since they were last graded")
+    p.add_argument("--shard", metavar="I/N", type=_shard,
+                   help="grade only shard I of N (1-based), a stable slice of the students; "
+                        "merge the shards' JSON files with `merge`")
     p.add_argument("--isolation", choices=("auto", "required", "off"), default="auto",
                    help="lock each submission in Linux namespaces with no network and no view "
                         "of the gradebook or solutions (auto: when possible; default)")
@@ -46,10 +51,20 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_grade)
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"shard {index}/{count}: I must be from 1 to N")
+    return index, count
+
+
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from autograder import pipeline, report
     from autograder.assignment_db import ensure_assignment, test_points
-    from autograder.collect import collect
+    from autograder.collect import collect, select_shard
     from autograder.course import Course
 
     course = Course(args.course_dir.resolve(), args.db)
@@ -57,6 +72,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
     subs = collect(args.paths, args.student)
+    if args.shard:
+        subs = select_shard(subs, *args.shard)
     if not subs:
         console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
         return EXIT_CANNOT_RUN
@@ -65,6 +82,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
                     memory=int(args.memory_gib * 2**30))
     isolate = _isolation(args.isolation, console)
     options = pipeline.Options(limits=limits, workers=args.workers, isolate=isolate,
+                               force=args.force,
                                hidden=[p.resolve() for p in args.paths])
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.description}"), TimeRemainingColumn())
@@ -142,7 +160,7 @@ def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
 
     course = Course(args.course_dir.resolve(), args.db)
     for path in generate(course, args.student):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -158,7 +176,33 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from autograder.export import export_grades
 
     course = Course(args.course_dir.resolve(), args.db)
-    console.print(f"wrote {export_grades(course, args.to)}", highlight=False)
+    console.print(f"wrote {export_grades(course, args.to)}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_merge(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="merge the grade JSON files of shards into one gradebook",
+                       description="Write the grades of `grade --shard i/n` runs (their --json "
+                                   "files) into this course's gradebook; `export` then gives "
+                                   "one CSV.")
+    p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_JSON")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the merged JSON")
+    _course_args(p)
+    p.set_defaults(run=cmd_merge)
+
+
+def cmd_merge(args: argparse.Namespace, console: Console) -> int:
+    from autograder import report
+    from autograder.course import Course
+    from autograder.merge import merge
+
+    course = Course(args.course_dir.resolve(), args.db)
+    results = merge(course, args.shards)
+    report.print_table(results, console)
+    if args.json:
+        report.write_json(args.json, course.assignment_id, results)
+    console.print(f"merged {len(results)} students from {len(args.shards)} shard files "
+                  f"into {course.db}", soft_wrap=True, highlight=False)
     return EXIT_OK
 
 
@@ -204,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grade(sub)
     _add_feedback(sub)
     _add_export(sub)
+    _add_merge(sub)
     _add_check(sub)
     _add_template(sub)
     return parser

@@ -19,6 +19,7 @@ import argparse
 import ctypes
 import os
 import resource
+import signal
 import sys
 
 MS_RDONLY = 1
@@ -27,6 +28,7 @@ MS_NODEV = 4
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -80,6 +82,9 @@ def drop_privileges(uid: int, nproc: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+    # Changing uid clears the parent-death signal `unshare --kill-child` set: set it again,
+    # so the whole namespace dies with the grader even when the grader is SIGKILLed.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> int:

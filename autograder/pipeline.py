@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -19,11 +18,15 @@ from pathlib import Path
 import nbformat
 
 from autograder import record, sandbox, score, verify
+from autograder.assignment_db import source_test_cells
 from autograder.collect import Submission
 from autograder.course import Course
 from autograder.execute import Execution, run_worker
+from autograder.ledger import Ledger, content_key
 from autograder.sandbox import Limits, Sandbox
 from autograder.sanitize import SubmissionError, read_notebook, sanitize
+
+UNCHANGED = "unchanged since it was last graded: previous result kept (--force regrades)"
 
 
 @dataclass
@@ -37,6 +40,30 @@ class SubmissionResult:
     seconds: float = 0.0
     peak_rss: int = 0
 
+    def as_dict(self) -> dict:
+        """One entry of the grade JSON's "submissions" (a documented contract)."""
+        return {
+            "student": self.student,
+            "score": plain_number(self.score),
+            "max_score": plain_number(self.max_score),
+            "tests": {gid: {"points": plain_number(t.points),
+                            "max_points": plain_number(t.max_points),
+                            "feedback": t.feedback} for gid, t in self.tests.items()},
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, note: str | None = None) -> SubmissionResult:
+        tests = {gid: score.TestResult(t["points"], t["max_points"], t["feedback"])
+                 for gid, t in data["tests"].items()}
+        return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
+                   [note] if note else [])
+
+
+def plain_number(x: float) -> float | int:
+    """10.0 -> 10, for JSON and tables that people read."""
+    return int(x) if float(x).is_integer() else round(x, 4)
+
 
 @dataclass
 class Options:
@@ -44,6 +71,7 @@ class Options:
     workers: int = 1
     keep_sandboxes: bool = False
     isolate: bool = True           # lock each kernel in namespaces (see autograder.jail)
+    force: bool = False            # regrade submissions whose content did not change
     hidden: list[Path] = field(default_factory=list)  # extra paths student code must not see
 
     @property
@@ -111,23 +139,38 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
               points: dict[str, float],
               on_done: Callable[[SubmissionResult], None] | None = None,
               ) -> list[SubmissionResult]:
-    """Grade every submission; a broken one becomes an error result, never a crash."""
-    results: dict[int, SubmissionResult] = {}
+    """Grade every submission; a broken one becomes an error result, never a crash.
 
-    def done(i: int, result: SubmissionResult) -> None:
+    Unchanged submissions (same bytes, same tests) keep their recorded result unless
+    ``options.force``; each new result is recorded in the ledger after its grades.
+    """
+    results: dict[int, SubmissionResult] = {}
+    ledger = Ledger(course.db, course.assignment_id)
+    tests = source_test_cells(course)
+    keys: dict[int, str] = {}
+
+    def done(i: int, sub: Submission, result: SubmissionResult) -> None:
         results[i] = result
+        if sub.record and i in keys:
+            ledger.record(sub.student, keys[i], result.as_dict())
         if on_done:
             on_done(result)
 
     def fail(i: int, sub: Submission, message: str) -> None:
         if sub.record:
             record.save_failure(course, sub.student)
-        done(i, failed(sub, message, points))
+        done(i, sub, failed(sub, message, points))
 
-    base = Path(tempfile.mkdtemp(prefix="autograder-"))
-    base.chmod(0o711)  # sandboxes are reachable by their own uid, not listable
+    base = sandbox.new_base()
     pending: list[tuple[int, Submission, Sandbox]] = []
     for i, sub in enumerate(subs):
+        keys[i] = content_key(sub.read_bytes(), sub.error, tests)
+        previous = ledger.lookup(sub.student) if sub.record and not options.force else None
+        if previous and previous[0] == keys[i]:
+            results[i] = SubmissionResult.from_dict(previous[1], UNCHANGED)
+            if on_done:
+                on_done(results[i])
+            continue
         try:
             pending.append((i, sub, prepare(course, sub, base)))
         except SubmissionError as exc:
@@ -141,7 +184,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         for future in as_completed(futures):
             i, sub, box = futures[future]
             try:
-                done(i, finish(course, sub, future.result()))
+                done(i, sub, finish(course, sub, future.result()))
             except SubmissionError as exc:
                 fail(i, sub, str(exc))
             except Exception as exc:  # a grader bug must not cost the rest of the class
@@ -151,4 +194,5 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
                     box.remove()
     if not options.keep_sandboxes:
         shutil.rmtree(base, ignore_errors=True)
+    ledger.close()
     return [results[i] for i in sorted(results)]

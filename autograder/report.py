@@ -8,31 +8,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.pipeline import SubmissionResult
-
-
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(x, 4)
+from autograder.pipeline import SubmissionResult, plain_number
 
 
 def to_json(assignment: str, results: list[SubmissionResult]) -> dict:
     """The documented grade JSON (keys and types are a contract for outside tools)."""
     return {
         "assignment": assignment,
-        "submissions": [
-            {
-                "student": r.student,
-                "score": _num(r.score),
-                "max_score": _num(r.max_score),
-                "tests": {
-                    gid: {"points": _num(t.points), "max_points": _num(t.max_points),
-                          "feedback": t.feedback}
-                    for gid, t in r.tests.items()
-                },
-                "error": r.error,
-            }
-            for r in results
-        ],
+        "submissions": [r.as_dict() for r in results],
     }
 
 
@@ -52,7 +35,7 @@ def table(results: list[SubmissionResult]) -> Table:
     for r in results:
         lost = [g.removeprefix("test_") for g, x in r.tests.items() if x.points < x.max_points]
         failed = "all tests" if r.error or (lost and len(lost) == len(r.tests)) else ", ".join(lost)
-        t.add_row(r.student, f"{_num(r.score)}/{_num(r.max_score)}", failed,
+        t.add_row(r.student, f"{plain_number(r.score)}/{plain_number(r.max_score)}", failed,
                   r.error or "; ".join(r.notes))
     return t
 
@@ -71,6 +54,6 @@ def print_feedback(results: list[SubmissionResult], console: Console | None = No
             continue
         console.print(f"[bold]{r.student}[/bold]")
         for gid, t in lost:
-            console.print(f"  {gid} ({_num(t.points)}/{_num(t.max_points)}): {t.feedback}",
-                          markup=False, highlight=False)
+            got = f"{plain_number(t.points)}/{plain_number(t.max_points)}"
+            console.print(f"  {gid} ({got}): {t.feedback}", markup=False, highlight=False)
 

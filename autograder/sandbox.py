@@ -6,9 +6,11 @@ the process gets a scrubbed environment and resource limits that its kernel inhe
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,8 @@ from autograder.course import REPO_ROOT
 REPO_PACKAGES = [REPO_ROOT / "utils", REPO_ROOT / "autograder"]
 
 GiB = 1024**3
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 MiB = 1024**2
 
 
@@ -56,6 +60,31 @@ class Sandbox:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+BASE_PREFIX = "autograder-"
+
+
+def new_base() -> Path:
+    """This run's folder of sandboxes; also removes those of grader runs that were killed."""
+    tmp = Path(tempfile.gettempdir())
+    for old in tmp.glob(f"{BASE_PREFIX}*-*"):
+        pid = old.name.removeprefix(BASE_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    base = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-"))
+    base.chmod(0o711)  # each sandbox is reachable by its own uid, the folder is not listable
+    return base
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def create(nb_text: str, base: Path | None = None) -> Sandbox:
@@ -155,6 +184,9 @@ def rlimit_setter(limits: Limits):
 
     def apply() -> None:
         os.setsid()
+        # If the grader dies (even by SIGKILL), its workers and their kernels die with it.
+        if sys.platform == "linux":
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

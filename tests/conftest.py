@@ -90,16 +90,19 @@ def tiny_source_notebook():
     return nb
 
 
-@pytest.fixture
-def tiny_course(tmp_path: Path) -> Path:
-    """A course folder whose digit_recognition notebook is the tiny stand-in above."""
+def tiny_course_at(course: Path) -> Path:
+    """A course folder at `course` whose assignment is the tiny stand-in above."""
     import nbformat
 
-    course = tmp_path / "tiny-course"
     src = course / "solutions" / "digit_recognition"
     src.mkdir(parents=True)
     nbformat.write(tiny_source_notebook(), src / NOTEBOOK_NAME)
     return course
+
+
+@pytest.fixture
+def tiny_course(tmp_path: Path) -> Path:
+    return tiny_course_at(tmp_path / "tiny-course")
 
 
 def tiny_submission(body: str | None = "    return a + b") -> str:

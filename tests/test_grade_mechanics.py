@@ -61,10 +61,24 @@ def test_regrading_gives_identical_grades(tiny_course: Path, tmp_path: Path):
     subs = tmp_path / "subs"
     place(subs, "good", tiny_submission())
     place(subs, "half", tiny_submission("    return a - b if isinstance(a, int) else a + b"))
-    first, _ = run_grade(tiny_course, subs)
-    second, _ = run_grade(tiny_course, subs)
-    assert first == second
+    runs = [run_grade(tiny_course, subs, *(["--force"] if i else []))[0] for i in range(3)]
+    assert runs[0] == runs[1] == runs[2]
     assert _gradebook_scores(tiny_course) == {"good": 5, "half": 2}
+
+
+def test_rerun_grades_only_new_or_changed_submissions(tiny_course: Path, tmp_path: Path):
+    subs = tmp_path / "subs"
+    place(subs, "good", tiny_submission())
+    place(subs, "half", tiny_submission("    return a - b if isinstance(a, int) else a + b"))
+    first, _ = run_grade(tiny_course, subs)
+    place(subs, "half", tiny_submission())  # half fixed their code and pushed again
+    place(subs, "new", tiny_submission(None))
+    second, output = run_grade(tiny_course, subs)
+    scores = {s["student"]: s["score"] for s in second["submissions"]}
+    assert scores == {"good": 5, "half": 5, "new": 0}
+    assert by_student(second)["good"] == by_student(first)["good"]
+    assert output.count("unchanged since it was last graded") == 1  # only good was skipped
+    assert _gradebook_scores(tiny_course) == scores
 
 
 def test_a_single_notebook_with_student_flag(tiny_course: Path, tmp_path: Path):
@@ -72,3 +86,96 @@ def test_a_single_notebook_with_student_flag(tiny_course: Path, tmp_path: Path):
     grades, _ = run_grade(tiny_course, nb, "--student", "zoe")
     assert [s["student"] for s in grades["submissions"]] == ["zoe"]
     assert grades["submissions"][0]["score"] == 5
+
+
+def test_shards_cover_the_class_once_and_merge_into_one_gradebook(tmp_path: Path):
+    import csv
+    import subprocess
+    import sys
+
+    from conftest import ROOT, tiny_course_at
+
+    subs = tmp_path / "subs"
+    expected = {}
+    for i in range(6):
+        name = f"s{i}"
+        place(subs, name, tiny_submission(None if i % 3 == 0 else "    return a + b"))
+        expected[name] = 0 if i % 3 == 0 else 5
+    shard_files, seen = [], []
+    for k in (1, 2):
+        course = tiny_course_at(tmp_path / f"shard{k}")
+        grades, _ = run_grade(course, subs, "--shard", f"{k}/2")
+        seen += [s["student"] for s in grades["submissions"]]
+        shard_files.append(course / "grades.json")
+    assert sorted(seen) == sorted(expected)  # every student in exactly one shard
+
+    merged_course = tiny_course_at(tmp_path / "merged")
+    cmd = [sys.executable, "-m", "autograder", "merge", *map(str, shard_files),
+           "--course-dir", str(merged_course), "--json", str(tmp_path / "merged.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _gradebook_scores(merged_course) == expected
+
+    cmd = [sys.executable, "-m", "autograder", "export", "--course-dir", str(merged_course),
+           "--to", str(tmp_path / "grades.csv")]
+    assert subprocess.run(cmd, capture_output=True, cwd=ROOT).returncode == 0
+    with open(tmp_path / "grades.csv") as fh:
+        rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
+    assert rows == expected
+
+    # the same shard twice is refused, not double counted
+    proc = subprocess.run([*cmd[:3], "merge", str(shard_files[0]), str(shard_files[0]),
+                           "--course-dir", str(merged_course)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode != 0 and "is in both" in proc.stdout + proc.stderr
+
+
+def test_sigkill_mid_batch_then_rerun_grades_everyone_exactly_once(tiny_course: Path,
+                                                                   tmp_path: Path):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from conftest import ROOT
+
+    subs = tmp_path / "subs"
+    for i in range(4):
+        place(subs, f"k{i}", tiny_submission("    import time\n    time.sleep(1)\n"
+                                             "    return a + b"))
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--course-dir",
+           str(tiny_course), "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tiny_course / "gradebook.db"
+    deadline = time.monotonic() + 300
+    graded = 0
+    while graded < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    graded = conn.execute("select count(*) from autograder_graded").fetchone()[0]
+            except sqlite3.Error:
+                pass
+    assert proc.poll() is None and graded >= 1, "the batch ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)
+    marker = f"autograder-{proc.pid}-"
+    orphans = [p.pid for p in psutil.process_iter(["cmdline"])
+               if any(marker in part for part in (p.info["cmdline"] or []))]
+    assert orphans == [], "workers outlived the killed grader"
+
+    grades, output = run_grade(tiny_course, subs)
+    assert {s["student"]: s["score"] for s in grades["submissions"]} == {
+        f"k{i}": 5 for i in range(4)}
+    assert "unchanged since it was last graded" in output  # finished ones were not redone
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from autograder_graded").fetchone()[0] == 4
+        missing = conn.execute("select count(*) from grade where auto_score is null "
+                               "and needs_manual_grade = 0").fetchone()[0]
+    assert missing == 0
+    assert _gradebook_scores(tiny_course) == {f"k{i}": 5 for i in range(4)}
