@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import NOTEBOOK_ID
@@ -29,6 +29,8 @@ class Submission:
     # False for a repeated student id: its error is reported but must not touch the grades
     # the first copy earned.
     record: bool = True
+    folder: Path | None = None       # the student's folder (a repository clone, a zip's folder)
+    tampering: list[str] = field(default_factory=list)  # found when the notebook is prepared
 
     def read_bytes(self) -> bytes | None:
         if self.notebook is None or not self.notebook.is_file():
@@ -48,6 +50,12 @@ def _notebooks_in(folder: Path) -> list[Path]:
 
 def pick_notebook(student: str, folder: Path) -> Submission:
     """The student's notebook in ``folder``: the expected name, else the only notebook."""
+    sub = _pick(student, folder)
+    sub.folder = folder
+    return sub
+
+
+def _pick(student: str, folder: Path) -> Submission:
     notebooks = _notebooks_in(folder)
     named = [p for p in notebooks if p.name == EXPECTED_NAME]
     if len(named) == 1:
@@ -83,7 +91,8 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
         if path.is_file():
-            subs.append(Submission(student or path.resolve().parent.name, path))
+            subs.append(Submission(student or path.resolve().parent.name, path,
+                                   folder=path.resolve().parent))
         elif student is not None or (path / EXPECTED_NAME).is_file():
             subs.append(pick_notebook(student or path.resolve().name, path))
         else:

@@ -43,6 +43,18 @@ class Course:
     def autograded_notebook(self, student: str) -> Path:
         return self.root / "autograded" / student / self.assignment_id / f"{self.notebook_id}.ipynb"
 
+    @property
+    def release_notebook(self) -> Path | None:
+        """The student version of this course's notebook, when there is one to compare with."""
+        own = self.root / "assignments" / self.assignment_id / f"{self.notebook_id}.ipynb"
+        if own.is_file():
+            return own
+        repo = REPO_ROOT / "assignments" / self.assignment_id / f"{self.notebook_id}.ipynb"
+        same_source = (self.source_notebook.resolve() ==
+                       (REPO_ROOT / "solutions" / self.assignment_id /
+                        f"{self.notebook_id}.ipynb").resolve())
+        return repo if same_source and repo.is_file() else None
+
     def artifacts_dir(self, student: str) -> Path:
         """The student's trained model and history as the grader saved them (for feedback)."""
         return self.root / "graded_models" / student / self.assignment_id

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import record, sandbox, score, verify
+from autograder import record, sandbox, score, tampering, verify
 from autograder.assignment_db import source_test_cells
 from autograder.collect import Submission
 from autograder.course import Course
@@ -39,6 +39,7 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss: int = 0
+    tampering: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """One entry of the grade JSON's "submissions" (a documented contract)."""
@@ -50,6 +51,7 @@ class SubmissionResult:
                             "max_points": plain_number(t.max_points),
                             "feedback": t.feedback} for gid, t in self.tests.items()},
             "error": self.error,
+            "tampering": self.tampering,
         }
 
     @classmethod
@@ -57,7 +59,7 @@ class SubmissionResult:
         tests = {gid: score.TestResult(t["points"], t["max_points"], t["feedback"])
                  for gid, t in data["tests"].items()}
         return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
-                   [note] if note else [])
+                   [note] if note else [], tampering=data.get("tampering", []))
 
 
 def plain_number(x: float) -> float | int:
@@ -91,6 +93,7 @@ def prepare(course: Course, sub: Submission, base: Path) -> Sandbox:
     if sub.error:
         raise SubmissionError(sub.error)
     nb = read_notebook(sub.notebook)
+    sub.tampering = tampering.check(course, sub)
     record.register(course, sub.student)
     nb = sanitize(nb, course, sub.student)
     return sandbox.create(nbformat.writes(nb), base)
@@ -126,13 +129,14 @@ def finish(course: Course, sub: Submission, run: Execution) -> SubmissionResult:
     if run.problem:
         score.mark_not_run(nb, run.problem)
     verify.apply(nb, run.export_dir)
+    tampering.annotate(nb, sub.tampering)
     results = score.score(nb)
     record.save(course, sub.student, nb, run.export_dir)
     notes = [n for n in (sub.note, run.problem) if n]
     return SubmissionResult(
         sub.student, sum(r.points for r in results.values()),
         sum(r.max_points for r in results.values()), results, None, notes,
-        run.seconds, run.peak_rss)
+        run.seconds, run.peak_rss, sub.tampering)
 
 
 def grade_all(course: Course, subs: list[Submission], options: Options,

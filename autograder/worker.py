@@ -1,4 +1,4 @@
-"""Runs inside the sandbox: execute one notebook with nbgrader's Execute, then export the model.
+"""Runs inside the sandbox: execute one notebook as nbgrader's Execute does, then export the model.
 
 Started by :mod:`autograder.execute` as ``python -m autograder.worker IN OUT EXPORT_DIR``
 with the sandbox's environment and limits, so the kernel it starts inherits them. It
@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 import nbformat
+from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from nbgrader.preprocessors import Execute
 from traitlets.config import Config
 
+from autograder.model_export import export_cell_source
 
-class GuardedExecute(Execute):
-    """nbgrader's Execute with two guards.
+
+class GuardedExecute(NotebookClient):
+    """nbgrader's Execute preprocessor, on nbclient directly, with two guards.
+
+    nbgrader's Execute is nbclient with the settings below and the ``on_cell_executed``
+    hook; importing it pulls in nbgrader's Jupyter server extensions (~2.5 s per
+    submission), so the same settings are applied here instead.
 
     A cell during which the kernel dies (or execution breaks) keeps an error output;
     otherwise a test cell left without outputs scores full marks. And output beyond
@@ -30,6 +38,29 @@ class GuardedExecute(Execute):
     output_limit = 2 * 2**20
     _output_bytes = 0
     _flood_noted = False
+
+    def __init__(self, nb, timeout: int, **kwargs):
+        super().__init__(
+            nb, timeout=timeout, interrupt_on_timeout=True, allow_errors=True,
+            raise_on_iopub_timeout=True, extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            error_on_timeout={
+                "ename": "CellTimeoutError", "evalue": "",
+                "traceback": ["\x1b[0;31mCellTimeoutError\x1b[0m: No reply from kernel before "
+                              "timeout"]},
+            **kwargs)
+
+    def on_cell_executed(self, **kwargs):
+        # As nbgrader: an error reply with no matching output (a timeout) becomes an output.
+        cell, reply = kwargs["cell"], kwargs["execute_reply"]
+        content = reply["content"]
+        if content["status"] != "error":
+            return
+        if not any(o.output_type == "error" and o.ename == content["ename"]
+                   for o in cell.outputs):
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename=content["ename"], evalue=content["evalue"],
+                traceback=content["traceback"] or ["ERROR: An error occurred while showtraceback"
+                                                   " was disabled"]))
 
     def output(self, outs, msg, display_id, cell_index):
         self._output_bytes += len(str(msg.get("content", "")))
@@ -47,9 +78,9 @@ class GuardedExecute(Execute):
                 text=f"\n[grader: output beyond {self.output_limit // 2**20} MiB dropped]\n"))
         return None
 
-    def preprocess_cell(self, cell, resources, index):
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         try:
-            return super().preprocess_cell(cell, resources, index)
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
         except Exception as exc:
             message = ("the Python kernel died while running this cell"
                        if isinstance(exc, DeadKernelError) else f"execution stopped: {exc}")
@@ -62,23 +93,26 @@ class GuardedExecute(Execute):
 def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
             output_limit: int = GuardedExecute.output_limit) -> None:
     nb = nbformat.read(nb_in, as_version=4)
-    export_source = _export_source(export_dir)
-    if export_source:
-        nb.cells.append(nbformat.v4.new_code_cell(export_source))
+    export_source = export_cell_source(export_dir)
+    nb.cells.append(nbformat.v4.new_code_cell(export_source))
     config = Config()
     # Unix sockets instead of TCP: works inside a network namespace with no interfaces up.
     config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = os.path.join(os.getcwd(), ".kernel")
-    executor = GuardedExecute(config=config, timeout=cell_timeout)
+    # Unix socket paths are capped at 107 bytes: keep them in a short temporary folder
+    # (TMPDIR is the sandbox when grading), not beside a deeply nested notebook.
+    sockets = tempfile.mkdtemp(prefix="k")
+    config.KernelManager.ip = os.path.join(sockets, "kernel")
+    executor = GuardedExecute(nb, cell_timeout, config=config,
+                              resources={"metadata": {"path": os.getcwd()}})
     executor.output_limit = output_limit
-    resources = {"metadata": {"path": os.getcwd()}}
     try:
-        nb, _ = executor.preprocess(nb, resources)
+        executor.execute()
     finally:
         _stop_leftovers()
-        if export_source and nb.cells and nb.cells[-1].source == export_source:
+        if nb.cells and nb.cells[-1].source == export_source:
             nb.cells.pop()
         nbformat.write(nb, nb_out)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _stop_leftovers() -> None:
@@ -90,14 +124,6 @@ def _stop_leftovers() -> None:
         os.kill(-1, signal.SIGKILL)  # everyone in this namespace but us
     except ProcessLookupError:
         pass
-
-
-def _export_source(export_dir: str) -> str | None:
-    try:
-        from autograder.model_export import export_cell_source
-    except ImportError:
-        return None
-    return export_cell_source(export_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,3 +96,12 @@ def test_gradebook_holds_every_student_once_with_the_same_scores(graded_class, r
         subs = gb.find_assignment("digit_recognition").submissions
         scores = {s.student.id: s.score for s in subs}
     assert scores == {name: sub["score"] for name, sub in result.items()}
+
+
+def test_changed_locked_cells_are_reported_but_cannot_help(result):
+    assert result["release"]["tampering"] == []
+    weird = " ".join(result["weird_but_correct"]["tampering"])
+    assert "test_model_activations was changed" in weird
+    assert "test_my_relu was deleted" in weird and "train was changed" in weird
+    cheat = result["cheat_on_tests"]["tampering"]
+    assert any("test_training_accuracy was changed" in p for p in cheat)

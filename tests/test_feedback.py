@@ -21,7 +21,6 @@ import pytest
 from autograder.feedback import cut_hidden
 
 from conftest import (
-    RELEASE,
     ROOT,
     SOLUTION,
     by_student,
@@ -33,7 +32,7 @@ from conftest import (
 
 pytestmark = pytest.mark.slow
 
-STUDENTS = ("solution", "untouched_release")
+STUDENTS = ("solution", "release")
 FEEDBACK = Path("feedback") / "{}" / "digit_recognition" / "digit_recognition.html"
 SECTION = '<section id="model-feedback"'
 PNG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -52,25 +51,13 @@ def visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-def new_course(tmp: Path) -> Path:
-    """conftest's course_dir, built once per module (that fixture is per test)."""
-    course = tmp / "course"
-    course.mkdir()
-    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
-    return course
-
-
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> tuple[Path, dict]:
-    """The course after grading the solution and the untouched release: (course, grades)."""
-    course = new_course(tmp_path_factory.mktemp("feedback"))
-    subs = course.parent / "submissions"
-    place(subs, "solution", SOLUTION)
-    place(subs, "untouched_release", RELEASE)
-    grades, _ = run_grade(course, subs)
-    assert {s: r["score"] for s, r in by_student(grades).items()} == {
-        "solution": 100, "untouched_release": 0}
-    return course, by_student(grades)
+def graded(graded_class) -> tuple[Path, dict]:
+    """The catalogue course (conftest) after grading: (course, grades by student)."""
+    course, grades, _ = graded_class
+    result = by_student(grades)
+    assert {s: result[s]["score"] for s in STUDENTS} == {"solution": 100, "release": 0}
+    return course, result
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +125,8 @@ def test_feedback_shows_test_names_points_and_scores(pages, graded):
 
 def test_release_feedback_keeps_failure_messages(pages, graded):
     _, grades = graded
-    text = visible_text(pages["untouched_release"])
-    for gid, result in grades["untouched_release"]["tests"].items():
+    text = visible_text(pages["release"])
+    for gid, result in grades["release"]["tests"].items():
         # e.g. "AssertionError: my_relu is not implemented yet: ...": the whole message only
         # exists in the error output (the source splits it over several string literals)
         assert "not implemented yet" in result["feedback"], gid
@@ -158,7 +145,7 @@ def test_solution_feedback_shows_loss_misclassified_and_confusion(pages):
 
 
 def test_release_feedback_says_there_is_no_model(pages):
-    section = model_section(pages["untouched_release"])
+    section = model_section(pages["release"])
     assert PNG.findall(section) == []
     assert "No trained model was saved for this submission" in section
     assert "No training history was saved" in section
@@ -167,10 +154,10 @@ def test_release_feedback_says_there_is_no_model(pages):
 def test_student_option_writes_only_that_student(graded):
     course, _ = graded
     shutil.rmtree(course / "feedback", ignore_errors=True)
-    proc = autograder("feedback", "--course-dir", course, "--student", "untouched_release")
+    proc = autograder("feedback", "--course-dir", course, "--student", "release")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     written = sorted(p.relative_to(course).as_posix() for p in course.glob("feedback/**/*.html"))
-    assert written == [str(FEEDBACK).format("untouched_release")]
+    assert written == [str(FEEDBACK).format("release")]
 
 
 def test_a_student_never_graded_is_a_clear_error(graded):
@@ -181,14 +168,16 @@ def test_a_student_never_graded_is_a_clear_error(graded):
 
 
 def test_export_writes_nbgraders_csv(graded, tmp_path):
-    course, _ = graded
+    course, grades = graded
     out = tmp_path / "out" / "grades.csv"
     proc = autograder("export", "--course-dir", course, "--to", out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["student_id"]: (float(r["score"]), float(r["max_score"])) for r in rows} == {
-        "solution": (100.0, 100.0), "untouched_release": (0.0, 100.0)}
+    scores = {r["student_id"]: (float(r["score"]), float(r["max_score"])) for r in rows}
+    assert {s: scores[s] for s in STUDENTS} == {"solution": (100.0, 100.0),
+                                                "release": (0.0, 100.0)}
+    assert set(scores) == set(grades)  # every graded student, failures included
     assert {r["assignment"] for r in rows} == {"digit_recognition"}
     assert all(float(r["raw_score"]) == float(r["score"]) for r in rows)  # no late penalty
 

@@ -20,7 +20,7 @@ from conftest import by_student, place, run_grade, tiny_submission
 pytestmark = pytest.mark.skipif(
     isolation_problem() is not None, reason=f"no sandbox here: {isolation_problem()}")
 
-LIMITS = ("--cell-timeout", "5", "--notebook-timeout", "90", "--memory-gib", "1",
+LIMITS = ("--cell-timeout", "8", "--notebook-timeout", "90", "--memory-gib", "1",
           "--workers", "2", "--isolation", "required")
 HONEST = {"good": tiny_submission(),
           "half": tiny_submission("    return a - b if isinstance(a, int) else a + b")}
@@ -73,7 +73,7 @@ def hostile_batch(tmp_path_factory, listener):
     place(subs, "sleeps_forever", tiny_submission("    import time\n    time.sleep(10**6)"))
     place(subs, "memory_bomb", tiny_submission("    x = b'x' * (6 * 2**30)\n    return a + b"))
     place(subs, "fork_bomb", tiny_submission("    import os\n    while True:\n        os.fork()"))
-    place(subs, "output_flood", tiny_submission("    print('x' * 50_000_000)\n    return a + b"))
+    place(subs, "output_flood", tiny_submission("    print('x' * 8_000_000)\n    return a + b"))
     place(subs, "daemon", tiny_submission(
         "    import subprocess\n    subprocess.Popen(['sleep', '1234'], start_new_session=True)"
         "\n    return a + b"))

