@@ -1,0 +1,364 @@
+"""Benchmark: our grader against plain ``nbgrader autograde`` and a bare execution.
+
+One run grades N copies of the solution notebook with
+  (a) ``nbgrader autograde`` (sequential, as nbgrader does it) in a temporary nbgrader course,
+  (b) ``python -m autograder grade --workers W`` on a temporary course,
+  (c) ``jupyter nbconvert --to notebook --execute`` of one copy: the floor for one notebook,
+  (d) W such bare executions at once: the floor for W in parallel on this hardware,
+and ours once more with a single submission, to measure its overhead over (c).
+Wall time is time.perf_counter around each command; memory is the resident set size of the
+command's process tree, sampled every 0.1 s with psutil (RSS of processes is summed, so pages
+shared between them count twice: an upper bound). Every copy must score 100 in both graders,
+or the run fails.
+
+    .venv/bin/python bench/bench_grade.py [--n 6] [--workers CORES] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
+ASSIGNMENT = "digit_recognition"
+COURSE_ID = "digit-recognition"
+# Not .resolve(): the venv's bin is where python, nbgrader, jupyter and alembic live.
+VENV_BIN = Path(sys.executable).parent
+GiB = 1024**3
+CELL_TIMEOUT = 120  # the same per-cell limit for every tool (ours defaults to 120 s)
+
+TARGET_THROUGHPUT = 1.8   # ours / nbgrader, N submissions
+TARGET_OVERHEAD = 1.05    # ours with one submission / bare nbconvert execution
+TARGET_WORKER_RSS = 1.0   # GiB per worker
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Measure:
+    label: str
+    submissions: int
+    wall: float = 0.0
+    tree_peak: int = 0          # whole process tree, bytes
+    main_peak: int = 0          # the command's own process
+    worker_peak: int = 0        # largest single worker subtree (ours), bytes
+    workers_seen: int = 0
+    other_cores: float = 0.0    # CPU used meanwhile by processes that are not this run's
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_submission(self) -> float:
+        return self.wall / max(1, self.submissions)
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS of a process tree, of its root, and of each subtree that is a grading worker.
+
+    A worker subtree is a direct child of the root whose tree contains a process whose command
+    line has ``worker_mark`` (our grader starts one per submission, possibly behind unshare).
+    """
+
+    def __init__(self, pid: int, worker_mark: str | None = None, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.mark = worker_mark
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.tree_peak = self.main_peak = 0
+        self.worker_peaks: dict[int, int] = {}
+        self._is_worker: dict[int, bool] = {}
+
+    @staticmethod
+    def _rss(proc: psutil.Process) -> int:
+        try:
+            return proc.memory_info().rss
+        except psutil.Error:
+            return 0
+
+    def _subtree(self, child: psutil.Process) -> list[psutil.Process]:
+        try:
+            return [child, *child.children(recursive=True)]
+        except psutil.Error:
+            return [child]
+
+    def _worker(self, child: psutil.Process, tree: list[psutil.Process]) -> bool:
+        if self.mark is None:
+            return False
+        if self._is_worker.get(child.pid):
+            return True
+        for proc in tree:
+            try:
+                if any(self.mark in part for part in proc.cmdline()):
+                    self._is_worker[child.pid] = True
+                    return True
+            except psutil.Error:
+                pass
+        return False  # not yet: unshare may not have started the worker on this sample
+
+    def sample(self) -> None:
+        main = self._rss(self.root)
+        total = main
+        try:
+            children = self.root.children()
+        except psutil.Error:
+            children = []
+        for child in children:
+            tree = self._subtree(child)
+            rss = sum(self._rss(p) for p in tree)
+            total += rss
+            if self._worker(child, tree):
+                self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0), rss)
+        self.main_peak = max(self.main_peak, main)
+        self.tree_peak = max(self.tree_peak, total)
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.interval)
+
+
+def _busy_cpu() -> float:
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and every descendant it (transitively) waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | None = None,
+          worker_mark: str | None = None) -> str:
+    """Run cmd, filling measure's wall time and memory; return its output (fail if it fails)."""
+    # The machine may be shared: what the whole system used minus what this run used is the
+    # others' load, reported with every figure (the load average would include our own runs).
+    busy0, own0 = _busy_cpu(), _own_cpu()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    sampler = TreeSampler(proc.pid, worker_mark)
+    sampler.start()
+    output, _ = proc.communicate()
+    measure.wall = time.perf_counter() - start
+    sampler.stop_event.set()
+    sampler.join()
+    others = (_busy_cpu() - busy0) - (_own_cpu() - own0)
+    measure.other_cores = max(0.0, others / measure.wall)
+    measure.tree_peak, measure.main_peak = sampler.tree_peak, sampler.main_peak
+    measure.worker_peak = max(sampler.worker_peaks.values(), default=0)
+    measure.workers_seen = len(sampler.worker_peaks)
+    if proc.returncode != 0:
+        raise BenchError(f"{measure.label}: `{' '.join(cmd)}` exited {proc.returncode}:\n"
+                         f"{output[-3000:]}")
+    return output
+
+
+def tool_env() -> dict[str, str]:
+    # nbgrader runs `alembic` by name: the venv must be on PATH even when not activated.
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def students(n: int) -> list[str]:
+    return [f"student{i:02d}" for i in range(1, n + 1)]
+
+
+def bench_nbgrader(work: Path, n: int) -> Measure:
+    """(a) A plain nbgrader course: generate_assignment, then autograde N submissions."""
+    root = work / "nbgrader-course"
+    root.mkdir()
+    shutil.copytree(ROOT / "solutions", root / "solutions",
+                    ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    env = tool_env()
+    nbgrader = str(VENV_BIN / "nbgrader")
+    subprocess.run([nbgrader, "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
+                   cwd=root, env=env, check=True, capture_output=True)
+    for student in students(n):
+        dest = root / "submitted" / student / ASSIGNMENT
+        dest.mkdir(parents=True)
+        shutil.copy(SOLUTION, dest)
+    m = Measure("nbgrader autograde (sequential)", n)
+    timed([nbgrader, "autograde", ASSIGNMENT, "--log-level=WARN",
+           f"--Execute.timeout={CELL_TIMEOUT}"], m, root, env)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+        scores = {s: (gb.find_submission(ASSIGNMENT, s).score,
+                      gb.find_submission(ASSIGNMENT, s).max_score) for s in students(n)}
+    bad = {s: sc for s, sc in scores.items() if sc != (100, 100)}
+    if bad:
+        raise BenchError(f"nbgrader did not give 100/100 to every copy: {bad}")
+    return m
+
+
+def ours_course(work: Path) -> Path:
+    course = work / "our-course"
+    course.mkdir()
+    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    return course
+
+
+def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: str) -> Measure:
+    """(b) python -m autograder grade on a class folder of copies of the solution."""
+    subs = work / f"subs-{names[0]}"
+    for student in names:
+        (subs / student).mkdir(parents=True)
+        shutil.copy(SOLUTION, subs / student)
+    out = work / f"grades-{names[0]}.json"
+    m = Measure(label, len(names))
+    output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
+                    "--course-dir", str(course), "--json", str(out), "--quiet",
+                    "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT)],
+                   m, ROOT, tool_env(), worker_mark="autograder.worker")
+    if "without isolation" in output or "isolation is off" in output:
+        m.notes.append("ran without isolation")
+    grades = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
+    bad = {s: (g["score"], g["max_score"], g["error"]) for s, g in grades.items()
+           if (g["score"], g["max_score"], g["error"]) != (100, 100, None)}
+    if set(grades) != set(names) or bad:
+        raise BenchError(f"our grader did not give 100/100 to every copy: {bad or grades}")
+    return m
+
+
+def bench_nbconvert(work: Path, copies: int = 1) -> Measure:
+    """(c) The floor: execute copies of the notebook at once, with nothing around them."""
+    commands = []
+    for i in range(copies):
+        folder = work / f"nbconvert-{copies}-{i}"
+        folder.mkdir()
+        shutil.copy(SOLUTION, folder)
+        commands.append(shlex.join([
+            "cd", str(folder)]) + " && " + shlex.join([
+            str(VENV_BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
+            f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", "--output", "executed.ipynb",
+            SOLUTION.name]))
+    label = ("jupyter nbconvert --execute (1 copy)" if copies == 1 else
+             f"jupyter nbconvert --execute ({copies} at once)")
+    m = Measure(label, copies)
+    # `wait` returns the last job's status only: check every job's output file instead.
+    script = " & ".join(f"( {c} )" for c in commands) + " & wait"
+    timed(["sh", "-c", script], m, work, tool_env())
+    missing = [i for i in range(copies)
+               if not (work / f"nbconvert-{copies}-{i}" / "executed.ipynb").is_file()]
+    if missing:
+        raise BenchError(f"{label}: copies {missing} did not execute")
+    return m
+
+
+def progress(m: Measure) -> None:
+    print(f"  {m.label}: {m.wall:.1f} s (others used {m.other_cores:.2f} cores meanwhile)",
+          flush=True)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=6, help="copies of the solution (default 6)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="our grader's --workers (default: number of cores)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    if args.n < 1 or args.workers < 1:
+        p.error("--n and --workers must be at least 1")
+
+    print(f"bench: N={args.n}, workers={args.workers}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        work = Path(tmp)
+        course = ours_course(work)
+        floor = bench_nbconvert(work)
+        progress(floor)
+        batch = bench_ours(work, course, students(args.n), args.workers,
+                           f"ours, --workers {args.workers}")
+        progress(batch)
+        # One more student in the same course: the gradebook already holds the assignment,
+        # as it does when one late submission is graded, so this is the per-submission cost.
+        single = bench_ours(work, course, ["single"], args.workers,
+                            f"ours, 1 submission, --workers {args.workers}")
+        progress(single)
+        # The hardware's own limit: W bare executions at once. If they slow each other down
+        # (shared caches, memory bandwidth, vCPUs that are not whole cores), no grader can
+        # reach W times nbgrader's throughput.
+        both = bench_nbconvert(work, args.workers) if args.workers > 1 else floor
+        if both is not floor:
+            progress(both)
+        plain = bench_nbgrader(work, args.n)
+        progress(plain)
+
+    throughput = plain.wall / batch.wall
+    overhead = single.wall / floor.wall
+    # The best the hardware allows for N copies: rounds of W bare executions at once.
+    rounds = -(-args.n // args.workers)
+    best = rounds * both.wall
+    worker_gib = batch.worker_peak / GiB
+    print()
+    print(f"{'run':44} {'N':>3} {'wall s':>8} {'s/subm.':>8} {'tree peak GiB':>14} "
+          f"{'other load':>11}")
+    runs = [plain, batch, single, floor, *([both] if both is not floor else [])]
+    for m in runs:
+        print(f"{m.label:44} {m.submissions:>3} {m.wall:8.1f} {m.per_submission:8.1f} "
+              f"{m.tree_peak / GiB:14.2f} {m.other_cores:6.2f} cores")
+    print()
+    print(f"throughput ours/nbgrader ({args.n} subm.): {throughput:5.2f}x   "
+          f"target >= {TARGET_THROUGHPUT}x   {verdict(throughput >= TARGET_THROUGHPUT)}")
+    print(f"one submission, ours/bare execution:   {overhead:5.2f}x   "
+          f"target <= {TARGET_OVERHEAD}x  {verdict(overhead <= TARGET_OVERHEAD)}")
+    print(f"hardware limit: {rounds} rounds of {args.workers} bare executions at once = "
+          f"{best:.0f} s for {args.n}; ours took {batch.wall / best:.2f}x that, and the best "
+          f"ratio to nbgrader this machine allows is {plain.wall / best:.2f}x")
+    print(f"peak RSS per worker (largest of {batch.workers_seen}):  {worker_gib:5.2f} GiB "
+          f"target <= {TARGET_WORKER_RSS} GiB {verdict(worker_gib <= TARGET_WORKER_RSS)}")
+    print(f"(our grader's own process peaked at {batch.main_peak / GiB:.2f} GiB; "
+          f"nbgrader's tree at {plain.tree_peak / GiB:.2f} GiB)")
+    for m in runs:
+        for note in m.notes:
+            print(f"note: {m.label}: {note}")
+    print("every copy scored 100/100 in both graders")
+
+    if args.json:
+        figures = {
+            "n": args.n, "workers": args.workers, "cores": os.cpu_count(),
+            "runs": [asdict(m) | {"per_submission": m.per_submission}
+                     for m in runs],
+            "throughput_ratio": throughput, "single_overhead": overhead,
+            "parallel_floor_seconds": best, "best_possible_ratio": plain.wall / best,
+            "worker_peak_gib": worker_gib,
+            "pass": {"throughput": throughput >= TARGET_THROUGHPUT,
+                     "overhead": overhead <= TARGET_OVERHEAD,
+                     "worker_rss": worker_gib <= TARGET_WORKER_RSS},
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        sys.exit(1)
