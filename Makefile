@@ -5,22 +5,25 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help demo test lint release reference data bench clean
+.PHONY: help demo test test-fast lint release reference data bench clean clean-grades
 
 help:
 	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
 	@echo "make test       run the test suite (real kernels, real training; a few minutes)"
+	@echo "make test-fast  the tests that need no TensorFlow training (under a minute)"
 	@echo "make release    regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make reference  execute the solution notebook; write the reference model and metrics"
 	@echo "make bench      compare our grader with plain nbgrader autograde"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff and the import contracts (lint-imports)"
+	@echo "make clean      remove build output and caches (never grades)"
+	@echo "make clean-grades  DELETE this folder's gradebook.db, autograded/, feedback/, graded_models/"
 
 # The venv is rebuilt whenever the declared dependencies change.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[dev,data]"
+	$(PY) -m pip install -e ".[grader,dev,data]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -30,7 +33,7 @@ release: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment digit_recognition --force --log-level=WARN
 
 reference: $(STAMP)
-	$(PY) -m autograder.reference
+	$(PY) -m autograder.grader.reference
 
 data: $(STAMP)
 	$(PY) data/make_digits.py
@@ -44,11 +47,21 @@ demo: $(STAMP) release reference
 test: $(STAMP)
 	$(PY) -m pytest
 
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" -q
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/bench_grade.py
 
+# Build output and caches only: grades are never in here.
 clean:
-	rm -rf build gradebook.db submitted autograded feedback .pytest_cache
+	rm -rf build .pytest_cache .ruff_cache .import_linter_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+# Grades have their own, explicitly named target.
+clean-grades:
+	rm -rf gradebook.db gradebook.db-journal submitted autograded feedback graded_models

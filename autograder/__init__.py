@@ -1,14 +1,16 @@
 """A thin, safe, fast grading layer over nbgrader for the digit-recognition assignment.
 
-The grading pipeline reads like nbgrader's own: small steps, one module each::
+Two packages and what they share (docs/architecture.md draws it; ``make lint`` checks it):
 
-    collect -> sanitize -> sandbox -> execute -> score -> record -> report
+- ``autograder.spec``, ``autograder.records``: the assignment's facts and the result records;
+  standard library only.
+- ``autograder.student``: the student kit (self-check, CI reporter, tamper manifest, the one
+  notebook runner); ships to students whole.
+- ``autograder.grader``: the instructor's grader — the pipeline's ``steps``, the ``sandbox``,
+  the gradebook, feedback, exports.
 """
 
 import sys as _sys
-
-ASSIGNMENT_ID = "digit_recognition"
-NOTEBOOK_ID = "digit_recognition"
 
 # jsonschema (via nbformat) imports rfc3987_syntax when installed, which builds a grammar
 # at import time: ~2.3 s in every grading process (python-jsonschema/jsonschema#1428).

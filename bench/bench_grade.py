@@ -229,7 +229,7 @@ def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: 
     output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
                     "--course-dir", str(course), "--json", str(out), "--quiet",
                     "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT)],
-                   m, ROOT, tool_env(), worker_mark="autograder.worker")
+                   m, ROOT, tool_env(), worker_mark="autograder.student.runner")
     if "without isolation" in output or "isolation is off" in output:
         m.notes.append("ran without isolation")
     grades = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}

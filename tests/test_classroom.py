@@ -18,10 +18,10 @@ import nbformat
 import pytest
 import yaml
 
-from autograder import classroom
-from autograder.score import TestResult as Result
-from autograder.tamper import find_tampering, load_manifest, manifest_text, tamper_manifest
-from autograder.template import export_template
+from autograder.student import ci as classroom
+from autograder.records import TestResult as Result
+from autograder.student.manifest import find_tampering, load_manifest, manifest_text, tamper_manifest
+from autograder.grader.template import export_template
 
 from conftest import RELEASE, ROOT, SOLUTION
 
@@ -225,7 +225,7 @@ def test_workflow_triggers_permissions_and_guard():
     setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"] == "pyproject.toml"  # what pip installs from
-    runs_notebook = [s for s in job["steps"] if "autograder.classroom" in s.get("run", "")]
+    runs_notebook = [s for s in job["steps"] if "autograder.student.ci" in s.get("run", "")]
     assert len(runs_notebook) == 1  # the notebook runs once
 
 

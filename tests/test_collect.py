@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.collect import collect
+from autograder.grader.steps.collect import collect
 
 from conftest import place
 

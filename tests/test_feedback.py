@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback import cut_hidden
+from autograder.grader.feedback import cut_hidden
 
 from conftest import (
     ROOT,

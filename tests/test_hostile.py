@@ -13,7 +13,7 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.sandbox import SANDBOX_UID_BASE, isolation_problem
+from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_problem
 
 from conftest import by_student, place, run_grade, tiny_submission
 

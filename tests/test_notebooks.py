@@ -20,7 +20,7 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.utils import determine_grade, is_grade
 
-from autograder.reference import run_notebook
+from autograder.grader.reference import run_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
@@ -264,16 +264,12 @@ def test_release_keeps_the_cells_and_stubs_the_solutions(source_nb, release_nb):
 
 @pytest.fixture(scope="module")
 def executed_solution(tmp_path_factory):
-    return run_notebook(
-        SOURCE, cwd=tmp_path_factory.mktemp("solution"), env=quiet_free_env(), allow_errors=True
-    )
+    return run_notebook(SOURCE, cwd=tmp_path_factory.mktemp("solution"), env=quiet_free_env())
 
 
 @pytest.fixture(scope="module")
 def executed_release(tmp_path_factory):
-    return run_notebook(
-        RELEASE, cwd=tmp_path_factory.mktemp("release"), env=quiet_free_env(), allow_errors=True
-    )
+    return run_notebook(RELEASE, cwd=tmp_path_factory.mktemp("release"), env=quiet_free_env())
 
 
 @pytest.mark.slow
@@ -491,7 +487,7 @@ def executed_cases(source_nb, tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=cells, metadata=source_nb.metadata)
     path = tmp_path_factory.mktemp("cases") / "cases.ipynb"
     nbformat.write(nb, path)
-    return run_notebook(path, allow_errors=True)
+    return run_notebook(path)
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import score, verify
+from autograder.grader.steps import Outcome, verify
+from autograder.student import verdicts
 from digit_helpers import load_data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -77,8 +78,8 @@ def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
         cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                      "grade_id": gid, "points": 10, "schema_version": 3}
         nb.cells.append(cell)
-    verify.apply(nb, _save(tmp_path))  # an untrained model
-    results = score.score(nb)
+    verify.apply(nb, Outcome(export_dir=_save(tmp_path)))  # an untrained model
+    results = verdicts.score(nb)
     assert results["test_training_accuracy"].points == 0
     assert results["test_training_accuracy"].feedback.startswith("GraderCheck: ")
     assert all(r.points == 10 for g, r in results.items() if g != "test_training_accuracy")

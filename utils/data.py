@@ -9,8 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-# The package lives in utils/, so the repo's data/ folder is one level up.
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
+# Installed from a wheel, the data set is package data beside this module; in the
+# repository (or an editable install, or the student template) utils/digits.npz is absent or
+# a link to data/digits.npz, so fall back to the repository's data/ folder.
+_PACKAGED = Path(__file__).resolve().parent / "digits.npz"
+DATA_FILE = (_PACKAGED if _PACKAGED.is_file()
+             else Path(__file__).resolve().parent.parent / "data" / "digits.npz").resolve()
 # SHA-256 of the committed data/digits.npz (also listed in data/README.md).
 DATA_SHA256 = "f7b832f4a0f562889013ebcfd69948bf30651cbfc28107cbcbd0371aadbbb167"
 # Environment override, used e.g. by the grading sandbox where the repo is absent.

@@ -1,4 +1,4 @@
-"""Step 1, collect: turn the paths given on the command line into one submission per student.
+"""Step, collect: turn the paths given on the command line into one submission per student.
 
 A path is a notebook (student id = its folder's name, or ``--student``), a student's folder
 holding the notebook somewhere inside, or a class folder whose immediate subfolders are
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import NOTEBOOK_ID
+from autograder.spec import NOTEBOOK_NAME as EXPECTED_NAME
 
-EXPECTED_NAME = f"{NOTEBOOK_ID}.ipynb"
 # Student ids become folder names and database keys: keep them boring.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 SKIP_DIRS = {".ipynb_checkpoints", ".git", "__pycache__", "__MACOSX", ".github"}
@@ -30,7 +29,6 @@ class Submission:
     # the first copy earned.
     record: bool = True
     folder: Path | None = None       # the student's folder (a repository clone, a zip's folder)
-    tampering: list[str] = field(default_factory=list)  # found when the notebook is prepared
 
     def read_bytes(self) -> bytes | None:
         if self.notebook is None or not self.notebook.is_file():
@@ -113,13 +111,22 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
     return subs
 
 
-def select_shard(subs: list[Submission], index: int, count: int) -> list[Submission]:
-    """Shard ``index`` of ``count`` (1-based): a stable slice by student id, so each student
-    lands in the same shard however the class list grows or is ordered."""
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N), with 1 <= I <= N; ValueError with the reason otherwise."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not I/N, e.g. 2/4") from None
     if not 1 <= index <= count:
-        raise ValueError(f"--shard {index}/{count}: the shard number must be from 1 to {count}")
+        raise ValueError(f"shard {index}/{count}: I must be from 1 to N")
+    return index, count
 
-    def shard_of(student: str) -> int:
-        return int(hashlib.sha256(student.encode()).hexdigest(), 16) % count + 1
 
-    return [s for s in subs if shard_of(s.student) == index]
+def shard_of(student: str, count: int) -> int:
+    """The shard (1-based) a student belongs to: stable however the class list grows."""
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % count + 1
+
+
+def select_shard(subs: list[Submission], index: int, count: int) -> list[Submission]:
+    """Shard ``index`` of ``count`` (1-based): a stable slice by student id."""
+    return [s for s in subs if shard_of(s.student, count) == index]

@@ -1,4 +1,4 @@
-"""Step 4, execute: run one sandboxed notebook in a worker process and watch it.
+"""Step, execute: run one sandboxed notebook in a worker process and watch it.
 
 The worker (and the kernel it starts) run under the sandbox's environment and limits; this
 side enforces what rlimits cannot: the wall clock for the whole notebook and the resident
@@ -10,16 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import psutil
 from nbformat.notebooknode import NotebookNode
 
-from autograder.sandbox import Limits, Sandbox, environment, rlimit_setter
+from autograder.grader.sandbox.folder import Sandbox, environment
+from autograder.grader.sandbox.limits import Limits, rlimit_setter
+from autograder.student import runner
 
 POLL_SECONDS = 0.2
 
@@ -29,9 +30,6 @@ class Execution:
     notebook: NotebookNode | None
     export_dir: Path | None = None       # the model saved after the notebook, if any
     problem: str | None = None           # why execution stopped early, for the student
-    seconds: float = 0.0
-    peak_rss: int = 0
-    log: list[str] = field(default_factory=list)
 
 
 def _tree_rss(proc: psutil.Process) -> int:
@@ -57,10 +55,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
                command_prefix: list[str] | None = None) -> Execution:
-    cmd = [*(command_prefix or []), sys.executable, "-m", "autograder.worker",
-           str(box.notebook), str(box.executed), str(box.export_dir),
-           "--cell-timeout", str(limits.cell_timeout),
-           "--output-limit", str(limits.output_size)]
+    cmd = [*(command_prefix or []), *runner.command(box.notebook, box.executed, box.export_dir,
+                                                    limits.cell_timeout, limits.output_size)]
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
@@ -85,14 +81,13 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
             break
         time.sleep(POLL_SECONDS)
     _kill_group(proc)  # the kernel or anything the student started must not outlive us
-    seconds = time.monotonic() - start
     err = (box.root / "worker.err").read_text(errors="replace").strip()
     if problem is None and proc.returncode != 0:
         problem = _explain_failure(proc.returncode, err)
     nb = _read_executed(box, limits)
     if nb is None and problem is None:
         problem = "the notebook produced no result"
-    return Execution(nb, box.export_dir, problem, seconds, peak, [err] if err else [])
+    return Execution(nb, box.export_dir, problem)
 
 
 def _explain_failure(code: int, err: str) -> str:

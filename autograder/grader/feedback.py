@@ -28,13 +28,17 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
-from autograder.course import Course, CourseError
-from autograder.export import check_gradebook
-from autograder.trusted import ModelShapeError, forward_logits
-from autograder.verify import UnreadableModel, read_saved_model
+from autograder.grader.course import Course, CourseError
+from autograder.grader.grades_csv import check_gradebook
+from autograder.grader.saved_model import (
+    ModelShapeError,
+    UnreadableModel,
+    forward_logits,
+    read_saved_model,
+)
+from autograder.student.verdicts import ANSI
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython prints source lines as "----> 12 code" or "     13 code".
 GUTTER = re.compile(r"^\s*(?:-*>)?\s*\d+ ?")
 # Shorter hidden lines (")", "]", "else:") are only matched as a whole line, not inside one.

@@ -7,14 +7,13 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
-from autograder.course import Course, CourseError
+from autograder.grader.course import Course, CourseError
 
 
 def check_gradebook(course: Course) -> None:
     """Opening a missing SQLite gradebook would create an empty one; say what to do instead."""
-    sqlite = course.db.removeprefix("sqlite:///")
-    if sqlite != course.db and not Path(sqlite).is_file():
-        raise CourseError(f"no gradebook at {sqlite}: grade the class first "
+    if course.sqlite_file and not course.sqlite_file.is_file():
+        raise CourseError(f"no gradebook at {course.sqlite_file}: grade the class first "
                           "(python -m autograder grade PATH ...), or pass --db")
 
 

@@ -1,45 +1,18 @@
-"""Step 3, sandbox: a throw-away folder and a locked-down process for one submission.
+"""A throw-away folder for one submission, and the scrubbed environment its kernel gets.
 
-The folder holds only what the student release needs (the notebook and a copy of the data);
-the process gets a scrubbed environment and resource limits that its kernel inherits.
+The folder holds only what the student release needs (the notebook and a copy of the data).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import digit_helpers
-from autograder.course import REPO_ROOT
-
-# The packages the kernel and worker import (editable install) from the repository.
-REPO_PACKAGES = [REPO_ROOT / "utils", REPO_ROOT / "autograder"]
-
-GiB = 1024**3
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-MiB = 1024**2
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-submission limits; the defaults fit this assignment (~1 GiB, ~20 s) with room."""
-
-    cell_timeout: int = 120          # seconds per cell (nbgrader's Execute.timeout)
-    notebook_timeout: int = 600      # seconds for the whole notebook, kernel start included
-    memory: int = 3 * GiB            # resident memory of the whole process tree
-    cpu_seconds: int = 1200          # CPU time of any one process
-    file_size: int = 256 * MiB       # largest file a process may write
-    output_size: int = 2 * MiB       # largest executed notebook we accept back
 
 
 @dataclass
@@ -136,59 +109,7 @@ def environment(box: Sandbox, threads: int = 1) -> dict[str, str]:
     return env
 
 
-SANDBOX_UID_BASE = 61000  # unprivileged uids with no account: one per concurrent worker
-
-
-@lru_cache(maxsize=1)
-def isolation_problem() -> str | None:
-    """None when submissions can be locked in namespaces here, else why not."""
-    if sys.platform != "linux":
-        return "namespaces need Linux"
-    if os.geteuid() != 0:
-        return "isolation needs root (it drops to an unprivileged uid after setting up mounts)"
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return "the unshare command (util-linux) is not installed"
-    probe = subprocess.run([unshare, *UNSHARE_FLAGS, "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"unshare failed: {probe.stderr.strip() or probe.returncode}"
-    return None
-
-
-UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
-
-
-def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
-    """The command that runs the worker with the student locked in (see autograder.jail)."""
-    cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
-           "autograder.jail", "--uid", str(uid)]
-    home = Path.home()
-    # Shared writable places too: the kernel writes only inside its sandbox (TMPDIR).
-    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
-    for path in [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]:
-        cmd += ["--hide", str(path)]
-    # What the kernel must still reach if it lies below a hidden folder.
-    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *REPO_PACKAGES]:
-        cmd += ["--reveal", str(path)]
-    return [*cmd, "--"]
-
-
 def hand_over(box: Sandbox, uid: int) -> None:
     """Give the sandbox folder to the uid the kernel will run as."""
     for path in [box.root, *box.root.rglob("*")]:
         os.lchown(path, uid, uid)
-
-
-def rlimit_setter(limits: Limits):
-    """A preexec_fn applying the per-process limits the kernel inherits."""
-
-    def apply() -> None:
-        os.setsid()
-        # If the grader dies (even by SIGKILL), its workers and their kernels die with it.
-        if sys.platform == "linux":
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply

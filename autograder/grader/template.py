@@ -2,9 +2,8 @@
 
 The template holds what a student's repository needs and nothing secret: the released
 notebook (solutions and hidden tests already removed by nbgrader), the data, the helpers, the
-student-side checker (the ``check`` verb, the CI runner and what they import), the CI workflow
-and a tamper manifest. Every file is named below; nothing is copied by folder, so a new
-instructor-side module cannot leak into it by accident.
+student kit (``autograder/student/`` whole, with the top-level modules it stands on; never
+``autograder/grader/``), the CI workflow and a tamper manifest.
 """
 
 from __future__ import annotations
@@ -17,22 +16,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import REPO_ROOT, CourseError
-from autograder.tamper import manifest_text, tamper_manifest
+from autograder.grader.course import REPO_ROOT, CourseError
+from autograder.spec import RELEASE_NOTEBOOK
+from autograder.student.manifest import manifest_text, tamper_manifest
 
 STATIC = REPO_ROOT / "template"  # the template's own files: README, workflow, .gitignore
-NOTEBOOK = Path("assignments/digit_recognition/digit_recognition.ipynb")
+NOTEBOOK = Path(RELEASE_NOTEBOOK)
 WORKFLOW = Path(".github/workflows/classroom.yml")
 MANIFEST = Path(".github/classroom/manifest.json")
-
-# The `check` verb and what autograder/cli.py and check.py import at module level (cli.py
-# imports sandbox, which imports course), the worker that runs the notebook (it imports
-# model_export), and the CI runner. The instructor verbs import their modules lazily, so
-# they fail cleanly without them. tests/test_template.py catches a module missing here.
-CHECKER_MODULES = (
-    "__init__.py", "__main__.py", "cli.py", "check.py", "score.py", "sanitize.py",
-    "sandbox.py", "course.py", "worker.py", "model_export.py", "classroom.py", "tamper.py",
-)
+PACKAGE = REPO_ROOT / "autograder"
+STUDENT_KIT = PACKAGE / "student"
 # repository path -> template path
 COPIED = {
     NOTEBOOK: NOTEBOOK,
@@ -41,7 +34,6 @@ COPIED = {
     Path("template/README.md"): Path("README.md"),
     Path("template/.gitignore"): Path(".gitignore"),
     Path("template") / WORKFLOW: WORKFLOW,
-    **{Path("autograder", m): Path("autograder", m) for m in CHECKER_MODULES},
 }
 MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 
@@ -83,8 +75,16 @@ def check_target(out: Path, force: bool) -> None:
         raise TemplateError(f"{out} already exists: pass --force to replace it")
 
 
+def student_kit_files() -> list[Path]:
+    """The package's top-level modules and the student kit, relative to the repository:
+    what ``python -m autograder check`` and the CI reporter need (import-linter keeps these
+    free of the grader)."""
+    files = sorted(PACKAGE.glob("*.py")) + sorted(STUDENT_KIT.rglob("*.py"))
+    return [f.relative_to(REPO_ROOT) for f in files]
+
+
 def _write(root: Path) -> None:
-    for src, dest in COPIED.items():
+    for src, dest in [*COPIED.items(), *((f, f) for f in student_kit_files())]:
         (root / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO_ROOT / src, root / dest)
     for helper in sorted((REPO_ROOT / "utils").glob("*.py")):
@@ -114,8 +114,8 @@ def _toml(value: str) -> str:
 
 
 def pyproject_text() -> str:
-    """The template's pyproject: the repository's runtime dependencies, and the helpers
-    installed as ``digit_helpers`` beside the checker."""
+    """The template's pyproject: the repository's runtime dependencies (the student's; not
+    the grader extra), and the helpers installed as ``digit_helpers`` beside the kit."""
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     deps = "".join(f"    {_toml(d)},\n" for d in project["dependencies"])
     return (
@@ -134,7 +134,7 @@ def pyproject_text() -> str:
         "[tool.setuptools]\n"
         "# The helpers live in utils/ but are imported as digit_helpers.\n"
         'package-dir = { "digit_helpers" = "utils", "autograder" = "autograder" }\n'
-        'packages = ["digit_helpers", "autograder"]\n'
+        'packages = ["digit_helpers", "autograder", "autograder.student"]\n'
     )
 
 

@@ -1,8 +1,9 @@
-"""Runs inside the sandbox: execute one notebook as nbgrader's Execute does, then export the model.
+"""The one way a notebook is run: as nbgrader's Execute does, then the model is exported.
 
-Started by :mod:`autograder.execute` as ``python -m autograder.worker IN OUT EXPORT_DIR``
-with the sandbox's environment and limits, so the kernel it starts inherits them. It
-never touches the gradebook: it reads one notebook and writes one notebook.
+Grading (inside the sandbox, with its environment and limits, which the kernel inherits),
+the student's self-check and ``make reference`` all start it the same way, as
+``python -m autograder.student.runner IN OUT EXPORT_DIR`` (see :func:`command`). It never
+touches the gradebook: it reads one notebook and writes one notebook and the export folder.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import shutil
 import signal
 import sys
 import tempfile
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets.config import Config
 
-from autograder.model_export import export_cell_source
+from autograder.spec import CELL_TIMEOUT
+from autograder.student.export_cell import export_cell_source
 
 
 class GuardedExecute(NotebookClient):
@@ -90,18 +93,26 @@ class GuardedExecute(NotebookClient):
             raise
 
 
+def command(nb_in: Path, nb_out: Path, export_dir: Path, cell_timeout: int = CELL_TIMEOUT,
+            output_limit: int = GuardedExecute.output_limit) -> list[str]:
+    """The command line that runs ``nb_in`` into ``nb_out`` in a fresh process."""
+    return [sys.executable, "-m", "autograder.student.runner", str(nb_in), str(nb_out),
+            str(export_dir), "--cell-timeout", str(cell_timeout), "--output-limit", str(output_limit)]
+
+
 def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
             output_limit: int = GuardedExecute.output_limit) -> None:
     nb = nbformat.read(nb_in, as_version=4)
     export_source = export_cell_source(export_dir)
     nb.cells.append(nbformat.v4.new_code_cell(export_source))
     config = Config()
-    # Unix sockets instead of TCP: works inside a network namespace with no interfaces up.
-    config.KernelManager.transport = "ipc"
-    # Unix socket paths are capped at 107 bytes: keep them in a short temporary folder
-    # (TMPDIR is the sandbox when grading), not beside a deeply nested notebook.
     sockets = tempfile.mkdtemp(prefix="k")
-    config.KernelManager.ip = os.path.join(sockets, "kernel")
+    if sys.platform != "win32":
+        # Unix sockets instead of TCP: works inside a network namespace with no interfaces
+        # up. Their paths are capped at 107 bytes: keep them in a short temporary folder
+        # (TMPDIR is the sandbox when grading), not beside a deeply nested notebook.
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
     executor = GuardedExecute(nb, cell_timeout, config=config,
                               resources={"metadata": {"path": os.getcwd()}})
     executor.output_limit = output_limit
@@ -116,7 +127,7 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
 
 
 def _stop_leftovers() -> None:
-    """As the first process of a PID namespace (see autograder.jail), end every process
+    """As the first process of a PID namespace (see autograder.grader.sandbox.jail), end every process
     the notebook left behind before writing results, so none can rewrite them."""
     if os.getpid() != 1:
         return
@@ -127,11 +138,11 @@ def _stop_leftovers() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.worker")
+    parser = argparse.ArgumentParser(prog="python -m autograder.student.runner")
     parser.add_argument("nb_in")
     parser.add_argument("nb_out")
     parser.add_argument("export_dir")
-    parser.add_argument("--cell-timeout", type=int, default=120)
+    parser.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT)
     parser.add_argument("--output-limit", type=int, default=GuardedExecute.output_limit)
     args = parser.parse_args(argv)
     try:

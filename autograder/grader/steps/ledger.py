@@ -1,4 +1,4 @@
-"""What was graded already, by content: makes ``grade`` idempotent and crash-safe.
+"""Step, ledger: what was graded already, by content: makes ``grade`` idempotent and crash-safe.
 
 One row per (assignment, student) in the gradebook's own database, holding a key for the
 exact submission (its bytes and the tests it was graded with) and the result reported for

@@ -1,4 +1,4 @@
-"""Step 7, report: the score table on the terminal and the grade JSON."""
+"""Step, report: the score table on the terminal and the grade JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.pipeline import SubmissionResult, plain_number
+from autograder.records import SubmissionResult, plain_number
 
 
 def to_json(assignment: str, results: list[SubmissionResult]) -> dict:

@@ -1,9 +1,9 @@
 """Runs first inside fresh Linux namespaces and locks the submission in before it starts.
 
-Started by :mod:`autograder.execute` as::
+Started by ``autograder.grader.steps.execute`` (see ``isolation.isolation_prefix``) as::
 
     unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
-        python -m autograder.jail --hide PATH ... --reveal PATH ... --uid N -- COMMAND ...
+        python -m autograder.grader.sandbox.jail --hide PATH ... --reveal PATH ... --uid N -- COMMAND ...
 
 In the new mount namespace it covers every ``--hide`` path (an empty read-only tmpfs over a
 folder, /dev/null over a file), brings back each ``--reveal`` path that lies below a hidden
@@ -19,8 +19,9 @@ import argparse
 import ctypes
 import os
 import resource
-import signal
 import sys
+
+from autograder.grader.sandbox.limits import die_with_parent
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -28,7 +29,6 @@ MS_NODEV = 4
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
-PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -84,11 +84,11 @@ def drop_privileges(uid: int, nproc: int) -> None:
     os.setuid(uid)
     # Changing uid clears the parent-death signal `unshare --kill-child` set: set it again,
     # so the whole namespace dies with the grader even when the grader is SIGKILLed.
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.jail")
+    parser = argparse.ArgumentParser(prog="python -m autograder.grader.sandbox.jail")
     parser.add_argument("--hide", action="append", default=[])
     parser.add_argument("--reveal", action="append", default=[])
     parser.add_argument("--uid", type=int, required=True)

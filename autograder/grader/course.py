@@ -8,9 +8,10 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import ASSIGNMENT_ID, NOTEBOOK_ID
+from autograder.records import CommandError
+from autograder.spec import ASSIGNMENT_ID, NOTEBOOK_ID, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # One source of truth for nbgrader settings, shared by the nbgrader CLI and this package.
 NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
 
@@ -33,6 +34,12 @@ class Course:
         return self.db_url or f"sqlite:///{self.root.resolve() / 'gradebook.db'}"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The gradebook's file when it is SQLite, else None."""
+        return Path(self.db.removeprefix("sqlite:///")) if self.db.startswith("sqlite:///") \
+            else None
+
+    @property
     def id(self) -> str:
         return self.nbgrader_config().CourseDirectory.course_id
 
@@ -46,13 +53,11 @@ class Course:
     @property
     def release_notebook(self) -> Path | None:
         """The student version of this course's notebook, when there is one to compare with."""
-        own = self.root / "assignments" / self.assignment_id / f"{self.notebook_id}.ipynb"
+        own = self.root / RELEASE_NOTEBOOK
         if own.is_file():
             return own
-        repo = REPO_ROOT / "assignments" / self.assignment_id / f"{self.notebook_id}.ipynb"
-        same_source = (self.source_notebook.resolve() ==
-                       (REPO_ROOT / "solutions" / self.assignment_id /
-                        f"{self.notebook_id}.ipynb").resolve())
+        repo = REPO_ROOT / RELEASE_NOTEBOOK
+        same_source = self.source_notebook.resolve() == (REPO_ROOT / SOURCE_NOTEBOOK).resolve()
         return repo if same_source and repo.is_file() else None
 
     def artifacts_dir(self, student: str) -> Path:
@@ -71,10 +76,11 @@ class Course:
         paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback",
                                                "graded_models")]
         paths += [REPO_ROOT / "solutions", self.root / "gradebook.db"]
-        if self.db.startswith("sqlite:///"):
-            db_file = Path(self.db.removeprefix("sqlite:///"))
-            paths += [db_file, db_file.with_name(db_file.name + "-journal")]
-        return [p.resolve() for p in paths if p.exists()]
+        if self.sqlite_file:
+            paths += [self.sqlite_file, self.sqlite_file.with_name(self.sqlite_file.name
+                                                                   + "-journal")]
+        # Resolved and without repeats: a course inside the repository names some twice.
+        return list(dict.fromkeys(p.resolve() for p in paths if p.exists()))
 
     def check(self) -> None:
         """Fail early, with the fix, when this folder cannot be graded."""
@@ -85,5 +91,5 @@ class Course:
             )
 
 
-class CourseError(RuntimeError):
-    """The grading command itself cannot run (as opposed to one bad submission)."""
+class CourseError(CommandError):
+    """This course folder cannot be graded as it is (the message says what to do)."""

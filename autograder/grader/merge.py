@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
-from autograder.assignment_db import ensure_assignment
-from autograder.course import Course, CourseError
-from autograder.pipeline import SubmissionResult
+from autograder.grader.course import Course, CourseError
+from autograder.grader.gradebook import ensure_assignment, save_merged
+from autograder.records import SubmissionResult
 
 
 def read_shards(course: Course, paths: list[Path]) -> list[SubmissionResult]:
@@ -39,14 +37,5 @@ def read_shards(course: Course, paths: list[Path]) -> list[SubmissionResult]:
 def merge(course: Course, paths: list[Path]) -> list[SubmissionResult]:
     ensure_assignment(course)
     results = read_shards(course, paths)
-    with Gradebook(course.db, course.id) as gb:
-        for result in results:
-            gb.update_or_create_student(result.student)
-            gb.update_or_create_submission(course.assignment_id, result.student)
-            for gid, test in result.tests.items():
-                grade = gb.find_grade(gid, course.notebook_id, course.assignment_id,
-                                      result.student)
-                grade.auto_score = test.points
-                grade.needs_manual_grade = False
-            gb.db.commit()
+    save_merged(course, results)
     return sorted(results, key=lambda r: r.student)

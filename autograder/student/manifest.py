@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
+
+from autograder.student.notebook import is_grade, is_locked
 
 MANIFEST_VERSION = 1
 
@@ -36,11 +37,11 @@ def tamper_manifest(release_nb_path: Path, workflow_path: Path | None) -> dict:
     nb = nbformat.read(release_nb_path, as_version=4)
     cells, points = {}, {}
     for cell in nb.cells:
-        if not utils.is_locked(cell):
+        if not is_locked(cell):
             continue
         gid = cell.metadata.nbgrader["grade_id"]
         cells[gid] = sha256_text(cell.source)
-        if utils.is_grade(cell):
+        if is_grade(cell):
             points[gid] = float(cell.metadata.nbgrader["points"])
     manifest = {"version": MANIFEST_VERSION, "locked_cells": dict(sorted(cells.items())),
                 "points": dict(sorted(points.items())), "workflow": None}

@@ -1,6 +1,6 @@
 """Feedback on every push: report test results to GitHub Actions.
 
-``python -m autograder.classroom NOTEBOOK`` (the step of ``.github/workflows/classroom.yml``)
+``python -m autograder.student.ci NOTEBOOK`` (the step of ``.github/workflows/classroom.yml``)
 runs the notebook once with its public tests, as ``check`` does, then writes
 
 - ``result=<base64 JSON>`` to ``$GITHUB_OUTPUT``, in the format that
@@ -33,7 +33,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from autograder.score import ANSI, TestResult
+from autograder.spec import CELL_TIMEOUT
+from autograder.records import SubmissionError, TestResult
+from autograder.records import plain_number as num
+from autograder.student.check import run_public_tests
+from autograder.student.manifest import find_tampering, load_manifest
+from autograder.student.verdicts import ANSI
 
 # Control characters and everything Python or a terminal treats as a line break.
 BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -64,29 +69,21 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(float(x), 4)
-
-
-def _passed(r: TestResult) -> bool:
-    return r.points >= r.max_points
-
-
 def result_json(results: Mapping[str, TestResult], notebook: str = "",
                 error: str | None = None) -> dict:
     """The grader result the reporter decodes: ``{version, status, max_score, tests}``."""
     tests = []
     for gid, r in results.items():
-        status = "error" if error else ("pass" if _passed(r) else "fail")
-        tests.append({"name": safe_name(gid), "status": status, "score": _num(r.points),
-                      "max_score": _num(r.max_points), "message": one_line(r.feedback),
+        status = "error" if error else ("pass" if r.passed else "fail")
+        tests.append({"name": safe_name(gid), "status": status, "score": num(r.points),
+                      "max_score": num(r.max_points), "message": one_line(r.feedback),
                       "filename": one_line(notebook, 300), "line_no": 0})
     if error or not tests:
         status = "error"
     else:
         status = "pass" if all(t["status"] == "pass" for t in tests) else "fail"
     return {"version": 1, "status": status,
-            "max_score": _num(sum(r.max_points for r in results.values())), "tests": tests}
+            "max_score": num(sum(r.max_points for r in results.values())), "tests": tests}
 
 
 def encode(result: dict) -> str:
@@ -105,7 +102,7 @@ def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                      public: bool = True) -> str:
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
-    out = [f"## Autograding: {_num(got)}/{_num(total)} points", ""]
+    out = [f"## Autograding: {num(got)}/{num(total)} points", ""]
     if notebook:
         kind = "Public tests" if public else "Tests, hidden tests included,"
         out += [f"{kind} of {_md(notebook)}."
@@ -120,8 +117,8 @@ def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                 "your work is graded.", ""]
     out += ["| test | result | points | message |", "|---|---|---|---|"]
     for gid, r in results.items():
-        verdict = "✅ pass" if _passed(r) and not error else "❌ fail"
-        out.append(f"| `{safe_name(gid)}` | {verdict} | {_num(r.points)}/{_num(r.max_points)} "
+        verdict = "✅ pass" if r.passed and not error else "❌ fail"
+        out.append(f"| `{safe_name(gid)}` | {verdict} | {num(r.points)}/{num(r.max_points)} "
                    f"| {_md(r.feedback)} |")
     return "\n".join(out) + "\n"
 
@@ -144,15 +141,15 @@ def annotations(results: Mapping[str, TestResult], notebook: str = "",
         lines.append(f"::error {where}title=The notebook could not be run::"
                      f"{escape_data(one_line(error))}")
     for gid, r in results.items():
-        level = "notice" if _passed(r) and not error else "error"
-        title = escape_property(f"{safe_name(gid)} ({_num(r.points)}/{_num(r.max_points)})")
+        level = "notice" if r.passed and not error else "error"
+        title = escape_property(f"{safe_name(gid)} ({num(r.points)}/{num(r.max_points)})")
         lines.append(f"::{level} {where}title={title}::{escape_data(one_line(r.feedback))}")
     if notes:
         lines.append(f"::warning title=Changed files::"
                      f"{escape_data(one_line('; '.join(notes), 1000))}")
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
-    lines.append(f"::notice title=Autograding::{_num(got)}/{_num(total)} points")
+    lines.append(f"::notice title=Autograding::{num(got)}/{num(total)} points")
     return lines
 
 
@@ -168,8 +165,8 @@ def print_inert(lines: Sequence[str], out: TextIO) -> None:
 def _log(results: Mapping[str, TestResult], notes: Sequence[str], error: str | None) -> list[str]:
     lines = [f"could not run the notebook: {one_line(error)}"] if error else []
     for gid, r in results.items():
-        verdict = "pass" if _passed(r) and not error else "FAIL"
-        lines.append(f"{verdict}  {safe_name(gid)}  {_num(r.points)}/{_num(r.max_points)}  "
+        verdict = "pass" if r.passed and not error else "FAIL"
+        lines.append(f"{verdict}  {safe_name(gid)}  {num(r.points)}/{num(r.max_points)}  "
                      f"{one_line(r.feedback)}")
     lines += [f"warning: {one_line(n)}" for n in notes]
     return lines
@@ -207,7 +204,7 @@ def reconcile(results: Mapping[str, TestResult],
             out[gid] = TestResult(0.0, max_points, "this test cell is missing from the notebook: "
                                   "copy it back from the released notebook")
         elif r.max_points != max_points:
-            out[gid] = TestResult(max_points if _passed(r) else 0.0, max_points, r.feedback)
+            out[gid] = TestResult(max_points if r.passed else 0.0, max_points, r.feedback)
         else:
             out[gid] = r
     for gid in results:
@@ -259,7 +256,7 @@ def grade_with_hidden_tests(notebook: Path, course_dir: Path, cell_timeout: int
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m autograder.classroom",
+    p = argparse.ArgumentParser(prog="python -m autograder.student.ci",
                                 description="Run NOTEBOOK once and report its tests to GitHub "
                                             "Actions (step output, job summary, annotations).")
     p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
@@ -267,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tamper manifest (default: %(default)s; skipped when absent)")
     p.add_argument("--workflow", type=Path,
                    help="workflow file to compare with the manifest (default: not compared)")
-    p.add_argument("--cell-timeout", type=int, default=300)
+    p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT)
     p.add_argument("--hidden-tests", action="store_true",
                    help="grade with the instructor's hidden tests (run from the instructor "
                         "repository, as root for isolation)")
@@ -277,9 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from autograder.sanitize import SubmissionError
-    from autograder.tamper import find_tampering, load_manifest
-
     args = build_parser().parse_args(argv)
     notebook = args.notebook.as_posix()
     manifest, notes, error, results = None, [], None, {}
@@ -297,8 +291,6 @@ def main(argv: list[str] | None = None) -> int:
             print_inert(log, sys.stdout)
             notes += found
         else:
-            from autograder.check import run_public_tests  # imports nbformat: seconds
-
             results = run_public_tests(args.notebook, args.cell_timeout)
     except (SubmissionError, RuntimeError, OSError) as exc:
         error = one_line(str(exc)) or type(exc).__name__

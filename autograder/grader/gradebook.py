@@ -1,0 +1,132 @@
+"""Every read and write of nbgrader's gradebook, in the grader's process only.
+
+- the assignment: nbgrader can only autograde an assignment that ``generate_assignment``
+  has written into the gradebook (the locked test cells, hidden tests included, are restored
+  from there); :func:`ensure_assignment` runs it when the gradebook lacks the assignment or
+  holds older test cells, writing the student version to a throw-away folder;
+- the grades: students and submissions (:func:`register`), a graded notebook's scores
+  through nbgrader's own ``SaveAutoGrades`` (:func:`save_grades`), zero for a submission
+  that could not run (:func:`save_failure`), and shards' results (:func:`save_merged`).
+
+The grader's ledger keeps its own table in the same database (``steps/ledger.py``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+
+import nbformat
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import GenerateAssignment
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.utils import capture_log
+
+from autograder.grader.course import Course, CourseError
+from autograder.records import SubmissionResult
+from autograder.student.notebook import autograded_cells, grade_id, nbgrader_meta
+
+
+# --- the assignment -------------------------------------------------------------------------
+
+def _source_tests(course: Course) -> list:
+    return autograded_cells(nbformat.read(course.source_notebook, as_version=4))
+
+
+def source_test_cells(course: Course) -> dict[str, str]:
+    """grade_id -> source of every autograded test cell in the source notebook."""
+    return {grade_id(c): c.source for c in _source_tests(course)}
+
+
+def points_by_test(course: Course) -> dict[str, float]:
+    """grade_id -> max points of every autograded test, in notebook order."""
+    return {grade_id(c): float(nbgrader_meta(c)["points"]) for c in _source_tests(course)}
+
+
+def gradebook_test_cells(course: Course) -> dict[str, str] | None:
+    with Gradebook(course.db, course.id) as gb:
+        try:
+            notebook = gb.find_notebook(course.notebook_id, course.assignment_id)
+        except MissingEntry:
+            return None
+        return {cell.name: cell.source for cell in notebook.source_cells
+                if cell.name in {g.name for g in notebook.grade_cells}}
+
+
+def ensure_assignment(course: Course) -> bool:
+    """Write the assignment into the gradebook if it is missing or stale; True if it was."""
+    course.check()
+    if gradebook_test_cells(course) == source_test_cells(course):
+        return False
+    config = course.nbgrader_config()
+    with tempfile.TemporaryDirectory(prefix="release-") as release:
+        # An absolute release_directory wins over root in os.path.join.
+        config.CourseDirectory.release_directory = release
+        config.CourseDirectory.assignment_id = course.assignment_id
+        coursedir = CourseDirectory(config=config)
+        app = GenerateAssignment(coursedir=coursedir, config=config)
+        app.force = True
+        app.create_assignment = True
+        result = capture_log(app)
+    if not result["success"]:
+        raise CourseError(
+            "nbgrader generate_assignment failed, so nothing can be graded:\n"
+            + result.get("error", "") + result.get("log", "")
+        )
+    return True
+
+
+# --- grades ---------------------------------------------------------------------------------
+
+def resources(course: Course, student: str) -> ResourcesDict:
+    """What nbgrader's gradebook-backed preprocessors need to find one submission."""
+    res = ResourcesDict()
+    res["unique_key"] = course.notebook_id
+    res["nbgrader"] = {
+        "student": student,
+        "assignment": course.assignment_id,
+        "notebook": course.notebook_id,
+        "db_url": course.db,
+    }
+    return res
+
+
+def register(course: Course, student: str) -> None:
+    """Create (or keep) the student and their submission rows, as nbgrader autograde does."""
+    with Gradebook(course.db, course.id) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(course.assignment_id, student)
+
+
+def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
+    """A graded notebook's scores, through nbgrader's own SaveAutoGrades."""
+    SaveAutoGrades(config=course.nbgrader_config()).preprocess(nb, resources(course, student))
+
+
+def save_failure(course: Course, student: str) -> None:
+    """A submission that could not be run earns zero everywhere, not 'needs manual grading'."""
+    register(course, student)
+    with Gradebook(course.db, course.id) as gb:
+        submission = gb.find_submission_notebook(course.notebook_id, course.assignment_id,
+                                                 student)
+        for grade in submission.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
+    """Results graded elsewhere (the shards' grade JSON), test by test."""
+    with Gradebook(course.db, course.id) as gb:
+        for result in results:
+            gb.update_or_create_student(result.student)
+            gb.update_or_create_submission(course.assignment_id, result.student)
+            for gid, test in result.tests.items():
+                grade = gb.find_grade(gid, course.notebook_id, course.assignment_id,
+                                      result.student)
+                grade.auto_score = test.points
+                grade.needs_manual_grade = False
+            gb.db.commit()

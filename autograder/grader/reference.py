@@ -1,0 +1,132 @@
+"""Build the reference model and metrics by executing the solution notebook end to end.
+
+``python -m autograder.grader.reference`` (``make reference``) runs the instructor notebook
+with the student kit's runner (the same way grading and ``check`` run notebooks), then
+writes, beside the notebook,
+
+- ``reference_model.keras``  the trained solution model;
+- ``reference_metrics.json`` ``training_accuracy`` (recomputed with numpy from the saved
+  weights, see ``autograder.grader.saved_model``), ``final_loss``, ``epochs``, ``seed``,
+  ``threshold`` and the versions of Python, TensorFlow, Keras and numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import spec
+from autograder.grader.course import REPO_ROOT
+from autograder.grader.saved_model import accuracy, read_saved_model
+from autograder.student import runner
+
+SOLUTION_NOTEBOOK = REPO_ROOT / spec.SOURCE_NOTEBOOK
+CELL_TIMEOUT = 600  # seconds per cell: a slow machine must not fail the reference build
+
+
+class ReferenceError(RuntimeError):
+    """The solution notebook did not run cleanly, so there is no reference."""
+
+
+def run_notebook(notebook: Path, export_dir: Path | None = None, *, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """Execute ``notebook`` with the runner; return the executed copy (errors recorded in
+    their cells' outputs, as grading records them).
+
+    ``export_dir``: where the runner's export cell saves the model (default: a temporary
+    folder). ``cwd``: the kernel's working folder (default: the notebook's). ``env``: the
+    runner's whole environment (default: this process's).
+    """
+    notebook = Path(notebook).resolve()
+    with tempfile.TemporaryDirectory(prefix="digit-run-") as tmp:
+        executed = Path(tmp) / "executed.ipynb"
+        cmd = runner.command(notebook, executed, export_dir or Path(tmp) / "export",
+                             CELL_TIMEOUT)
+        proc = subprocess.run(cmd, cwd=cwd or notebook.parent, capture_output=True, text=True,
+                              env=env)
+        if not executed.is_file():
+            raise ReferenceError(f"{notebook.name} could not be run: {proc.stderr.strip()}")
+        return nbformat.read(executed, as_version=4)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the pieces that decide the trained weights."""
+    import keras
+    import numpy
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _errors(nb: nbformat.NotebookNode) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
+            for o in c.outputs if o.output_type == "error"]
+
+
+def build_reference(notebook: Path = SOLUTION_NOTEBOOK, out_dir: Path | None = None) -> dict:
+    """Execute ``notebook``, save its model and metrics into ``out_dir``; return the metrics.
+
+    ``out_dir`` defaults to the notebook's folder. Raises ``ReferenceError`` if a cell of
+    the notebook fails or the model or history cannot be exported.
+    """
+    from digit_helpers import load_data
+
+    notebook = Path(notebook).resolve()
+    out_dir = Path(out_dir) if out_dir is not None else notebook.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "reference_model.keras"
+    with tempfile.TemporaryDirectory(prefix="digit-reference-") as tmp:
+        export_dir = Path(tmp)
+        errors = _errors(run_notebook(notebook, export_dir,
+                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}))
+        if errors:
+            raise ReferenceError(f"{notebook.name} has failing cells: {'; '.join(errors)}")
+        export = json.loads((export_dir / "export.json").read_text(encoding="utf-8"))
+        if export["error"] or not (export["model"] and export["history"]):
+            raise ReferenceError(f"could not export the solution's model and history: {export}")
+        history = json.loads((export_dir / "history.json").read_text(encoding="utf-8"))
+        shutil.copyfile(export_dir / "model.keras", model_path)
+
+    X, y = load_data()
+    metrics = {
+        "training_accuracy": accuracy(read_saved_model(model_path).weights, X, y),
+        "final_loss": float(history["loss"][-1]),
+        "epochs": len(history["loss"]),
+        "seed": spec.SEED,
+        "threshold": spec.ACCURACY_THRESHOLD,
+        "versions": versions(),
+    }
+    (out_dir / "reference_metrics.json").write_text(
+        json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
+    )
+    return metrics
+
+
+def main() -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    start = time.perf_counter()
+    metrics = build_reference()
+    print(json.dumps(metrics, indent=2))
+    print(
+        f"wrote {SOLUTION_NOTEBOOK.parent / 'reference_model.keras'} and "
+        f"reference_metrics.json in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Linux namespaces for the kernel: whether they can be had here, and the command prefix.
+
+The prefix runs ``autograder.grader.sandbox.jail`` first inside fresh mount, network and PID
+namespaces; the jail hides what student code must not see and drops to a per-slot uid.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.grader.course import REPO_ROOT
+from autograder.grader.sandbox.folder import Sandbox
+
+# The packages the kernel and worker import (editable install) from the repository.
+REPO_PACKAGES = [REPO_ROOT / "utils", REPO_ROOT / "autograder"]
+SANDBOX_UID_BASE = 61000  # unprivileged uids with no account: one per concurrent worker
+UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+
+
+@lru_cache(maxsize=1)
+def isolation_problem() -> str | None:
+    """None when submissions can be locked in namespaces here, else why not."""
+    if sys.platform != "linux":
+        return "namespaces need Linux"
+    if os.geteuid() != 0:
+        return "isolation needs root (it drops to an unprivileged uid after setting up mounts)"
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "the unshare command (util-linux) is not installed"
+    probe = subprocess.run([unshare, *UNSHARE_FLAGS, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"unshare failed: {probe.stderr.strip() or probe.returncode}"
+    return None
+
+
+def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
+    """The command that runs the worker with the student locked in (see the jail)."""
+    cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
+           "autograder.grader.sandbox.jail", "--uid", str(uid)]
+    home = Path.home()
+    # Shared writable places too: the kernel writes only inside its sandbox (TMPDIR).
+    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
+    for path in [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]:
+        cmd += ["--hide", str(path)]
+    # What the kernel must still reach if it lies below a hidden folder.
+    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *REPO_PACKAGES]:
+        cmd += ["--reveal", str(path)]
+    return [*cmd, "--"]

@@ -1,0 +1,241 @@
+"""The instructor's verbs of ``python -m autograder``: grade, feedback, export, merge,
+template. Each ``cmd_*`` is one job, as nbgrader has one app per command.
+
+Defining the verbs imports nothing heavy (the student's ``check`` shares the parser), so each
+command imports its grader modules when it runs; where the grader's dependencies are not
+installed, the CLI says which extra to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from autograder.grader.sandbox.limits import Limits
+from autograder.grader.steps.collect import parse_shard
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autograder.grader.course import Course
+
+EXIT_OK = 0
+EXIT_CANNOT_RUN = 3
+
+
+def add_verbs(sub: argparse._SubParsersAction) -> None:
+    for add in (_add_grade, _add_feedback, _add_export, _add_merge, _add_template):
+        add(sub)
+
+
+def _course_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                   help="instructor repository holding solutions/ (default: current folder)")
+    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_grade(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grade", help="grade submissions with nbgrader, safely and in parallel",
+                       description="Grade one notebook, a student's folder, or a class folder "
+                                   "whose immediate subfolders are students.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the grades as JSON")
+    p.add_argument("--student", help="student id for a single notebook or folder")
+    _course_args(p)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="submissions executed at once (default: number of cores)")
+    p.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
+                   help="seconds per cell (default: %(default)s)")
+    p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
+                   help="seconds for a whole notebook (default: %(default)s)")
+    p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
+                   help="memory limit per submission in GiB (default: %(default)s)")
+    p.add_argument("--force", action="store_true",
+                   help="regrade submissions that did not change since they were last graded")
+    p.add_argument("--shard", metavar="I/N", type=_shard,
+                   help="grade only shard I of N (1-based), a stable slice of the students; "
+                        "merge the shards' JSON files with `merge`")
+    p.add_argument("--isolation", choices=("auto", "required", "off"), default="auto",
+                   help="lock each submission in Linux namespaces with no network and no view "
+                        "of the gradebook or solutions (auto: when possible; default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_command(cmd_grade))
+
+
+def _command(fn):
+    """The shared set-up of the instructor's verbs, around ``fn(args, console)``."""
+
+    def run(args: argparse.Namespace) -> int:
+        from rich.console import Console
+
+        _venv_on_path()
+        # nbgrader's preprocessors log every restored cell; the table is what people read.
+        logging.getLogger("traitlets").setLevel(logging.ERROR)
+        # nbgrader 0.9 triggers SQLAlchemy 2 session warnings that mean nothing to a grader.
+        warnings.filterwarnings("ignore", module="nbgrader")
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        return fn(args, Console())
+
+    return run
+
+
+def _venv_on_path() -> None:
+    """nbgrader shells out to `alembic` when it creates a gradebook: find the venv's copy
+    even when the venv is not activated (``.venv/bin/python -m autograder``)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _course(args: argparse.Namespace) -> Course:
+    from autograder.grader.course import Course
+
+    return Course(args.course_dir.resolve(), args.db)
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from autograder.grader import gradebook, pipeline
+    from autograder.grader.steps import report
+    from autograder.grader.steps.collect import collect, select_shard
+
+    course = _course(args)
+    if gradebook.ensure_assignment(course):
+        console.print(f"gradebook: wrote assignment {course.assignment_id} from "
+                      f"{course.source_notebook}")
+    subs = collect(args.paths, args.student)
+    if args.shard:
+        subs = select_shard(subs, *args.shard)
+    if not subs:
+        console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
+        return EXIT_CANNOT_RUN
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                    memory=int(args.memory_gib * 2**30))
+    options = pipeline.Options(limits=limits, workers=args.workers,
+                               isolate=_isolation(args.isolation, console), force=args.force,
+                               hidden=[p.resolve() for p in args.paths])
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.description}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("", total=len(subs))
+        results = pipeline.grade_all(
+            course, subs, options, gradebook.points_by_test(course),
+            lambda result: progress.update(task, advance=1, description=result.student))
+    report.print_table(results, console)
+    report.print_feedback(results, console)
+    if args.json:
+        report.write_json(args.json, course.assignment_id, results)
+        console.print(f"wrote {args.json}")
+    return EXIT_OK
+
+
+def _isolation(mode: str, console: Console) -> bool:
+    from autograder.grader.course import CourseError
+    from autograder.grader.sandbox.isolation import isolation_problem
+
+    if mode == "off":
+        console.print("[yellow]warning:[/yellow] isolation is off: student code runs with "
+                      "your rights and can read the gradebook and solutions")
+        return False
+    problem = isolation_problem()
+    if problem is None:
+        return True
+    if mode == "required":
+        raise CourseError(f"isolation is required but not available: {problem}")
+    console.print(f"[yellow]warning:[/yellow] submissions run without isolation: {problem}")
+    return False
+
+
+def _add_feedback(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feedback", help="write per-student feedback HTML (no hidden tests)",
+                       description="nbgrader generate_feedback for graded students, with hidden "
+                                   "test source removed and the student's loss curve, "
+                                   "misclassified digits and confusion matrix added.")
+    p.add_argument("--student", help="only this student (default: everyone graded)")
+    _course_args(p)
+    p.set_defaults(run=_command(cmd_feedback))
+
+
+def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.feedback import generate
+
+    for path in generate(_course(args), args.student):
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write the grades CSV (nbgrader's exporter)")
+    p.add_argument("--to", type=Path, default=Path("grades.csv"), metavar="FILE")
+    _course_args(p)
+    p.set_defaults(run=_command(cmd_export))
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.grades_csv import export_grades
+
+    console.print(f"wrote {export_grades(_course(args), args.to)}", highlight=False,
+                  soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_merge(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="merge the grade JSON files of shards into one gradebook",
+                       description="Write the grades of `grade --shard i/n` runs (their --json "
+                                   "files) into this course's gradebook; `export` then gives "
+                                   "one CSV.")
+    p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_JSON")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the merged JSON")
+    _course_args(p)
+    p.set_defaults(run=_command(cmd_merge))
+
+
+def cmd_merge(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.merge import merge
+    from autograder.grader.steps import report
+
+    course = _course(args)
+    results = merge(course, args.shards)
+    report.print_table(results, console)
+    if args.json:
+        report.write_json(args.json, course.assignment_id, results)
+    console.print(f"merged {len(results)} students from {len(args.shards)} shard files "
+                  f"into {course.db}", soft_wrap=True, highlight=False)
+    return EXIT_OK
+
+
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="export the student template repository",
+                       description="Write the student template repository (release notebook, "
+                                   "data, helpers, CI workflow) to OUT_DIR. Nothing secret.")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
+    p.set_defaults(run=_command(cmd_template))
+
+
+def cmd_template(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.template import export_template
+
+    out = export_template(args.out_dir, force=args.force)
+    console.print(f"wrote the student template to {out}", highlight=False)
+    return EXIT_OK

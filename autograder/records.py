@@ -1,0 +1,70 @@
+"""The results every part passes around: one test's verdict, one student's result, and the
+error a single submission can raise. Standard library only (the student kit ships it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SubmissionError(Exception):
+    """This one submission cannot be graded; the message tells the student why."""
+
+
+def plain_number(x: float) -> float | int:
+    """10.0 -> 10, for JSON and tables that people read."""
+    return int(x) if float(x).is_integer() else round(float(x), 4)
+
+
+@dataclass
+class TestResult:
+    __test__ = False  # not a pytest class, whatever module imports it
+
+    points: float
+    max_points: float
+    feedback: str
+
+    @property
+    def passed(self) -> bool:
+        return self.points >= self.max_points
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    score: float
+    max_score: float
+    tests: dict[str, TestResult]
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """One entry of the grade JSON's "submissions" (a documented contract)."""
+        return {
+            "student": self.student,
+            "score": plain_number(self.score),
+            "max_score": plain_number(self.max_score),
+            "tests": {gid: {"points": plain_number(t.points),
+                            "max_points": plain_number(t.max_points),
+                            "feedback": t.feedback} for gid, t in self.tests.items()},
+            "error": self.error,
+            "tampering": self.tampering,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, note: str | None = None) -> SubmissionResult:
+        tests = {gid: TestResult(t["points"], t["max_points"], t["feedback"])
+                 for gid, t in data["tests"].items()}
+        return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
+                   [note] if note else [], tampering=data.get("tampering", []))
+
+    @classmethod
+    def of_tests(cls, student: str, tests: dict[str, TestResult], **kw) -> SubmissionResult:
+        """A result whose score and maximum are the sums of its tests'."""
+        return cls(student, sum(t.points for t in tests.values()),
+                   sum(t.max_points for t in tests.values()), tests, **kw)
+
+
+class CommandError(RuntimeError):
+    """The command itself cannot run (as opposed to one bad submission); the CLI prints it."""

@@ -1,0 +1,80 @@
+"""``python -m autograder check NOTEBOOK``: a student's self-check with the public tests.
+
+Runs the notebook as it is (its own test cells are the public tests; hidden tests exist only
+at grading time) in a fresh kernel, in the notebook's folder, without changing the file.
+Works wherever Jupyter does (Linux, macOS, Windows): no sandbox, no gradebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.records import SubmissionError, TestResult, plain_number
+from autograder.spec import CELL_TIMEOUT
+from autograder.student import runner, verdicts
+from autograder.student.notebook import read_notebook
+
+EXIT_OK = 0
+EXIT_CANNOT_RUN = 3
+
+
+def run_public_tests(notebook: Path, cell_timeout: int = CELL_TIMEOUT) -> dict[str, TestResult]:
+    read_notebook(notebook)  # a clear message for an empty or damaged file
+    with tempfile.TemporaryDirectory(prefix="check-") as tmp:
+        executed = Path(tmp) / "executed.ipynb"
+        cmd = runner.command(notebook.resolve(), executed, Path(tmp) / "export", cell_timeout)
+        proc = subprocess.run(cmd, cwd=notebook.resolve().parent, capture_output=True,
+                              text=True)
+        if not executed.is_file():
+            raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip()}")
+        nb = verdicts.drop_library_noise(nbformat.read(executed, as_version=4))
+    if proc.returncode != 0:
+        verdicts.mark_not_run(nb, proc.stderr.strip().splitlines()[-1] if proc.stderr else
+                              "the notebook stopped early")
+    return verdicts.score(nb)
+
+
+def add_verb(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="students: run your notebook and its public tests",
+                       description="Execute NOTEBOOK in a fresh kernel and print each public "
+                                   "test with its points and message. The file is not changed.")
+    p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT,
+                   help="seconds per cell, as in grading (default: %(default)s)")
+    p.set_defaults(run=run)
+
+
+def table(results: dict[str, TestResult]) -> str:
+    """A plain-text table (no colours: it must read the same in any terminal or CI log)."""
+    rows = [("test", "result", "points", "message")]
+    for gid, r in results.items():
+        rows.append((gid, "pass" if r.passed else "FAIL",
+                     f"{plain_number(r.points)}/{plain_number(r.max_points)}",
+                     "" if r.passed else r.feedback))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+             + ("  " + row[3] if row[3] else "") for row in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.notebook.is_file():
+        raise FileNotFoundError(f"no such notebook: {args.notebook}")
+    print(f"running {args.notebook} ...", flush=True)
+    try:
+        results = run_public_tests(args.notebook, args.cell_timeout)
+    except (SubmissionError, RuntimeError) as exc:
+        print(f"error: {exc}")
+        return EXIT_CANNOT_RUN
+    print(f"Public tests of {args.notebook.name}")
+    print(table(results))
+    got = sum(r.points for r in results.values())
+    total = sum(r.max_points for r in results.values())
+    print(f"public tests: {plain_number(got)}/{plain_number(total)} points. "
+          "Hidden tests run at grading time.")
+    return EXIT_OK
