@@ -20,3 +20,14 @@ c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {
     "python": 'raise NotImplementedError("not implemented yet: write your code here")',
 }
+
+# nbgrader's feedback shows hidden tests (jupyter/nbgrader#917). Strip them first, so that
+# `nbgrader generate_feedback` and formgrader's "Generate Feedback" button are as safe as
+# `python -m autograder feedback`. The preprocessor needs this course's package installed
+# (pip install -e ".[grader]"), which the instructor's environment has.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from autograder.grader.hide_hidden import HideHiddenTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

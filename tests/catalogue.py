@@ -12,7 +12,7 @@ import re
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from conftest import RELEASE, SOLUTION
+from helpers import RELEASE, SOLUTION
 
 HIDDEN = re.compile(r"\n?### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 MARKED = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)\n[ \t]*### END SOLUTION", re.S)
@@ -153,3 +153,111 @@ def cheat_on_tests() -> str:
             c.metadata.nbgrader.pop("checksum", None)
     nb.cells.append(nbformat.v4.new_code_cell('print("Score: 100/100\\nall tests passed")'))
     return text(nb)
+
+
+# --- attacks on the function tests ---------------------------------------------------------
+# Each makes the notebook's own tests of my_relu / my_softmax pass without implementing
+# them, by patching what those tests call. Plain nbgrader gives them full marks on the
+# attacked tests (test_catalogue.py shows it); our grader calls the functions itself in a
+# fresh process and gives 0. The model is left out: training is not what they attack, and
+# without it each grades in seconds.
+
+NO_MODEL = {"model": "pass", "compile": "pass"}
+
+# 1. sys.modules: every later `import numpy` in a test cell gets a fake whose results
+#    compare equal to, smaller than and as finite as anything.
+FAKE_NUMPY_MODULE = '''import sys, types
+
+class _Anything:
+    def __getattr__(self, name): return _Anything()
+    def __call__(self, *a, **k): return _Anything()
+    def __bool__(self): return True
+    def __iter__(self): return iter(())
+    __eq__ = __lt__ = __le__ = __gt__ = __ge__ = __sub__ = __rsub__ = __abs__ = __call__
+    __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __getitem__ = __call__
+    __hash__ = object.__hash__
+
+_real_numpy = sys.modules["numpy"]
+_fake = types.ModuleType("numpy")
+_fake.__getattr__ = lambda name: _Anything()
+_fake.shares_memory = lambda *a, **k: False
+sys.modules["numpy"] = _fake
+
+def my_relu(z):
+    return _Anything()'''
+FAKE_NUMPY_SOFTMAX = '''def my_softmax(z):
+    return _Anything()'''
+RESTORE_NUMPY_MODULE = 'sys.modules["numpy"] = _real_numpy'
+
+# 2. numpy's own functions: asarray, shape and isfinite answer whatever the test wants.
+PATCHED_NUMPY = '''import numpy
+_saved = (numpy.asarray, numpy.shape, numpy.isfinite)
+
+class _Anything:
+    def __getattr__(self, name): return _Anything()
+    def __call__(self, *a, **k): return _Anything()
+    def __bool__(self): return True
+    __eq__ = __lt__ = __sub__ = __rsub__ = __abs__ = __call__
+    __hash__ = object.__hash__
+
+numpy.asarray = numpy.shape = numpy.isfinite = lambda *a, **k: _Anything()
+
+def my_softmax(z):
+    return None'''
+RESTORE_PATCHED_NUMPY = "numpy.asarray, numpy.shape, numpy.isfinite = _saved"
+
+# 3. builtins: abs() makes every `abs(out - expected).max() < tolerance` pass.
+PATCHED_BUILTINS = '''import builtins
+_real_abs = builtins.abs
+builtins.abs = lambda x: np.zeros(1)
+
+def my_softmax(z):
+    return np.zeros(np.shape(z))'''
+RESTORE_BUILTINS = "builtins.abs = _real_abs"
+
+ATTACKS = {  # name -> (answers, restore cell, the tests it attacks)
+    "attack_fake_numpy_module": ({"my_relu": FAKE_NUMPY_MODULE, "my_softmax": FAKE_NUMPY_SOFTMAX},
+                                 RESTORE_NUMPY_MODULE,
+                                 {"test_my_relu", "test_my_softmax", "test_softmax_stability"}),
+    "attack_patched_numpy": ({"my_softmax": PATCHED_NUMPY}, RESTORE_PATCHED_NUMPY,
+                             {"test_my_softmax", "test_softmax_stability"}),
+    "attack_patched_builtins": ({"my_softmax": PATCHED_BUILTINS}, RESTORE_BUILTINS,
+                                {"test_my_softmax", "test_softmax_stability"}),
+}
+
+
+def attack(name: str) -> str:
+    answers, restore, _ = ATTACKS[name]
+    nb = as_student({**NO_MODEL, **answers})
+    return text(insert_after(nb, "test_softmax_stability", restore))
+
+
+# --- honest noise ---------------------------------------------------------------------------
+
+RELU_PRINTS_TO_STDERR = '''import sys
+
+def my_relu(z):
+    print("debug: my_relu called", file=sys.stderr)  # a leftover debug line
+    return np.maximum(0, z)'''
+
+SOFTMAX_LOGS_AND_WARNS = '''import logging, warnings
+
+log = logging.getLogger("my_softmax")
+log.addHandler(logging.StreamHandler())  # to stderr
+log.propagate = False
+
+def my_softmax(z):
+    log.warning("computing softmax")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("this is only a warning", UserWarning)
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)'''
+
+
+def noisy_but_correct() -> str:
+    """Correct functions that print to stderr, log, and raise a UserWarning while the tests
+    call them: nbgrader would score those tests 0; they keep full marks."""
+    return text(as_student({"my_relu": RELU_PRINTS_TO_STDERR,
+                            "my_softmax": SOFTMAX_LOGS_AND_WARNS}))

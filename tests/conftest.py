@@ -1,8 +1,20 @@
-"""Shared fixtures: a temporary course folder and the grading command, run for real."""
+"""Shared fixtures. Plain helpers (paths, the tiny assignment, `run_grade`) are in helpers.py.
+
+- ``tiny_course``: a course folder whose assignment is the tiny stand-in (no gradebook yet).
+- ``empty_gradebook``: a gradebook file with nbgrader's tables and nothing else; copy it.
+- ``tiny_gradebook_course``: a fresh copy, per test, of a tiny course whose gradebook already
+  holds the assignment, as ``grade`` leaves it before grading (a ``Course``).
+- ``student_template``: the student template exported once per run by
+  ``python -m autograder template`` (read it, copy it; never change it in place).
+- ``graded_class``: the real assignment's catalogue graded once per run (slow).
+
+Tests that start a Jupyter kernel, run ``grade`` or ``check``, or import TensorFlow are
+marked ``slow``; ``pytest -m "not slow"`` runs the rest in under a minute.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,94 +22,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
-RELEASE = ROOT / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
-NOTEBOOK_NAME = "digit_recognition.ipynb"
+# Before anything imports nbformat: autograder keeps jsonschema from building an IRI grammar
+# at import time (~2.5 s), which matters for a fast test run too.
+import autograder  # noqa: F401
+from autograder.grader.course import Course
 
-
-@pytest.fixture
-def course_dir(tmp_path: Path) -> Path:
-    """An instructor course folder whose solutions/ is the repository's, with its own gradebook."""
-    course = tmp_path / "course"
-    course.mkdir()
-    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
-    return course
-
-
-def place(folder: Path, student: str, notebook: Path | str | bytes,
-          name: str = NOTEBOOK_NAME) -> Path:
-    """Put a submission where a class folder keeps it: folder/<student>/<name>."""
-    dest = folder / student / name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(notebook, Path):
-        shutil.copy(notebook, dest)
-    elif isinstance(notebook, bytes):
-        dest.write_bytes(notebook)
-    else:
-        dest.write_text(notebook, encoding="utf-8")
-    return dest
-
-
-def run_grade(course: Path, *args: str | Path, timeout: int = 900) -> tuple[dict | None, str]:
-    """Run `python -m autograder grade` as a user would; return (grade JSON, console output)."""
-    out = course / "grades.json"
-    cmd = [sys.executable, "-m", "autograder", "grade", *map(str, args),
-           "--course-dir", str(course), "--json", str(out), "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    text = proc.stdout + proc.stderr
-    assert proc.returncode == 0, text
-    return json.loads(out.read_text()), text
-
-
-def by_student(grades: dict) -> dict[str, dict]:
-    return {s["student"]: s for s in grades["submissions"]}
-
-
-def _cell(kind: str, source: str, grade_id: str | None = None, *, grade=False, solution=False,
-          locked=False, points=None):
-    import nbformat.v4 as v4
-
-    cell = v4.new_code_cell(source) if kind == "code" else v4.new_markdown_cell(source)
-    if grade_id:
-        meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
-                "schema_version": 3}
-        if points is not None:
-            meta["points"] = points
-        cell.metadata["nbgrader"] = meta
-    return cell
-
-
-def tiny_source_notebook():
-    """A two-second stand-in for the real assignment, to test grading mechanics quickly."""
-    import nbformat.v4 as v4
-
-    nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [
-        _cell("markdown", "# Tiny assignment", "intro", locked=True),
-        _cell("code", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n"
-                      "    ### END SOLUTION", "add", solution=True),
-        _cell("code", "assert add(1, 2) == 3, 'add(1, 2) should be 3'\n"
-                      "### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0, 'add(-1, 1) should be 0'\n"
-                      "### END HIDDEN TESTS", "test_add", grade=True, locked=True, points=3),
-        _cell("code", "import sys\nassert 'add' in dir(), 'add is not implemented yet'\n"
-                      "### BEGIN HIDDEN TESTS\nassert add('a', 'b') == 'ab', 'strings too'\n"
-                      "### END HIDDEN TESTS", "test_add_strings", grade=True, locked=True,
-              points=2),
-    ]
-    return nb
-
-
-def tiny_course_at(course: Path) -> Path:
-    """A course folder at `course` whose assignment is the tiny stand-in above."""
-    import nbformat
-
-    src = course / "solutions" / "digit_recognition"
-    src.mkdir(parents=True)
-    nbformat.write(tiny_source_notebook(), src / NOTEBOOK_NAME)
-    return course
+from helpers import RELEASE, ROOT, SOLUTION, place, run_grade, tiny_course_at
 
 
 @pytest.fixture
@@ -105,17 +35,50 @@ def tiny_course(tmp_path: Path) -> Path:
     return tiny_course_at(tmp_path / "tiny-course")
 
 
-def tiny_submission(body: str | None = "    return a + b") -> str:
-    """The tiny notebook as a student would hand it in, with `body` as their answer."""
-    import nbformat
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory) -> Path:
+    """A gradebook.db holding nbgrader's tables and the course, no assignment.
 
-    nb = tiny_source_notebook()
-    src = nb.cells[1].source
-    start, end = src.index("    ### BEGIN SOLUTION"), src.index("### END SOLUTION") + 16
-    nb.cells[1].source = src[:start] + (body or "    raise NotImplementedError()") + src[end:]
-    for cell in nb.cells[2:]:
-        cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0].rstrip()
-    return nbformat.writes(nb)
+    nbgrader runs `alembic heads` in a subprocess whenever it creates a gradebook (~8 s), so
+    tests copy this file instead of letting nbgrader create one each time.
+    """
+    from nbgrader.api import Gradebook
+
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:  # nbgrader finds `alembic` on PATH
+        mp.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent),
+                                           os.environ.get("PATH", "")]))
+        Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _tiny_gradebook_course(tmp_path_factory, empty_gradebook) -> Path:
+    from autograder.grader import gradebook
+
+    course = tiny_course_at(tmp_path_factory.mktemp("tiny-gradebook") / "course")
+    shutil.copyfile(empty_gradebook, course / "gradebook.db")
+    assert gradebook.ensure_assignment(Course(course))
+    return course
+
+
+@pytest.fixture
+def tiny_gradebook_course(tmp_path, _tiny_gradebook_course) -> Course:
+    """The tiny course with the assignment in its gradebook (its own copy for each test)."""
+    root = tmp_path / "course"
+    shutil.copytree(_tiny_gradebook_course, root)
+    return Course(root)
+
+
+@pytest.fixture(scope="session")
+def student_template(tmp_path_factory) -> Path:
+    """The student template repository, as `python -m autograder template OUT` writes it."""
+    out = tmp_path_factory.mktemp("export") / "student-template"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "wrote the student template" in proc.stdout
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +101,9 @@ def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
     place(subs, "wrong_sizes", catalogue.wrong_sizes())
     place(subs, "fake_accuracy", catalogue.fake_accuracy())
     place(subs, "cheat_on_tests", catalogue.cheat_on_tests())
+    place(subs, "noisy_but_correct", catalogue.noisy_but_correct())
+    for name in catalogue.ATTACKS:
+        place(subs, name, catalogue.attack(name))
     place(subs, "truncated", SOLUTION.read_text()[:5000])
     place(subs, "empty", "")
     place(subs, "not_a_notebook", b"PK\x03\x04 a zip, not a notebook")

@@ -6,16 +6,18 @@ in test_hostile.py, on the tiny stand-in notebook, so they cost seconds.
 
 from pathlib import Path
 
+import catalogue
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import by_student
+from autograder.grader import gradebook
+from autograder.grader.course import Course
+
+from helpers import ROOT, by_student, plain_nbgrader_autograde
 
 pytestmark = pytest.mark.slow
 
-TESTS = {"test_my_relu": 10, "test_my_softmax": 15, "test_softmax_stability": 10,
-         "test_model_architecture": 20, "test_model_activations": 15,
-         "test_loss_from_logits": 10, "test_training_accuracy": 20}
+TESTS = gradebook.points_by_test(Course(ROOT))  # names and points come from the notebook
 
 
 def lost(sub: dict) -> set[str]:
@@ -29,7 +31,7 @@ def result(graded_class) -> dict[str, dict]:
 
 def test_every_submission_is_reported_once(graded_class, result):
     assert graded_class[1]["assignment"] == "digit_recognition"
-    assert len(graded_class[1]["submissions"]) == len(result) == 12
+    assert len(graded_class[1]["submissions"]) == len(result) == 16
     for sub in result.values():
         assert sub["max_score"] == 100
         assert {g: t["max_points"] for g, t in sub["tests"].items()} == TESTS
@@ -105,3 +107,35 @@ def test_changed_locked_cells_are_reported_but_cannot_help(result):
     assert "test_my_relu was deleted" in weird and "train was changed" in weird
     cheat = result["cheat_on_tests"]["tampering"]
     assert any("test_training_accuracy was changed" in p for p in cheat)
+
+
+@pytest.fixture(scope="module")
+def plain_nbgrader(tmp_path_factory) -> dict[str, dict]:
+    """The attacks graded by plain `nbgrader autograde`, hidden tests included."""
+    work = tmp_path_factory.mktemp("plain") / "course"
+    return plain_nbgrader_autograde(work, {n: catalogue.attack(n) for n in catalogue.ATTACKS})
+
+
+@pytest.mark.parametrize("name", sorted(catalogue.ATTACKS))
+def test_patching_attacks_fool_plain_nbgrader(plain_nbgrader, name):
+    attacked = catalogue.ATTACKS[name][2]
+    assert {g: plain_nbgrader[name][g] for g in attacked} == {g: TESTS[g] for g in attacked}
+
+
+@pytest.mark.parametrize("name", sorted(catalogue.ATTACKS))
+def test_patching_attacks_score_zero_here_and_say_which_input_failed(result, name):
+    attacked = catalogue.ATTACKS[name][2]
+    tests = result[name]["tests"]
+    assert {g: tests[g]["points"] for g in attacked} == dict.fromkeys(attacked, 0)
+    for gid in attacked:
+        feedback = tests[gid]["feedback"]
+        assert feedback.startswith("GraderCheck: my_"), feedback
+        assert "([" in feedback, feedback  # the input that gave the wrong output
+
+
+def test_stderr_logging_and_warnings_in_tested_functions_cost_nothing(result):
+    noisy = result["noisy_but_correct"]
+    assert noisy["score"] == 100, noisy
+    for gid in ("test_my_relu", "test_my_softmax", "test_softmax_stability"):
+        assert "note: it wrote to stderr" in noisy["tests"][gid]["feedback"], gid
+    assert "my_relu called" in noisy["tests"]["test_my_relu"]["feedback"]

@@ -18,12 +18,16 @@ import nbformat
 import pytest
 import yaml
 
-from autograder.student import ci as classroom
 from autograder.records import TestResult as Result
-from autograder.student.manifest import find_tampering, load_manifest, manifest_text, tamper_manifest
-from autograder.grader.template import export_template
+from autograder.student import ci as classroom
+from autograder.student.manifest import (
+    find_tampering,
+    load_manifest,
+    manifest_text,
+    tamper_manifest,
+)
 
-from conftest import RELEASE, ROOT, SOLUTION
+from helpers import RELEASE, ROOT, SOLUTION
 
 WORKFLOW = ROOT / "template" / ".github" / "workflows" / "classroom.yml"
 NOTEBOOK = "assignments/digit_recognition/digit_recognition.ipynb"
@@ -322,14 +326,10 @@ def run_workflow(repo: Path, tmp: Path) -> Run:
     return run
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> Path:
-    return export_template(tmp_path_factory.mktemp("classroom") / "template")
-
-
-def _repo_with(exported: Path, tmp_path: Path, notebook: Path | None) -> Path:
+def _repo_with(template: Path, tmp_path: Path, notebook: Path | None) -> Path:
+    """A student's clone of the template (conftest's `student_template`), holding `notebook`."""
     repo = tmp_path / "student-repo"
-    shutil.copytree(exported, repo)
+    shutil.copytree(template, repo)
     if notebook is None:
         (repo / NOTEBOOK).unlink()
     else:
@@ -348,8 +348,8 @@ def _annotations(run: Run, level: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_workflow_gives_the_solution_every_point(exported, tmp_path):
-    run = run_workflow(_repo_with(exported, tmp_path, SOLUTION), tmp_path)
+def test_workflow_gives_the_solution_every_point(student_template, tmp_path):
+    run = run_workflow(_repo_with(student_template, tmp_path, SOLUTION), tmp_path)
     assert run.returncodes == [0]
     result = run.reported["autograding"]
     assert result["version"] == 1 and result["status"] == "pass"
@@ -371,8 +371,8 @@ def test_workflow_gives_the_solution_every_point(exported, tmp_path):
 
 
 @pytest.mark.slow
-def test_workflow_explains_every_failure_of_the_blank_release(exported, tmp_path):
-    repo = _repo_with(exported, tmp_path, RELEASE)
+def test_workflow_explains_every_failure_of_the_blank_release(student_template, tmp_path):
+    repo = _repo_with(student_template, tmp_path, RELEASE)
     workflow = repo / ".github/workflows/classroom.yml"
     workflow.write_text(workflow.read_text() + "# a student's edit\n")
     run = run_workflow(repo, tmp_path)
@@ -392,8 +392,8 @@ def test_workflow_explains_every_failure_of_the_blank_release(exported, tmp_path
     assert "workflow file" in _annotations(run, "warning")[0]
 
 
-def test_workflow_reports_a_notebook_that_cannot_run(exported, tmp_path):
-    run = run_workflow(_repo_with(exported, tmp_path, None), tmp_path)
+def test_workflow_reports_a_notebook_that_cannot_run(student_template, tmp_path):
+    run = run_workflow(_repo_with(student_template, tmp_path, None), tmp_path)
     assert run.returncodes != [0]  # the step fails visibly...
     result = run.reported["autograding"]  # ...and the reporter still gets every test at 0
     assert result["status"] == "error" and result["max_score"] == 100

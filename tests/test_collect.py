@@ -6,7 +6,7 @@ import pytest
 
 from autograder.grader.steps.collect import collect
 
-from conftest import place
+from helpers import place
 
 
 def test_single_notebook_takes_its_folder_name(tmp_path: Path):

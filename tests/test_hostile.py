@@ -15,10 +15,13 @@ from nbgrader.api import Gradebook
 
 from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_problem
 
-from conftest import by_student, place, run_grade, tiny_submission
+from helpers import by_student, place, run_grade, tiny_course_at, tiny_submission
 
-pytestmark = pytest.mark.skipif(
-    isolation_problem() is not None, reason=f"no sandbox here: {isolation_problem()}")
+pytestmark = [
+    pytest.mark.slow,  # grades a class with `python -m autograder grade` (kernels)
+    pytest.mark.skipif(isolation_problem() is not None,
+                       reason=f"no sandbox here: {isolation_problem()}"),
+]
 
 LIMITS = ("--cell-timeout", "8", "--notebook-timeout", "90", "--memory-gib", "1",
           "--workers", "2", "--isolation", "required")
@@ -43,15 +46,8 @@ def listener():
 
 @pytest.fixture(scope="module")
 def hostile_batch(tmp_path_factory, listener):
-    import nbformat
-
-    from conftest import tiny_source_notebook
-
     base = tmp_path_factory.mktemp("hostile")
-    course = base / "course"
-    (course / "solutions" / "digit_recognition").mkdir(parents=True)
-    nbformat.write(tiny_source_notebook(),
-                   course / "solutions" / "digit_recognition" / "digit_recognition.ipynb")
+    course = tiny_course_at(base / "course")
     subs = base / "subs"
     for name, text in HONEST.items():
         place(subs, name, text)

@@ -22,9 +22,7 @@ from nbgrader.utils import determine_grade, is_grade
 
 from autograder.grader.reference import run_notebook
 
-REPO = Path(__file__).resolve().parent.parent
-SOURCE = REPO / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
-RELEASE = REPO / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
+from helpers import RELEASE, ROOT, SOLUTION
 
 SOLUTION_IDS = ["my_relu", "my_softmax", "model", "compile"]
 TEST_POINTS = {
@@ -104,7 +102,7 @@ def quiet_free_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def source_nb():
-    return nbformat.read(SOURCE, as_version=4)
+    return nbformat.read(SOLUTION, as_version=4)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +113,7 @@ def release_nb():
 # --------------------------------------------------------------------------- static checks
 
 
-@pytest.mark.parametrize("path", [SOURCE, RELEASE], ids=["source", "release"])
+@pytest.mark.parametrize("path", [SOLUTION, RELEASE], ids=["source", "release"])
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
@@ -213,10 +211,38 @@ def test_instructions_state_the_requirements(source_nb):
     assert "epochs=40" in train and "history = model.fit(" in train
 
 
-def test_release_is_what_nbgrader_generates(tmp_path):
+STALE = "assignments/ is stale: run `make release` (nbgrader generate_assignment)"
+
+
+def test_release_is_what_nbgrader_generates(tmp_path, empty_gradebook):
+    """nbgrader's GenerateAssignment in this process, configured as the grader configures it
+    (the repository's nbgrader_config.py); the CLI itself is run in the slow test below."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    from autograder.grader.course import Course
+
     (tmp_path / "solutions" / "digit_recognition").mkdir(parents=True)
-    shutil.copy(SOURCE, tmp_path / "solutions" / "digit_recognition")
-    shutil.copy(REPO / "nbgrader_config.py", tmp_path)
+    shutil.copy(SOLUTION, tmp_path / "solutions" / "digit_recognition")
+    shutil.copyfile(empty_gradebook, tmp_path / "gradebook.db")
+    config = Course(tmp_path).nbgrader_config()
+    config.CourseDirectory.assignment_id = "digit_recognition"
+    app = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+    app.force = True
+    app.create_assignment = True
+    result = capture_log(app)
+    assert result["success"], result.get("error", "") + result.get("log", "")
+    generated = tmp_path / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
+    assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), STALE
+
+
+@pytest.mark.slow  # the nbgrader command starts slowly (~17 s: imports, `alembic heads`)
+def test_nbgrader_command_generates_the_same_release(tmp_path):
+    """What `make release` runs: the nbgrader command, from a folder holding the config."""
+    (tmp_path / "solutions" / "digit_recognition").mkdir(parents=True)
+    shutil.copy(SOLUTION, tmp_path / "solutions" / "digit_recognition")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
@@ -227,9 +253,7 @@ def test_release_is_what_nbgrader_generates(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     generated = tmp_path / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
-    assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), (
-        "assignments/ is stale: run `nbgrader generate_assignment digit_recognition --force`"
-    )
+    assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), STALE
 
 
 def test_release_leaks_no_solution_and_no_hidden_test(source_nb, release_nb):
@@ -264,7 +288,7 @@ def test_release_keeps_the_cells_and_stubs_the_solutions(source_nb, release_nb):
 
 @pytest.fixture(scope="module")
 def executed_solution(tmp_path_factory):
-    return run_notebook(SOURCE, cwd=tmp_path_factory.mktemp("solution"), env=quiet_free_env())
+    return run_notebook(SOLUTION, cwd=tmp_path_factory.mktemp("solution"), env=quiet_free_env())
 
 
 @pytest.fixture(scope="module")

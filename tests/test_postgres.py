@@ -8,10 +8,13 @@ the rerun ledger) writes each student exactly once there too.
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from nbgrader.api import Gradebook
 from pg_server import postgres_url  # noqa: F401  (session fixture: a real server)
 
-from conftest import by_student, place, run_grade, tiny_submission
+from helpers import by_student, place, run_grade, tiny_submission
+
+pytestmark = pytest.mark.slow  # runs `python -m autograder grade` (kernels)
 
 COURSE_ID = "digit-recognition"
 ASSIGNMENT = "digit_recognition"

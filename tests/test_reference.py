@@ -33,7 +33,7 @@ def random_weights(seed: int = 0) -> list[np.ndarray]:
     return [rng.normal(scale=0.3, size=shape).astype(np.float32) for shape in SHAPES]
 
 
-# --------------------------------------------------------------------------- trusted.py
+# --------------------------------------------------------------- grader/saved_model.py
 
 
 def test_forward_logits_on_hand_computed_weights():
@@ -65,6 +65,7 @@ def test_check_weights_rejects_other_networks():
         check_weights(weights)
 
 
+@pytest.mark.slow  # imports Keras and TensorFlow
 def test_forward_logits_matches_keras_dense_layers():
     import keras
 
@@ -82,7 +83,7 @@ def test_forward_logits_matches_keras_dense_layers():
     )
 
 
-# --------------------------------------------------------------------------- model_export.py
+# --------------------------------------------------------------- student/export_cell.py
 
 
 EXPORT_SCENARIO = """
@@ -174,7 +175,7 @@ def test_export_of_a_trained_model_reloads_with_the_same_logits(exports):
     assert accuracy(load_weights(folder / "model.keras"), X, labels) == 1.0
 
 
-# --------------------------------------------------------------------------- reference.py
+# ----------------------------------------------------------------- grader/reference.py
 
 
 @pytest.mark.slow

@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.student.manifest import manifest_text, tamper_manifest
 from autograder.grader.template import TemplateError, check_target
+from autograder.student.manifest import manifest_text, tamper_manifest
 
-from conftest import RELEASE, ROOT, SOLUTION
+from helpers import RELEASE, ROOT, SOLUTION
 
 # Every file a template may hold. Anything else (another autograder module, solutions/, a
 # gradebook, a reference model, a cache) fails the test.
@@ -39,28 +39,18 @@ END = ("### END SOLUTION", "### END HIDDEN TESTS")
 MIN_SECRET_LINE = 12
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "student-template"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "wrote the student template" in proc.stdout
-    return out
-
-
 def exported_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def test_only_allowed_files(template):
-    files = exported_files(template)
+def test_only_allowed_files(student_template):
+    files = exported_files(student_template)
     unexpected = [f for f in files
                   if f not in ALLOWED and not any(p.fullmatch(f) for p in ALLOWED_PATTERNS)]
     assert unexpected == []
     assert ALLOWED <= set(files), f"missing: {sorted(ALLOWED - set(files))}"
     assert "utils/__init__.py" in files
-    assert not [p for p in template.rglob("*") if p.is_symlink()]
+    assert not [p for p in student_template.rglob("*") if p.is_symlink()]
 
 
 def secret_lines(source: Path = SOLUTION) -> set[str]:
@@ -100,38 +90,53 @@ def leaked(path: Path, secrets: set[str]) -> list[str]:
     return sorted(line for line in secrets if any(line in text for text in texts))
 
 
-def test_no_solution_or_hidden_test_line(template):
+def test_no_solution_or_hidden_test_line(student_template):
     secrets = secret_lines()
     assert len(secrets) > 20  # the source really has solutions and hidden tests to look for
     assert leaked(SOLUTION, secrets)  # and the search finds them where they are
-    found = {f: leaked(template / f, secrets) for f in exported_files(template)}
+    found = {f: leaked(student_template / f, secrets) for f in exported_files(student_template)}
     assert {f: lines for f, lines in found.items() if lines} == {}
 
 
-def test_release_notebook_and_manifest(template):
-    assert (template / "assignments/digit_recognition/digit_recognition.ipynb").read_bytes() \
-        == RELEASE.read_bytes()
+def test_release_notebook_and_manifest(student_template):
+    notebook = student_template / "assignments/digit_recognition/digit_recognition.ipynb"
+    assert notebook.read_bytes() == RELEASE.read_bytes()
     workflow = ROOT / "template/.github/workflows/classroom.yml"
-    assert (template / ".github/workflows/classroom.yml").read_bytes() == workflow.read_bytes()
+    exported = student_template / ".github/workflows/classroom.yml"
+    assert exported.read_bytes() == workflow.read_bytes()
     expected = manifest_text(tamper_manifest(RELEASE, workflow))
-    assert (template / ".github/classroom/manifest.json").read_text() == expected
+    assert (student_template / ".github/classroom/manifest.json").read_text() == expected
     manifest = json.loads(expected)
     assert manifest["workflow"]["path"] == ".github/workflows/classroom.yml"
     assert sum(manifest["points"].values()) == 100
     assert set(manifest["points"]) <= set(manifest["locked_cells"])
 
 
-def test_pyproject_keeps_the_dependencies(template):
+def test_pyproject_keeps_the_dependencies(student_template):
     repo = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    ours = tomllib.loads((template / "pyproject.toml").read_text())
+    ours = tomllib.loads((student_template / "pyproject.toml").read_text())
     assert ours["project"]["dependencies"] == repo["dependencies"]
     assert ours["project"]["requires-python"] == repo["requires-python"]
     assert ours["tool"]["setuptools"]["package-dir"] == {"digit_helpers": "utils",
                                                          "autograder": "autograder"}
-    assert "-e ." in (template / "environment.yml").read_text()
+    assert "-e ." in (student_template / "environment.yml").read_text()
 
 
-def test_checker_imports_only_template_modules(template):
+def test_environment_yml_asks_for_the_students_install_only(student_template):
+    import yaml
+    from packaging.requirements import Requirement
+
+    env = yaml.safe_load((student_template / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert [r for r in pip if r.startswith("-e")] == ["-e ."]
+    names = {Requirement(r).name.lower() for r in pip if not r.startswith("-e")}
+    names |= {Requirement(d).name.lower() for d in env["dependencies"]
+              if isinstance(d, str) and not d.startswith(("python", "pip"))}
+    student = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert names == {Requirement(r).name.lower() for r in student}
+
+
+def test_checker_imports_only_template_modules(student_template):
     """Run from the template root, the checker must find every module it needs there,
     not in the instructor repository (whose editable install would fill any gap)."""
     code = ("import json, sys\n"
@@ -140,17 +145,18 @@ def test_checker_imports_only_template_modules(template):
             "print(json.dumps({n: m.__file__ for n, m in sys.modules.items() "
             "if n == 'autograder' or n.startswith('autograder.')}))")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=template, capture_output=True,
-                          text=True, env=env, timeout=120)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the template is shared: leave no __pycache__ in it
+    proc = subprocess.run([sys.executable, "-c", code], cwd=student_template,
+                          capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     modules = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "autograder.student.check" in modules
     outside = {n: f for n, f in modules.items()
-               if not Path(f).resolve().is_relative_to(template.resolve())}
+               if not Path(f).resolve().is_relative_to(student_template.resolve())}
     assert outside == {}
     for args in (["autograder", "check", "--help"], ["autograder.student.ci", "--help"]):
-        proc = subprocess.run([sys.executable, "-m", *args], cwd=template, capture_output=True,
-                              text=True, env=env, timeout=120)
+        proc = subprocess.run([sys.executable, "-m", *args], cwd=student_template,
+                              capture_output=True, text=True, env=env, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert "NOTEBOOK" in proc.stdout
 
@@ -184,8 +190,8 @@ def _actionlint() -> str | None:
     return shutil.which("actionlint", path=os.pathsep.join([venv_bin, os.environ["PATH"]]))
 
 
-def test_actionlint_passes_on_every_workflow(template):
-    workflows = sorted((template / ".github/workflows").glob("*.y*ml"))
+def test_actionlint_passes_on_every_workflow(student_template):
+    workflows = sorted((student_template / ".github/workflows").glob("*.y*ml"))
     workflows += sorted((ROOT / ".github/workflows").glob("*.y*ml"))
     assert workflows
     binary = _actionlint()

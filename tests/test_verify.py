@@ -44,16 +44,19 @@ def trained(tmp_path_factory) -> Path:
     return _save(tmp_path_factory.mktemp("trained"), epochs=25)
 
 
+@pytest.mark.slow  # saves (and trains) a Keras model
 def test_a_trained_correct_model_is_confirmed(trained, data):
     assert verify.verdicts(trained, *data) == dict.fromkeys(verify.MODEL_TESTS)
 
 
+@pytest.mark.slow  # saves (and trains) a Keras model
 def test_an_untrained_model_fails_only_the_recomputed_accuracy(tmp_path, data):
     found = verify.verdicts(_save(tmp_path), *data)
     assert [g for g, problem in found.items() if problem] == ["test_training_accuracy"]
     assert "recomputed by the grader" in found["test_training_accuracy"]
 
 
+@pytest.mark.slow  # saves (and trains) a Keras model
 def test_softmax_output_and_wrong_compile_are_caught(tmp_path, data):
     found = verify.verdicts(_save(tmp_path, output="softmax", from_logits=False, rate=0.01),
                             *data)
@@ -71,6 +74,7 @@ def test_missing_or_unreadable_exports_fail_every_model_test(tmp_path, data):
     assert all("could not be read" in problem for problem in found.values())
 
 
+@pytest.mark.slow  # saves (and trains) a Keras model
 def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
     nb = nbformat.v4.new_notebook()
     for gid in (*verify.MODEL_TESTS, "test_my_relu"):

@@ -5,7 +5,7 @@ gradebook. Students never receive this package.
 - ``pipeline`` and ``steps/``: grading, one small step per module, in the order that
   ``pipeline.STEPS`` declares.
 - ``sandbox/``: the throw-away folder, limits and Linux namespaces student code runs in.
-- ``gradebook``: every read and write of nbgrader's gradebook.
+- ``gradebook``: every write to nbgrader's gradebook.
 - ``course``, ``saved_model``, ``feedback``, ``grades_csv``, ``merge``, ``template``,
   ``reference``: one job each.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,32 @@ class Course:
     def source_notebook(self) -> Path:
         return self.root / "solutions" / self.assignment_id / f"{self.notebook_id}.ipynb"
 
+    @property
+    def graded_dir(self) -> Path:
+        """Where this gradebook's graded notebooks, models and feedback live.
+
+        Kept with the gradebook, so two gradebooks in one course never mix: the folder of a
+        SQLite file named ``gradebook.db`` (nbgrader's layout; the course folder by default),
+        ``<name>-graded/`` beside any other SQLite file, and ``graded/<hash of the URL>/`` in
+        the course folder for a database server.
+        """
+        if self.sqlite_file is not None:
+            db_file = self.sqlite_file.resolve()
+            if db_file.name == "gradebook.db":
+                return db_file.parent
+            return db_file.with_name(f"{db_file.stem}-graded")
+        return self.root / "graded" / hashlib.sha256(self.db.encode()).hexdigest()[:12]
+
+    @property
+    def autograded_dir(self) -> Path:
+        return self.graded_dir / "autograded"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.graded_dir / "feedback"
+
     def autograded_notebook(self, student: str) -> Path:
-        return self.root / "autograded" / student / self.assignment_id / f"{self.notebook_id}.ipynb"
+        return self.autograded_dir / student / self.assignment_id / f"{self.notebook_id}.ipynb"
 
     @property
     def release_notebook(self) -> Path | None:
@@ -62,20 +87,24 @@ class Course:
 
     def artifacts_dir(self, student: str) -> Path:
         """The student's trained model and history as the grader saved them (for feedback)."""
-        return self.root / "graded_models" / student / self.assignment_id
+        return self.graded_dir / "graded_models" / student / self.assignment_id
 
     def nbgrader_config(self) -> Config:
         """The repository's nbgrader_config.py, pointed at this course folder and gradebook."""
         c = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
         c.CourseDirectory.root = str(self.root.resolve())
         c.CourseDirectory.db_url = self.db
+        # Absolute folders win over root when nbgrader joins its paths.
+        c.CourseDirectory.autograded_directory = str(self.autograded_dir.resolve())
+        c.CourseDirectory.feedback_directory = str(self.feedback_dir.resolve())
         return c
 
     def private_paths(self) -> list[Path]:
         """What student code must never see: sources, hidden tests, grades, other students."""
         paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback",
-                                               "graded_models")]
-        paths += [REPO_ROOT / "solutions", self.root / "gradebook.db"]
+                                               "graded_models", "graded")]
+        paths += [REPO_ROOT / "solutions", self.root / "gradebook.db", self.autograded_dir,
+                  self.feedback_dir, self.graded_dir / "graded_models"]
         if self.sqlite_file:
             paths += [self.sqlite_file, self.sqlite_file.with_name(self.sqlite_file.name
                                                                    + "-journal")]

@@ -14,137 +14,48 @@ import html
 import io
 import json
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import nbformat
 import numpy as np
-from nbconvert.exporters.exporter import ResourcesDict
-from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from nbgrader.utils import capture_log
 
 from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
+from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
 from autograder.grader.saved_model import (
     ModelShapeError,
     UnreadableModel,
     forward_logits,
     read_saved_model,
 )
-from autograder.student.verdicts import ANSI
+from autograder.grader.steps.ledger import Ledger
+from autograder.records import SubmissionResult, TestResult, plain_number
+from autograder.student import verdicts
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
-# IPython prints source lines as "----> 12 code" or "     13 code".
-GUTTER = re.compile(r"^\s*(?:-*>)?\s*\d+ ?")
-# Shorter hidden lines (")", "]", "else:") are only matched as a whole line, not inside one.
-MIN_SUBSTRING = 12
 SECTION_ID = "model-feedback"
-HIDDEN_IN_TRACEBACK = "  (hidden test lines not shown)\n"
-
-
-# --- hidden tests -------------------------------------------------------------------------
-
-def hidden_note(n: int) -> str:
-    return f"# hidden tests ({n} line{'' if n == 1 else 's'}) ran at grading time"
-
-
-def cut_hidden(source: str, begin: str, end: str) -> tuple[str, list[str]]:
-    """The source with each hidden region replaced by one comment line, and the removed
-    lines (markers included).
-
-    A region without its end marker is hidden up to the end of the cell: when in doubt,
-    show less.
-    """
-    kept: list[str] = []
-    removed: list[str] = []
-    region: list[str] | None = None
-    indent = ""
-    for line in source.split("\n"):
-        if region is None and begin in line:
-            region, indent = [], line[: len(line) - len(line.lstrip())]
-            removed.append(line)
-        elif region is not None and end in line:
-            kept.append(indent + hidden_note(len(region)))
-            removed += region + [line]
-            region = None
-        elif region is not None:
-            region.append(line)
-        else:
-            kept.append(line)
-    if region is not None:
-        kept.append(indent + hidden_note(len(region)))
-        removed += region
-    return "\n".join(kept), removed
-
-
-def reveals(line: str, secret: set[str]) -> bool:
-    """Whether a line of output quotes hidden-test source."""
-    plain = ANSI.sub("", line)
-    if GUTTER.sub("", plain).strip() in secret or plain.strip() in secret:
-        return True
-    return any(s in plain for s in secret if len(s) >= MIN_SUBSTRING)
-
-
-def scrub_text(text: str, secret: set[str], mark: str = "") -> str:
-    """The text without the lines that quote hidden source; each run of them becomes mark."""
-    kept: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if not reveals(line, secret):
-            kept.append(line)
-        elif mark and (not kept or kept[-1] is not mark):
-            kept.append(mark)
-    return "".join(kept)
-
-
-def scrub_output(output: NotebookNode, secret: set[str]) -> None:
-    if output.output_type == "stream":  # warnings quote the source line that raised them
-        output.text = scrub_text(output.text, secret)
-    elif output.output_type == "error" and output.get("traceback"):
-        # The last entry is "AssertionError: message": the failure message the student needs.
-        *frames, last = output.traceback
-        frames = [scrub_text(frame, secret, HIDDEN_IN_TRACEBACK) for frame in frames]
-        output.traceback = [frame for frame in frames if frame.strip()] + [last]
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """Replace hidden-test source by a one-line note and remove it from every output."""
-
-    def preprocess(self, nb: NotebookNode,
-                   resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        # The course's own markers, as nbgrader's ClearHiddenTests is configured.
-        markers = ClearHiddenTests(parent=self)
-        hidden: list[str] = []
-        for cell in nb.cells:
-            if cell.cell_type == "code" and markers.begin_test_delimeter in cell.source:
-                cell.source, lines = cut_hidden(cell.source, markers.begin_test_delimeter,
-                                                markers.end_test_delimeter)
-                hidden += lines
-        # Text the feedback shows anyway (")", "numpy.array(") is no secret: leave it be.
-        visible = "\n".join(cell.source for cell in nb.cells)
-        secret = {line.strip() for line in hidden if line.strip()}
-        secret = {line for line in secret if line not in visible}
-        if secret:
-            for cell in nb.cells:
-                for output in cell.get("outputs", []):
-                    scrub_output(output, secret)
-        return nb, resources
+__all__ = ["HideHiddenTests", "cut_hidden", "generate", "write_page"]
 
 
 # --- the model section ---------------------------------------------------------------------
 
-def _png(fig) -> str:
+def _png(fig, alt: str) -> str:
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=80)
     finally:
         plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" style="max-width: 100%">'
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+            'style="max-width: 100%">')
 
 
 def _note(text: str) -> str:
@@ -157,7 +68,8 @@ def _loss_part(history_file: Path) -> list[str]:
         return parts + [_note("No training history was saved for this submission: the "
                               "notebook did not finish training (history = model.fit(...)).")]
     try:
-        parts.append(_png(plot_loss(json.loads(history_file.read_text(encoding="utf-8")))))
+        parts.append(_png(plot_loss(json.loads(history_file.read_text(encoding="utf-8"))),
+                          "Your training loss, epoch by epoch"))
     except (ValueError, TypeError) as exc:
         parts.append(_note(f"The saved training history cannot be plotted: {exc}"))
     return parts
@@ -192,8 +104,12 @@ def _model_parts(model_file: Path) -> list[str]:
     accuracy = float((predicted == y).mean())
     return [_note(f"Accuracy of your trained model on the {len(y)} training digits, "
                   f"recomputed by the grader: {accuracy:.4f}"),
-            "<h4>Misclassified digits</h4>", _png(plot_misclassified(X, y, predicted)),
-            "<h4>Confusion matrix</h4>", _png(plot_confusion_matrix(y, predicted))]
+            "<h4>Misclassified digits</h4>",
+            _png(plot_misclassified(X, y, predicted),
+                 "Training digits your model got wrong, each with its true and predicted label"),
+            "<h4>Confusion matrix</h4>",
+            _png(plot_confusion_matrix(y, predicted),
+                 "Confusion matrix: how often each true digit was predicted as each digit")]
 
 
 def model_section(artifacts: Path) -> str:
@@ -210,60 +126,144 @@ def append_section(page: str, section: str) -> str:
     return page + section if at < 0 else page[:at] + section + page[at:]
 
 
+# --- the page --------------------------------------------------------------------------
+
+MATHJAX = re.compile(r"<script[^>]*>[^<]*</script>\s*|<script[^>]*src=[^>]*mathjax[^>]*>\s*"
+                     r"</script>", re.I)
+SUMMARY_ID = "summary"
+
+
+def _offline(page: str) -> str:
+    """Without its remote MathJax script the page needs no network: formulas read as TeX."""
+    return re.sub(r"<script[^>]*(?:mathjax|MathJax)[\s\S]*?</script>\s*", "", page)
+
+
+def summary_table(results: dict[str, TestResult], error: str | None = None) -> str:
+    """The page's first section: each test, its points and what to fix."""
+    got = sum(r.points for r in results.values())
+    total = sum(r.max_points for r in results.values())
+    rows = "".join(
+        f"<tr><td><code>{html.escape(gid)}</code></td>"
+        f"<td>{plain_number(r.points)}/{plain_number(r.max_points)}</td>"
+        f"<td>{'passed' if r.passed and not error else html.escape(r.feedback)}</td></tr>"
+        for gid, r in results.items())
+    problem = (f'<p class="alert alert-danger"><strong>Your notebook could not be graded:'
+               f"</strong> {html.escape(error)}</p>") if error else ""
+    return (f'<section id="{SUMMARY_ID}" class="container"><h2>Your grade: '
+            f"{plain_number(got)}/{plain_number(total)}</h2>{problem}"
+            '<table class="table table-striped"><caption>Each test, its points and what to '
+            "fix</caption><thead><tr><th>test</th><th>points</th><th>message</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>\n")
+
+
+def _after_body(page: str, section: str) -> str:
+    m = re.search(r"<body[^>]*>", page)
+    return section + page if m is None else page[:m.end()] + section + page[m.end():]
+
+
+def failure_page(course: Course, student: str, error: str, tests: dict[str, TestResult]) -> str:
+    """A short page for a submission that could not be run: what happened, what to do."""
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
+            "</title></head><body>" + summary_table(tests, error)
+            + '<section class="container"><h3>What to do</h3><p>Open your notebook in '
+            "Jupyter, run <em>Kernel → Restart &amp; Run All</em>, check that it runs to the "
+            "end, save it and hand in that file (named "
+            f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is damaged, "
+            "start again from the released notebook and copy your answers over.</p></section>"
+            "</body></html>\n")
+
+
 # --- generate --------------------------------------------------------------------------
 
-def _graded_students(course: Course, student: str | None) -> list[str]:
-    """The students to write feedback for; a clear error when there is nothing to render."""
-    if student is None:
-        found = sorted(p.parent.parent.name for p in
-                       (course.root / "autograded").glob(
-                           f"*/{course.assignment_id}/{course.notebook_id}.ipynb"))
-        if not found:
-            raise CourseError(f"no graded notebooks in {course.root / 'autograded'}: grade "
-                              "the class first (python -m autograder grade PATH ...)")
-        return found
+@dataclass
+class FeedbackRun:
+    written: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)   # student -> why
+
+
+def _students(course: Course, student: str | None) -> list[str]:
+    """Everyone the gradebook has a submission for (or just ``student``)."""
     with Gradebook(course.db, course.id) as gb:
         try:
-            gb.find_submission(course.assignment_id, student)
+            submissions = gb.find_assignment(course.assignment_id).submissions
         except MissingEntry:
+            submissions = []
+        found = sorted(s.student.id for s in submissions)
+    if student is not None:
+        if student not in found:
             raise CourseError(f"{student!r} was never graded: grade their submission first "
-                              f"(python -m autograder grade PATH --student {student})") from None
-    if not course.autograded_notebook(student).is_file():
-        raise CourseError(f"{student!r} has grades but no graded notebook: their submission "
-                          "could not be run (see the grade table); fix it and grade it again")
-    return [student]
+                              f"(python -m autograder grade PATH --student {student})")
+        return [student]
+    if not found:
+        raise CourseError(f"the gradebook {course.db} has no graded submissions: grade the "
+                          "class first (python -m autograder grade PATH ...)")
+    return found
 
 
-def _run_nbgrader(course: Course, student: str | None) -> CourseDirectory:
+def _run_nbgrader(course: Course, student: str) -> Path:
     config = course.nbgrader_config()
     config.CourseDirectory.assignment_id = course.assignment_id
-    config.CourseDirectory.student_id = student or "*"
-    config.HTMLExporter.template_name = "feedback"  # as nbgrader's api.generate_feedback
+    config.CourseDirectory.student_id = student
     coursedir = CourseDirectory(config=config)
+    # The course's nbgrader_config.py puts HideHiddenTests first among the preprocessors.
     app = GenerateFeedback(coursedir=coursedir, config=config)
     app.force = True
-    app.preprocessors = [HideHiddenTests, *app.preprocessors]
+    if HideHiddenTests not in app.preprocessors:  # never render hidden tests, whatever the config
+        app.preprocessors = [HideHiddenTests, *app.preprocessors]
     result = capture_log(app)
-    if not result["success"]:
-        raise CourseError("nbgrader generate_feedback failed:\n" + result.get("log", "")
-                          + result.get("error", ""))
-    return coursedir
+    page = Path(coursedir.format_path(coursedir.feedback_directory, student,
+                                      course.assignment_id)) / f"{course.notebook_id}.html"
+    if not result["success"] or not page.is_file():
+        raise CourseError("nbgrader generate_feedback failed: "
+                          + (result.get("error") or result.get("log") or "no page written"))
+    return page
 
 
-def generate(course: Course, student: str | None = None) -> list[Path]:
-    """Write feedback HTML for one graded student (or all); return the files written."""
+def _page_path(course: Course, student: str) -> Path:
+    return course.feedback_dir / student / course.assignment_id / f"{course.notebook_id}.html"
+
+
+def _failure_result(course: Course, student: str) -> tuple[str, dict[str, TestResult]]:
+    """Why a student has grades but no graded notebook, from the grader's ledger."""
+    book = Ledger(course.db, course.assignment_id)
+    try:
+        found = book.lookup(student)
+    finally:
+        book.close()
+    if found is None:
+        return ("the submission could not be run (no graded notebook was kept)", {})
+    result = SubmissionResult.from_dict(found[1])
+    return result.error or "the submission could not be run", result.tests
+
+
+def write_page(course: Course, student: str) -> Path:
+    """One student's feedback page: nbgrader's, summarised on top and with their model at
+    the end; or a short page saying why there is nothing to show."""
+    graded = course.autograded_notebook(student)
+    if not graded.is_file():
+        error, tests = _failure_result(course, student)
+        page = _page_path(course, student)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(failure_page(course, student, error, tests), encoding="utf-8")
+        return page
+    results = verdicts.score(nbformat.read(graded, as_version=4))
+    page = _run_nbgrader(course, student)
+    text = _offline(page.read_text(encoding="utf-8"))
+    text = _after_body(text, summary_table(results))
+    text = append_section(text, model_section(course.artifacts_dir(student)))
+    page.write_text(text, encoding="utf-8")
+    return page
+
+
+def generate(course: Course, student: str | None = None) -> FeedbackRun:
+    """Write a feedback page for every student of the gradebook (or one). A student whose
+    page cannot be written is reported in ``skipped``; everyone else still gets theirs."""
     check_gradebook(course)
-    students = _graded_students(course, student)
-    coursedir = _run_nbgrader(course, student)
-    paths = []
-    for name in students:
-        folder = Path(coursedir.format_path(coursedir.feedback_directory, name,
-                                            course.assignment_id))
-        page = folder / f"{course.notebook_id}.html"
-        if not page.is_file():
-            raise CourseError(f"nbgrader wrote no feedback for {name!r} (expected {page})")
-        section = model_section(course.artifacts_dir(name))
-        page.write_text(append_section(page.read_text(encoding="utf-8"), section),
-                        encoding="utf-8")
-        paths.append(page)
-    return paths
+    run = FeedbackRun()
+    for name in _students(course, student):
+        try:
+            run.written.append(write_page(course, name))
+        except Exception as exc:  # one student's page must not cost the others theirs
+            run.skipped[name] = f"{type(exc).__name__}: {exc}"
+    return run

@@ -1,4 +1,4 @@
-"""Every read and write of nbgrader's gradebook, in the grader's process only.
+"""Every write to nbgrader's gradebook (and the pipeline's reads), in the grader's process only.
 
 - the assignment: nbgrader can only autograde an assignment that ``generate_assignment``
   has written into the gradebook (the locked test cells, hidden tests included, are restored
@@ -27,8 +27,13 @@ from nbgrader.utils import capture_log
 
 from autograder.grader.course import Course, CourseError
 from autograder.records import SubmissionResult
-from autograder.student.notebook import autograded_cells, grade_id, nbgrader_meta
-
+from autograder.student.notebook import (
+    autograded_cells,
+    grade_id,
+    is_grade,
+    is_locked,
+    nbgrader_meta,
+)
 
 # --- the assignment -------------------------------------------------------------------------
 
@@ -46,20 +51,30 @@ def points_by_test(course: Course) -> dict[str, float]:
     return {grade_id(c): float(nbgrader_meta(c)["points"]) for c in _source_tests(course)}
 
 
-def gradebook_test_cells(course: Course) -> dict[str, str] | None:
+def assignment_fingerprint(course: Course) -> dict[str, list]:
+    """What grading restores and scores with: grade_id -> [source, points or None] of every
+    locked or grade cell of the source notebook."""
+    nb = nbformat.read(course.source_notebook, as_version=4)
+    return {grade_id(c): [c.source, float(nbgrader_meta(c)["points"]) if is_grade(c) else None]
+            for c in nb.cells if grade_id(c) and (is_locked(c) or is_grade(c))}
+
+
+def gradebook_fingerprint(course: Course) -> dict[str, list] | None:
+    """The same, as the gradebook holds it (None when it lacks the assignment)."""
     with Gradebook(course.db, course.id) as gb:
         try:
             notebook = gb.find_notebook(course.notebook_id, course.assignment_id)
         except MissingEntry:
             return None
-        return {cell.name: cell.source for cell in notebook.source_cells
-                if cell.name in {g.name for g in notebook.grade_cells}}
+        points = {g.name: float(g.max_score) for g in notebook.grade_cells}
+        return {c.name: [c.source, points.get(c.name)] for c in notebook.source_cells
+                if c.locked or c.name in points}
 
 
 def ensure_assignment(course: Course) -> bool:
     """Write the assignment into the gradebook if it is missing or stale; True if it was."""
     course.check()
-    if gradebook_test_cells(course) == source_test_cells(course):
+    if gradebook_fingerprint(course) == assignment_fingerprint(course):
         return False
     config = course.nbgrader_config()
     with tempfile.TemporaryDirectory(prefix="release-") as release:

@@ -26,6 +26,7 @@ from autograder.grader.sandbox.folder import Sandbox
 from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_prefix
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import (
+    Outcome,
     collect,
     execute,
     ledger,
@@ -35,18 +36,19 @@ from autograder.grader.steps import (
     score,
     tamper_check,
     verify,
+    verify_functions,
 )
-from autograder.grader.steps import Outcome
 from autograder.grader.steps.collect import Submission
 from autograder.grader.steps.execute import Execution
 from autograder.records import SubmissionError, SubmissionResult, TestResult
 from autograder.student.notebook import read_notebook
 
 # Every step, in the order a submission meets it (report runs once, for the whole class).
-STEPS = (collect, ledger, tamper_check, sanitize, sandbox, execute, score, verify, record,
-         report)
+STEPS = (collect, ledger, tamper_check, sanitize, sandbox, execute, score, verify_functions,
+         verify, record, report)
 # After execution: each step writes its verdicts into the notebook (step(nb, outcome) -> nb).
-SCORING = (score.clean_outputs, score.mark_not_run, verify.apply, tamper_check.annotate)
+SCORING = (score.clean_outputs, score.mark_not_run, verify_functions.apply, verify.apply,
+           tamper_check.annotate)
 
 UNCHANGED = "unchanged since it was last graded: previous result kept (--force regrades)"
 
@@ -106,7 +108,12 @@ class Executor:
             if self.options.isolate:
                 sandbox.hand_over(box, uid)
                 prefix = isolation_prefix(box, uid, self.hidden)
-            return execute.run_worker(box, self.options.limits, self.options.threads, prefix)
+            run = execute.run_worker(box, self.options.limits, self.options.threads, prefix)
+            if run.notebook is not None:  # in a fresh process, after the notebook has ended
+                run.functions_dir, run.functions_problem = execute.call_functions(
+                    box, self.options.limits, verify_functions.files(run.notebook),
+                    uid if self.options.isolate else None, prefix)
+            return run
         finally:
             self.uids.put(uid)
 
@@ -115,7 +122,8 @@ def scored_notebook(run: Execution, tampering: list[str]) -> NotebookNode:
     """The executed notebook with every verdict written into its test cells' outputs."""
     if run.notebook is None:
         raise SubmissionError(run.problem or "the notebook could not be run")
-    outcome = Outcome(run.problem, run.export_dir, tampering)
+    outcome = Outcome(run.problem, run.export_dir, tampering, run.functions_dir,
+                      run.functions_problem)
     nb = run.notebook
     for step in SCORING:
         nb = step(nb, outcome)
@@ -144,7 +152,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
     """
     results: dict[int, SubmissionResult] = {}
     book = ledger.Ledger(course.db, course.assignment_id)
-    tests = gradebook.source_test_cells(course)
+    tests = gradebook.assignment_fingerprint(course)
     keys = {i: ledger.content_key(sub.read_bytes(), sub.error, tests)
             for i, sub in enumerate(subs)}
 

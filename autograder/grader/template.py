@@ -139,6 +139,13 @@ def pyproject_text() -> str:
 
 
 def environment_text() -> str:
-    """The repository's conda file, minus the note about its instructor-side test."""
-    lines = (REPO_ROOT / "environment.yml").read_text("utf-8").splitlines(keepends=True)
-    return "".join(line for line in lines if "tests/" not in line)
+    """The template's conda file: the repository's Python range and the student's install
+    (pyproject's base dependencies, through pip), not the instructor's extras."""
+    repo = (REPO_ROOT / "environment.yml").read_text("utf-8").splitlines()
+    python = next(line.strip() for line in repo if line.strip().startswith("- python"))
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    deps = "".join(f"      - {d}\n" for d in project["dependencies"])
+    return ("# conda alternative to a venv:\n"
+            "#   conda env create -f environment.yml && conda activate digit-recognition\n"
+            "name: digit-recognition\nchannels:\n  - conda-forge\ndependencies:\n"
+            f"  {python}\n  - pip\n  - pip:\n{deps}      - -e .\n")

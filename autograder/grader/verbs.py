@@ -14,7 +14,6 @@ import os
 import sys
 import warnings
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from autograder.grader.sandbox.limits import Limits
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from autograder.grader.course import Course
 
 EXIT_OK = 0
+EXIT_SOME_SKIPPED = 1
 EXIT_CANNOT_RUN = 3
 
 
@@ -168,9 +168,12 @@ def _isolation(mode: str, console: Console) -> bool:
 
 def _add_feedback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("feedback", help="write per-student feedback HTML (no hidden tests)",
-                       description="nbgrader generate_feedback for graded students, with hidden "
-                                   "test source removed and the student's loss curve, "
-                                   "misclassified digits and confusion matrix added.")
+                       description="A page for every student of the gradebook: nbgrader "
+                                   "generate_feedback with hidden test source removed, a "
+                                   "summary table on top and the student's loss curve, "
+                                   "misclassified digits and confusion matrix at the end; a "
+                                   "short page for a submission that could not be run. Exit "
+                                   "status 1 when a student's page could not be written.")
     p.add_argument("--student", help="only this student (default: everyone graded)")
     _course_args(p)
     p.set_defaults(run=_command(cmd_feedback))
@@ -179,8 +182,14 @@ def _add_feedback(sub: argparse._SubParsersAction) -> None:
 def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
     from autograder.grader.feedback import generate
 
-    for path in generate(_course(args), args.student):
+    run = generate(_course(args), args.student)
+    for path in run.written:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    for student, why in run.skipped.items():
+        console.print(f"[red]skipped[/red] {student}: {why}", highlight=False, soft_wrap=True)
+    if run.skipped:
+        console.print(f"{len(run.skipped)} student(s) got no page; everyone else did")
+        return EXIT_SOME_SKIPPED
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from autograder.student import runner, verdicts
 from autograder.student.notebook import read_notebook
 
 EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
 EXIT_CANNOT_RUN = 3
 
 
@@ -32,17 +33,19 @@ def run_public_tests(notebook: Path, cell_timeout: int = CELL_TIMEOUT) -> dict[s
                               text=True)
         if not executed.is_file():
             raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip()}")
-        nb = verdicts.drop_library_noise(nbformat.read(executed, as_version=4))
+        nb = verdicts.tidy(nbformat.read(executed, as_version=4))
     if proc.returncode != 0:
-        verdicts.mark_not_run(nb, proc.stderr.strip().splitlines()[-1] if proc.stderr else
-                              "the notebook stopped early")
+        verdicts.mark_not_run(nb, (proc.stderr.strip().splitlines()
+                                   or ["the notebook stopped early"])[-1])
     return verdicts.score(nb)
 
 
 def add_verb(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="students: run your notebook and its public tests",
                        description="Execute NOTEBOOK in a fresh kernel and print each public "
-                                   "test with its points and message. The file is not changed.")
+                                   "test with its points and message. The file is not changed. "
+                                   "Exit status: 0 when every public test passes, 1 when one "
+                                   "fails, 3 when the notebook cannot be run.")
     p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
     p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT,
                    help="seconds per cell, as in grading (default: %(default)s)")
@@ -57,8 +60,8 @@ def table(results: dict[str, TestResult]) -> str:
                      f"{plain_number(r.points)}/{plain_number(r.max_points)}",
                      "" if r.passed else r.feedback))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
-             + ("  " + row[3] if row[3] else "") for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, [*widths, 0], strict=True)).rstrip()
+             for row in rows]
     return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
 
 
@@ -75,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
     print(table(results))
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
-    print(f"public tests: {plain_number(got)}/{plain_number(total)} points. "
-          "Hidden tests run at grading time.")
-    return EXIT_OK
+    print(f"public tests: {plain_number(got)}/{plain_number(total)} points. Hidden tests "
+          "with the same names also run when your work is graded.")
+    return EXIT_OK if all(r.passed for r in results.values()) else EXIT_TESTS_FAILED

@@ -33,9 +33,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from autograder.spec import CELL_TIMEOUT
 from autograder.records import SubmissionError, TestResult
 from autograder.records import plain_number as num
+from autograder.spec import CELL_TIMEOUT
 from autograder.student.check import run_public_tests
 from autograder.student.manifest import find_tampering, load_manifest
 from autograder.student.verdicts import ANSI

@@ -97,7 +97,8 @@ def command(nb_in: Path, nb_out: Path, export_dir: Path, cell_timeout: int = CEL
             output_limit: int = GuardedExecute.output_limit) -> list[str]:
     """The command line that runs ``nb_in`` into ``nb_out`` in a fresh process."""
     return [sys.executable, "-m", "autograder.student.runner", str(nb_in), str(nb_out),
-            str(export_dir), "--cell-timeout", str(cell_timeout), "--output-limit", str(output_limit)]
+            str(export_dir), "--cell-timeout", str(cell_timeout),
+            "--output-limit", str(output_limit)]
 
 
 def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
@@ -127,8 +128,8 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
 
 
 def _stop_leftovers() -> None:
-    """As the first process of a PID namespace (see autograder.grader.sandbox.jail), end every process
-    the notebook left behind before writing results, so none can rewrite them."""
+    """As the first process of a PID namespace (see autograder.grader.sandbox.jail), end
+    every process the notebook left behind before writing results, so none can rewrite them."""
     if os.getpid() != 1:
         return
     try:

@@ -1,10 +1,12 @@
 """An executed notebook's test cells turned into points and a message each.
 
-The rule is nbgrader's own (``nbgrader.utils.determine_grade`` for autograded test cells:
-an error or any stderr output scores 0, otherwise full points or a partial grade the cell
-returns), written on plain metadata so that the self-check needs no nbgrader;
-tests/test_verdicts.py checks that both agree. The grader applies the same functions after
-its own clean-up steps, so a student's self-check and the grade say the same thing.
+The rule is nbgrader's (``nbgrader.utils.determine_grade`` for autograded test cells: an
+error scores 0, otherwise full points or a partial grade the cell returns), written on plain
+metadata so that the self-check needs no nbgrader; tests/test_verdicts.py checks that both
+agree. One difference, on purpose: nbgrader also scores 0 for any stderr output, which
+costs an honest student a whole test for a warning or a log line. :func:`stderr_as_notes`
+turns a test cell's stderr into a visible note first, so it never costs points, in the
+self-check and in the gradebook alike.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ LIBRARY_NOISE = (
     r"oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard|"
     r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
 )
+STDERR_NOTE = "[note: this test wrote to stderr; that does not cost points]\n"
 TIMED_OUT = ("the cell ran past the grader's time limit per cell and was interrupted: look "
              "for endless loops, long sleeps or very long computations")
 
@@ -46,6 +49,21 @@ def drop_library_noise(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+def stderr_as_notes(nb: NotebookNode) -> NotebookNode:
+    """A test cell's stderr output becomes a stdout note, shown in the feedback, not a 0."""
+    for cell in autograded_cells(nb):
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream" and out.name == "stderr":
+                out.name = "stdout"
+                out.text = STDERR_NOTE + out.text
+    return nb
+
+
+def tidy(nb: NotebookNode) -> NotebookNode:
+    """What every executed notebook goes through before it is scored (check and grade)."""
+    return stderr_as_notes(drop_library_noise(nb))
+
+
 def _has_error(cell: NotebookNode) -> bool:
     return any(o.output_type == "error" for o in cell.get("outputs", []))
 
@@ -64,7 +82,8 @@ def fail_test(nb: NotebookNode, gid: str, ename: str, message: str) -> None:
     """Record a failure found outside the kernel as an error output of that test cell."""
     for cell in autograded_cells(nb):
         if grade_id(cell) == gid:
-            cell.outputs.append(new_output(
+            # First: nbgrader stops at the first output that decides a grade.
+            cell.outputs.insert(0, new_output(
                 "error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
 
 
@@ -77,9 +96,13 @@ def feedback_for(cell: NotebookNode) -> str:
             message = first_line(out.get("evalue", ""))
             return f"{out.ename}: {message}" if message else out.ename
     for out in cell.get("outputs", []):
-        if out.output_type == "stream" and out.name == "stderr":
+        if out.output_type == "stream" and out.name == "stderr":  # not tidied: nbgrader's rule
             return ("the test wrote to stderr, which nbgrader counts as a failure: "
                     + first_line(out.text))
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream" and out.text.startswith(STDERR_NOTE):
+            return ("passed (note: it wrote to stderr: "
+                    + first_line(out.text.removeprefix(STDERR_NOTE), 200) + ")")
     return "passed"
 
 
@@ -104,7 +127,7 @@ def score(nb: NotebookNode) -> dict[str, TestResult]:
         max_points = float(nbgrader_meta(cell).get("points", 0) or 0)
         points = _points(cell, max_points)
         feedback = feedback_for(cell)
-        if points < max_points and feedback == "passed":
+        if points < max_points and feedback.startswith("passed"):
             feedback = f"partial credit: {points:g} of {max_points:g} points"
         results[grade_id(cell)] = TestResult(points, max_points, feedback)
     return results

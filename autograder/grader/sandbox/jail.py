@@ -3,7 +3,8 @@
 Started by ``autograder.grader.steps.execute`` (see ``isolation.isolation_prefix``) as::
 
     unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
-        python -m autograder.grader.sandbox.jail --hide PATH ... --reveal PATH ... --uid N -- COMMAND ...
+        python -m autograder.grader.sandbox.jail --hide PATH ... --reveal PATH ... \\
+        --uid N -- COMMAND ...
 
 In the new mount namespace it covers every ``--hide`` path (an empty read-only tmpfs over a
 folder, /dev/null over a file), brings back each ``--reveal`` path that lies below a hidden

@@ -17,3 +17,5 @@ class Outcome:
     problem: str | None = None            # why execution stopped early, for the student
     export_dir: Path | None = None        # the model the sandbox saved after the notebook
     tampering: list[str] = field(default_factory=list)
+    functions_dir: Path | None = None     # what the student's functions returned, if called
+    functions_problem: str | None = None  # why they could not be called

@@ -35,10 +35,10 @@ graded = Table(
     Column("graded_at", DateTime, nullable=False),
 )
 
-GRADER_VERSION = "1"  # bump when grading changes in a way that must regrade everyone
+GRADER_VERSION = "2"  # bump when grading changes in a way that must regrade everyone
 
 
-def content_key(notebook_bytes: bytes | None, error: str | None, tests: dict[str, str]) -> str:
+def content_key(notebook_bytes: bytes | None, error: str | None, tests: dict) -> str:
     """Same key ⇔ same submission graded with the same tests by the same grader."""
     h = hashlib.sha256(GRADER_VERSION.encode())
     h.update(notebook_bytes if notebook_bytes is not None else f"error:{error}".encode())

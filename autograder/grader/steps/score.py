@@ -20,8 +20,9 @@ __all__ = ["clean_outputs", "mark_not_run", "score"]
 
 
 def clean_outputs(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
-    """Drop library noise from stderr, then nbgrader's LimitOutput trims long outputs."""
-    nb = verdicts.drop_library_noise(nb)
+    """Library noise dropped, stderr made a note (``verdicts.tidy``), then nbgrader's
+    LimitOutput trims long outputs."""
+    nb = verdicts.tidy(nb)
     nb, _ = LimitOutput(config=Config()).preprocess(nb, {})
     return nb
 

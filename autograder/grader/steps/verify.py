@@ -2,9 +2,10 @@
 
 Anything a student's cell runs before a test can patch what the test calls (numpy,
 builtins, ``model.predict``). So after the notebook ran, the sandbox saved the trained model
-(``autograder.student.export_cell``) and here, outside the kernel, the saved file is read as data
-only (``autograder.grader.saved_model``) and the model tests are decided again: architecture, activations, loss and optimizer, and the
-training accuracy recomputed with a numpy forward pass on the trusted data set.
+(``autograder.student.export_cell``), and here, outside the kernel, the saved file is read
+as data only (``autograder.grader.saved_model``) and the model tests are decided again:
+architecture, activations, loss and optimizer, and the training accuracy recomputed with a
+numpy forward pass on the trusted data set.
 
 A test that passed in the kernel but fails here loses its points, with the reason.
 """

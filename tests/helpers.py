@@ -1,0 +1,146 @@
+"""What the tests share besides fixtures: repository paths, the tiny stand-in assignment, and
+the grading command run as a user runs it. Import with ``from helpers import ...``; the
+fixtures built on these live in conftest.py.
+
+The tiny assignment (``tiny_source_notebook``) has one solution cell, ``add``, and two test
+cells, ``test_add`` (3 points) and ``test_add_strings`` (2 points), each with a hidden part.
+Grading it takes seconds, so the grading mechanics are tested on it; the real assignment is
+graded in test_catalogue.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import nbformat.v4 as v4
+from nbformat.notebooknode import NotebookNode
+
+from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / SOURCE_NOTEBOOK
+RELEASE = ROOT / RELEASE_NOTEBOOK
+
+__all__ = ["NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "by_student", "make_cell", "place",
+           "run_grade", "tiny_course_at", "tiny_source_notebook", "tiny_submission"]
+
+
+def place(folder: Path, student: str, notebook: Path | str | bytes,
+          name: str = NOTEBOOK_NAME) -> Path:
+    """Put a submission where a class folder keeps it: folder/<student>/<name>."""
+    dest = folder / student / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, Path):
+        shutil.copy(notebook, dest)
+    elif isinstance(notebook, bytes):
+        dest.write_bytes(notebook)
+    else:
+        dest.write_text(notebook, encoding="utf-8")
+    return dest
+
+
+def run_grade(course: Path, *args: str | Path, timeout: int = 900) -> tuple[dict | None, str]:
+    """Run `python -m autograder grade` as a user would; return (grade JSON, console output)."""
+    out = course / "grades.json"
+    cmd = [sys.executable, "-m", "autograder", "grade", *map(str, args),
+           "--course-dir", str(course), "--json", str(out), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, text
+    return json.loads(out.read_text()), text
+
+
+def by_student(grades: dict) -> dict[str, dict]:
+    """The grade JSON's submissions by student id."""
+    return {s["student"]: s for s in grades["submissions"]}
+
+
+def make_cell(kind: str, source: str, grade_id: str | None = None, *, grade=False,
+              solution=False, locked=False, points=None) -> NotebookNode:
+    """A code or markdown cell, with nbgrader metadata (schema 3) when it has a grade id."""
+    new = v4.new_code_cell(source) if kind == "code" else v4.new_markdown_cell(source)
+    if grade_id:
+        meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
+                "schema_version": 3}
+        if points is not None:
+            meta["points"] = points
+        new.metadata["nbgrader"] = meta
+    return new
+
+
+def tiny_source_notebook() -> NotebookNode:
+    """A two-second stand-in for the real assignment, to test grading mechanics quickly."""
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [
+        make_cell("markdown", "# Tiny assignment", "intro", locked=True),
+        make_cell("code", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n"
+                          "    ### END SOLUTION", "add", solution=True),
+        make_cell("code", "assert add(1, 2) == 3, 'add(1, 2) should be 3'\n"
+                          "### BEGIN HIDDEN TESTS\n"
+                          "assert add(-1, 1) == 0, 'add(-1, 1) should be 0'\n"
+                          "### END HIDDEN TESTS", "test_add", grade=True, locked=True, points=3),
+        make_cell("code", "import sys\nassert 'add' in dir(), 'add is not implemented yet'\n"
+                          "### BEGIN HIDDEN TESTS\nassert add('a', 'b') == 'ab', 'strings too'\n"
+                          "### END HIDDEN TESTS", "test_add_strings", grade=True, locked=True,
+                  points=2),
+    ]
+    return nb
+
+
+def tiny_course_at(course: Path) -> Path:
+    """A course folder at `course` whose assignment is the tiny stand-in above."""
+    src = course / "solutions" / "digit_recognition"
+    src.mkdir(parents=True)
+    nbformat.write(tiny_source_notebook(), src / NOTEBOOK_NAME)
+    return course
+
+
+def tiny_submission(body: str | None = "    return a + b") -> str:
+    """The tiny notebook as a student would hand it in, with `body` as their answer
+    (None: the untouched release, whose `add` raises NotImplementedError)."""
+    nb = tiny_source_notebook()
+    src = nb.cells[1].source
+    start, end = src.index("    ### BEGIN SOLUTION"), src.index("### END SOLUTION") + 16
+    nb.cells[1].source = src[:start] + (body or "    raise NotImplementedError()") + src[end:]
+    for test in nb.cells[2:]:
+        test.source = test.source.split("### BEGIN HIDDEN TESTS")[0].rstrip()
+    return nbformat.writes(nb)
+
+
+def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[str, dict]:
+    """Grade ``submissions`` (student -> notebook text) with plain ``nbgrader autograde`` in a
+    fresh nbgrader course at ``work``, as a course without our layer would; return
+    student -> grade id -> score, read from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    from autograder.grader.course import Course
+    from autograder.spec import ASSIGNMENT_ID, NOTEBOOK_ID
+
+    work.mkdir(parents=True)
+    shutil.copytree(ROOT / "solutions", work / "solutions",
+                    ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
+    shutil.copy(ROOT / "nbgrader_config.py", work)
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
+                                                  os.environ.get("PATH", "")])}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    subprocess.run([*nbgrader, "generate_assignment", ASSIGNMENT_ID, "--force",
+                    "--log-level=ERROR"], cwd=work, env=env, check=True, capture_output=True)
+    for student, notebook in submissions.items():
+        place(work / "submitted" / student, ASSIGNMENT_ID, notebook, f"{NOTEBOOK_ID}.ipynb")
+    proc = subprocess.run([*nbgrader, "autograde", ASSIGNMENT_ID, "--log-level=ERROR"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    scores = {}
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", Course(ROOT).id) as gb:
+        for student in submissions:
+            nb = gb.find_submission_notebook(NOTEBOOK_ID, ASSIGNMENT_ID, student)
+            scores[student] = {g.name: g.score for g in nb.grades}
+    assert scores, proc.stdout + proc.stderr
+    return scores
