@@ -12,6 +12,8 @@ import pytest
 from nbgrader.api import Gradebook
 from pg_server import postgres_url  # noqa: F401  (session fixture: a real server)
 
+from autograder.grader.course import Course
+
 from helpers import by_student, place, run_grade, tiny_submission
 
 pytestmark = pytest.mark.slow  # runs `python -m autograder grade` (kernels)
@@ -60,7 +62,10 @@ def test_grading_into_postgres_records_each_student_once(
     _check(first, postgres_url)
     # the grades went to the server, not to the default SQLite file
     assert not (tiny_course / "gradebook.db").exists()
-    graded_nb = tiny_course / "autograded" / "good" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    # graded notebooks stay with their gradebook, not in the course's own autograded/
+    graded_nb = Course(tiny_course, postgres_url).autograded_notebook("good")
+    assert graded_nb.is_relative_to(tiny_course / "graded")
+    assert not (tiny_course / "autograded").exists()
     first_write = graded_nb.stat().st_mtime_ns
 
     # a plain rerun keeps the recorded results (the ledger lives in PostgreSQL too)
