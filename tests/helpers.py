@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / SOURCE_NOTEBOOK
 RELEASE = ROOT / RELEASE_NOTEBOOK
 
-__all__ = ["NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "by_student", "make_cell", "place",
-           "run_grade", "tiny_course_at", "tiny_source_notebook", "tiny_submission"]
+__all__ = ["NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "by_student", "leaked", "make_cell",
+           "place", "run_grade", "secret_lines", "tiny_course_at", "tiny_source_notebook",
+           "tiny_submission"]
 
 
 def place(folder: Path, student: str, notebook: Path | str | bytes,
@@ -144,3 +145,47 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
             scores[student] = {g.name: g.score for g in nb.grades}
     assert scores, proc.stdout + proc.stderr
     return scores
+
+
+# --- secrets: what must never reach a student or a public bundle ---------------------------
+
+BEGIN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
+END = ("### END SOLUTION", "### END HIDDEN TESTS")
+MIN_SECRET_LINE = 12
+
+
+def secret_lines(source: Path = SOLUTION) -> set[str]:
+    """Lines between solution or hidden-test markers that appear nowhere else in the source
+    (not even as part of a longer line, as `model.compile(` does in the text)."""
+    inside, outside = set(), set()
+    for cell in nbformat.read(source, as_version=4).cells:
+        region = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if text.startswith(BEGIN):
+                region = True
+            elif text.startswith(END):
+                region = False
+            else:
+                (inside if region else outside).add(text)
+    elsewhere = "\n".join(outside)
+    return {line for line in inside if len(line) >= MIN_SECRET_LINE and line not in elsewhere}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def leaked(path: Path, secrets: set[str]) -> list[str]:
+    """Secret lines found in a file, raw or (for notebooks) in its decoded JSON strings."""
+    raw = path.read_bytes()
+    texts = [raw.decode("utf-8", errors="replace")]
+    if path.suffix == ".ipynb":
+        texts += _strings(json.loads(raw))
+    return sorted(line for line in secrets if any(line in text for text in texts))

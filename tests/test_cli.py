@@ -16,7 +16,7 @@ from autograder import cli
 
 from helpers import ROOT, tiny_submission
 
-INSTRUCTOR_VERBS = {"grade", "feedback", "export", "merge", "template"}
+INSTRUCTOR_VERBS = {"grade", "feedback", "export", "merge", "template", "gradescope", "classroom50"}
 # Run in a fresh interpreter: make `name` impossible to import, then call the CLI.
 WITHOUT = """
 import sys

@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook
 
 from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_problem
 
-from helpers import by_student, place, run_grade, tiny_course_at, tiny_submission
+from helpers import ROOT, by_student, place, run_grade, tiny_course_at, tiny_submission
 
 pytestmark = [
     pytest.mark.slow,  # grades a class with `python -m autograder grade` (kernels)
@@ -48,6 +48,7 @@ def listener():
 def hostile_batch(tmp_path_factory, listener):
     base = tmp_path_factory.mktemp("hostile")
     course = tiny_course_at(base / "course")
+    subprocess.run(["git", "init", "-q", str(course)], check=True)  # as an instructor repo is
     subs = base / "subs"
     for name, text in HONEST.items():
         place(subs, name, text)
@@ -61,6 +62,12 @@ def hostile_batch(tmp_path_factory, listener):
         "overwrite_other_student": f"open({str(victim)!r}, 'w').write('pwned')",
         "write_course_folder": f"open({str(course / 'pwned.txt')!r}, 'w').write('x')",
         "write_tmp": "open('/tmp/pwned.txt', 'w').write('x')",
+        # The notebook as the worker got it: the hidden tests restored (tests/test_runner.py
+        # shows that reading it works when the runner does not delete it).
+        "read_restored_notebook": "open('submission.ipynb').read(1)",
+        # The history holds every commit's solutions and hidden tests.
+        "read_course_git": f"open({str(course / '.git' / 'HEAD')!r}).read(1)",
+        "read_repository_git": f"open({str(ROOT / '.git' / 'HEAD')!r}).read(1)",
         "network": f"__import__('socket').create_connection(('127.0.0.1', {listener}), 2)",
     }
     for name, attack in attacks.items():
@@ -81,7 +88,8 @@ def hostile_batch(tmp_path_factory, listener):
 def test_escapes_are_blocked(hostile_batch):
     _, _, result = hostile_batch
     for name in ("read_gradebook", "list_solutions", "read_other_student",
-                 "overwrite_other_student", "write_course_folder", "write_tmp", "network"):
+                 "overwrite_other_student", "write_course_folder", "write_tmp", "network",
+                 "read_restored_notebook", "read_course_git", "read_repository_git"):
         assert result[name]["score"] == 5, (name, result[name])
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.grader.reference import SOLUTION_NOTEBOOK, build_reference, run_notebook
-from autograder.grader.saved_model import (
+from autograder.model.saved_model import (
     ModelShapeError,
     accuracy,
     check_weights,

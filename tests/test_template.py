@@ -11,13 +11,12 @@ import sys
 import tomllib
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from autograder.grader.template import TemplateError, check_target
 from autograder.student.manifest import manifest_text, tamper_manifest
 
-from helpers import RELEASE, ROOT, SOLUTION
+from helpers import RELEASE, ROOT, SOLUTION, leaked, secret_lines
 
 # Every file a template may hold. Anything else (another autograder module, solutions/, a
 # gradebook, a reference model, a cache) fails the test.
@@ -34,11 +33,6 @@ ALLOWED = {
 ALLOWED_PATTERNS = (re.compile(r"utils/[A-Za-z_][A-Za-z0-9_]*\.py"),
                     re.compile(r"autograder/[A-Za-z_][A-Za-z0-9_]*\.py"),
                     re.compile(r"autograder/student/[A-Za-z_][A-Za-z0-9_]*\.py"))
-BEGIN = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
-END = ("### END SOLUTION", "### END HIDDEN TESTS")
-MIN_SECRET_LINE = 12
-
-
 def exported_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
@@ -51,43 +45,6 @@ def test_only_allowed_files(student_template):
     assert ALLOWED <= set(files), f"missing: {sorted(ALLOWED - set(files))}"
     assert "utils/__init__.py" in files
     assert not [p for p in student_template.rglob("*") if p.is_symlink()]
-
-
-def secret_lines(source: Path = SOLUTION) -> set[str]:
-    """Lines between solution or hidden-test markers that appear nowhere else in the source
-    (not even as part of a longer line, as `model.compile(` does in the text)."""
-    inside, outside = set(), set()
-    for cell in nbformat.read(source, as_version=4).cells:
-        region = False
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if text.startswith(BEGIN):
-                region = True
-            elif text.startswith(END):
-                region = False
-            else:
-                (inside if region else outside).add(text)
-    elsewhere = "\n".join(outside)
-    return {line for line in inside if len(line) >= MIN_SECRET_LINE and line not in elsewhere}
-
-
-def _strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def leaked(path: Path, secrets: set[str]) -> list[str]:
-    """Secret lines found in a file, raw or (for notebooks) in its decoded JSON strings."""
-    raw = path.read_bytes()
-    texts = [raw.decode("utf-8", errors="replace")]
-    if path.suffix == ".ipynb":
-        texts += _strings(json.loads(raw))
-    return sorted(line for line in secrets if any(line in text for text in texts))
 
 
 def test_no_solution_or_hidden_test_line(student_template):

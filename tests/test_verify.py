@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from autograder.grader.steps import Outcome, verify
+from autograder.model import checks
 from autograder.student import verdicts
 from digit_helpers import load_data
 
@@ -46,19 +47,19 @@ def trained(tmp_path_factory) -> Path:
 
 @pytest.mark.slow  # saves (and trains) a Keras model
 def test_a_trained_correct_model_is_confirmed(trained, data):
-    assert verify.verdicts(trained, *data) == dict.fromkeys(verify.MODEL_TESTS)
+    assert checks.verdicts(trained, *data) == dict.fromkeys(checks.MODEL_TESTS)
 
 
 @pytest.mark.slow  # saves (and trains) a Keras model
 def test_an_untrained_model_fails_only_the_recomputed_accuracy(tmp_path, data):
-    found = verify.verdicts(_save(tmp_path), *data)
+    found = checks.verdicts(_save(tmp_path), *data)
     assert [g for g, problem in found.items() if problem] == ["test_training_accuracy"]
     assert "recomputed by the grader" in found["test_training_accuracy"]
 
 
 @pytest.mark.slow  # saves (and trains) a Keras model
 def test_softmax_output_and_wrong_compile_are_caught(tmp_path, data):
-    found = verify.verdicts(_save(tmp_path, output="softmax", from_logits=False, rate=0.01),
+    found = checks.verdicts(_save(tmp_path, output="softmax", from_logits=False, rate=0.01),
                             *data)
     assert "softmax" in found["test_model_activations"]
     assert "from_logits" in found["test_loss_from_logits"]
@@ -66,18 +67,18 @@ def test_softmax_output_and_wrong_compile_are_caught(tmp_path, data):
 
 
 def test_missing_or_unreadable_exports_fail_every_model_test(tmp_path, data):
-    found = verify.verdicts(tmp_path, *data)
+    found = checks.verdicts(tmp_path, *data)
     assert all("did not finish" in problem for problem in found.values())
     (tmp_path / "model.keras").write_bytes(b"not a zip")
     (tmp_path / "export.json").write_text('{"model": true}')
-    found = verify.verdicts(tmp_path, *data)
+    found = checks.verdicts(tmp_path, *data)
     assert all("could not be read" in problem for problem in found.values())
 
 
 @pytest.mark.slow  # saves (and trains) a Keras model
 def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
     nb = nbformat.v4.new_notebook()
-    for gid in (*verify.MODEL_TESTS, "test_my_relu"):
+    for gid in (*checks.MODEL_TESTS, "test_my_relu"):
         cell = nbformat.v4.new_code_cell("pass", execution_count=1)
         cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                      "grade_id": gid, "points": 10, "schema_version": 3}

@@ -6,6 +6,6 @@ gradebook. Students never receive this package.
   ``pipeline.STEPS`` declares.
 - ``sandbox/``: the throw-away folder, limits and Linux namespaces student code runs in.
 - ``gradebook``: every write to nbgrader's gradebook.
-- ``course``, ``saved_model``, ``feedback``, ``grades_csv``, ``merge``, ``template``,
+- ``course``, ``feedback``, ``grades_csv``, ``merge``, ``template``,
   ``reference``: one job each.
 """

@@ -103,6 +103,8 @@ class Course:
         """What student code must never see: sources, hidden tests, grades, other students."""
         paths = [self.root / step for step in ("solutions", "submitted", "autograded", "feedback",
                                                "graded_models", "graded")]
+        # The repositories' history holds the solutions and hidden tests of every commit.
+        paths += [REPO_ROOT / ".git", self.root / ".git"]
         paths += [REPO_ROOT / "solutions", self.root / "gradebook.db", self.autograded_dir,
                   self.feedback_dir, self.graded_dir / "graded_models"]
         if self.sqlite_file:

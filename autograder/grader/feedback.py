@@ -30,13 +30,13 @@ from nbgrader.utils import capture_log
 from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
-from autograder.grader.saved_model import (
+from autograder.grader.steps.ledger import Ledger
+from autograder.model.saved_model import (
     ModelShapeError,
     UnreadableModel,
     forward_logits,
     read_saved_model,
 )
-from autograder.grader.steps.ledger import Ledger
 from autograder.records import SubmissionResult, TestResult, plain_number
 from autograder.student import verdicts
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified

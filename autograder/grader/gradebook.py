@@ -13,8 +13,13 @@ The grader's ledger keeps its own table in the same database (``steps/ledger.py`
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import tempfile
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -74,6 +79,7 @@ def gradebook_fingerprint(course: Course) -> dict[str, list] | None:
 def ensure_assignment(course: Course) -> bool:
     """Write the assignment into the gradebook if it is missing or stale; True if it was."""
     course.check()
+    _venv_on_path()
     if gradebook_fingerprint(course) == assignment_fingerprint(course):
         return False
     config = course.nbgrader_config()
@@ -92,6 +98,23 @@ def ensure_assignment(course: Course) -> bool:
             + result.get("error", "") + result.get("log", "")
         )
     return True
+
+
+def quiet_nbgrader() -> None:
+    """Silence what nbgrader writes that means nothing to a grader's user."""
+    # Its preprocessors log every restored cell; the score table is what people read.
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    # nbgrader 0.9 triggers SQLAlchemy 2 session warnings.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+
+def _venv_on_path() -> None:
+    """nbgrader shells out to `alembic` when it creates a gradebook: find the venv's copy
+    even when the venv is not activated (``.venv/bin/python -m autograder``)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 # --- grades ---------------------------------------------------------------------------------

@@ -23,7 +23,12 @@ from autograder.grader import gradebook
 from autograder.grader.course import Course
 from autograder.grader.sandbox import folder as sandbox
 from autograder.grader.sandbox.folder import Sandbox
-from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_prefix
+from autograder.grader.sandbox.isolation import (
+    SANDBOX_UID_BASE,
+    isolation_prefix,
+    kill_uid,
+    uid_prefix,
+)
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import (
     Outcome,
@@ -57,12 +62,18 @@ UNCHANGED = "unchanged since it was last graded: previous result kept (--force r
 class Options:
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
-    isolate: bool = True           # lock each kernel in namespaces (see sandbox/jail.py)
+    isolate: bool = True           # run each kernel as its own uid, locked in (sandbox/jail.py)
+    # False where namespaces are forbidden (a container): the uid alone, so what student
+    # code must not read has to be closed by file permissions (the Gradescope run does).
+    namespaces: bool = True
     force: bool = False            # regrade submissions whose content did not change
     hidden: list[Path] = field(default_factory=list)  # extra paths student code must not see
+    thread_limit: int | None = None  # threads per worker (default: the cores shared out)
 
     @property
     def threads(self) -> int:
+        if self.thread_limit:
+            return self.thread_limit
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
 
@@ -107,7 +118,8 @@ class Executor:
             prefix = None
             if self.options.isolate:
                 sandbox.hand_over(box, uid)
-                prefix = isolation_prefix(box, uid, self.hidden)
+                prefix = (isolation_prefix(box, uid, self.hidden) if self.options.namespaces
+                          else uid_prefix(uid))
             run = execute.run_worker(box, self.options.limits, self.options.threads, prefix)
             if run.notebook is not None:  # in a fresh process, after the notebook has ended
                 run.functions_dir, run.functions_problem = execute.call_functions(
@@ -115,6 +127,8 @@ class Executor:
                     uid if self.options.isolate else None, prefix)
             return run
         finally:
+            if self.options.isolate and not self.options.namespaces:
+                kill_uid(uid)  # no PID namespace to end what the student left running
             self.uids.put(uid)
 
 

@@ -6,7 +6,7 @@ writes, beside the notebook,
 
 - ``reference_model.keras``  the trained solution model;
 - ``reference_metrics.json`` ``training_accuracy`` (recomputed with numpy from the saved
-  weights, see ``autograder.grader.saved_model``), ``final_loss``, ``epochs``, ``seed``,
+  weights, see ``autograder.model.saved_model``), ``final_loss``, ``epochs``, ``seed``,
   ``threshold`` and the versions of Python, TensorFlow, Keras and numpy.
 """
 
@@ -26,7 +26,7 @@ import nbformat
 
 from autograder import spec
 from autograder.grader.course import REPO_ROOT
-from autograder.grader.saved_model import accuracy, read_saved_model
+from autograder.model.saved_model import accuracy, read_saved_model
 from autograder.student import runner
 
 SOLUTION_NOTEBOOK = REPO_ROOT / spec.SOURCE_NOTEBOOK

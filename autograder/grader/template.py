@@ -46,7 +46,7 @@ def export_template(out_dir: Path, force: bool = False) -> Path:
     """Write the template repository to ``out_dir``; replace it only with ``force``."""
     out = Path(out_dir).resolve()
     check_target(out, force)
-    _check_release(REPO_ROOT / NOTEBOOK)
+    check_release(REPO_ROOT / NOTEBOOK)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target, then swap: an interrupted export leaves no half template.
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -97,7 +97,7 @@ def _write(root: Path) -> None:
     (root / MANIFEST).write_text(manifest_text(manifest), encoding="utf-8")
 
 
-def _check_release(path: Path) -> None:
+def check_release(path: Path) -> None:
     """Refuse a missing release, or one that still holds solutions or hidden tests."""
     if not path.is_file():
         raise TemplateError(f"no release notebook at {path}: run `make release` first")

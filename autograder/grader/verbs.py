@@ -9,10 +9,7 @@ installed, the CLI says which extra to install.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +27,8 @@ EXIT_CANNOT_RUN = 3
 
 
 def add_verbs(sub: argparse._SubParsersAction) -> None:
-    for add in (_add_grade, _add_feedback, _add_export, _add_merge, _add_template):
+    for add in (_add_grade, _add_feedback, _add_export, _add_merge, _add_template,
+                _add_gradescope, _add_classroom50):
         add(sub)
 
 
@@ -81,23 +79,12 @@ def _command(fn):
     def run(args: argparse.Namespace) -> int:
         from rich.console import Console
 
-        _venv_on_path()
-        # nbgrader's preprocessors log every restored cell; the table is what people read.
-        logging.getLogger("traitlets").setLevel(logging.ERROR)
-        # nbgrader 0.9 triggers SQLAlchemy 2 session warnings that mean nothing to a grader.
-        warnings.filterwarnings("ignore", module="nbgrader")
-        warnings.filterwarnings("ignore", message=".*not in session.*")
+        from autograder.grader.gradebook import quiet_nbgrader
+
+        quiet_nbgrader()
         return fn(args, Console())
 
     return run
-
-
-def _venv_on_path() -> None:
-    """nbgrader shells out to `alembic` when it creates a gradebook: find the venv's copy
-    even when the venv is not activated (``.venv/bin/python -m autograder``)."""
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -247,4 +234,55 @@ def cmd_template(args: argparse.Namespace, console: Console) -> int:
 
     out = export_template(args.out_dir, force=args.force)
     console.print(f"wrote the student template to {out}", highlight=False)
+    return EXIT_OK
+
+
+def _add_gradescope(sub: argparse._SubParsersAction) -> None:
+    from autograder.grader.platforms.gradescope_settings import DEFAULT_VISIBILITY, VISIBILITIES
+
+    p = sub.add_parser("gradescope", help="build the Gradescope autograder zip",
+                       description="Write a Gradescope autograder (setup.sh, run_autograder, "
+                                   "pinned requirements and this course, hidden tests "
+                                   "included) to OUT_ZIP; see docs/gradescope.md.")
+    p.add_argument("out", type=Path, metavar="OUT_ZIP")
+    p.add_argument("--visibility", choices=VISIBILITIES, default=DEFAULT_VISIBILITY,
+                   help="when students see each test's result (Gradescope's visibility; "
+                        "default: %(default)s, as every test holds hidden checks)")
+    _course_args(p)
+    p.set_defaults(run=_command(cmd_gradescope))
+
+
+def cmd_gradescope(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.platforms import gradescope
+    from autograder.grader.platforms.gradescope_settings import MEMORY_NEEDED_MB
+
+    out = gradescope.build(args.out, _course(args), args.visibility)
+    console.print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB). In Gradescope: "
+                  f"upload it as the autograder, Ubuntu 22.04 base image, and at least "
+                  f"{MEMORY_NEEDED_MB} MB of memory (docs/gradescope.md).",
+                  highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_classroom50(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classroom50", help="write the public Classroom 50 autograder bundle",
+                       description="Write autograders/<slug>/ (autograder.py and what it "
+                                   "needs: public tests and secret-free checks only, as "
+                                   "Classroom 50 publishes bundles) and the runtime snippet "
+                                   "for assignments.json into OUT_DIR; see docs/classroom50.md.")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR",
+                   help="your classroom's folder in the classroom50 config repository")
+    p.add_argument("--slug", help="the assignment's slug in assignments.json "
+                                  "(default: the assignment id with - for _)")
+    p.add_argument("--force", action="store_true", help="replace an existing bundle")
+    p.set_defaults(run=_command(cmd_classroom50))
+
+
+def cmd_classroom50(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.platforms import classroom50
+
+    bundle = classroom50.build(args.out_dir, args.slug, force=args.force)
+    console.print(f"wrote {bundle.folder} ({bundle.size / 2**20:.1f} MiB) and "
+                  f"{bundle.runtime_file}: add its runtime to the assignment's entry in "
+                  "assignments.json (docs/classroom50.md).", highlight=False, soft_wrap=True)
     return EXIT_OK

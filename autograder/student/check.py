@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+from nbformat.notebooknode import NotebookNode
 
 from autograder.records import SubmissionError, TestResult, plain_number
 from autograder.spec import CELL_TIMEOUT
@@ -24,20 +25,28 @@ EXIT_TESTS_FAILED = 1
 EXIT_CANNOT_RUN = 3
 
 
-def run_public_tests(notebook: Path, cell_timeout: int = CELL_TIMEOUT) -> dict[str, TestResult]:
-    read_notebook(notebook)  # a clear message for an empty or damaged file
-    with tempfile.TemporaryDirectory(prefix="check-") as tmp:
-        executed = Path(tmp) / "executed.ipynb"
-        cmd = runner.command(notebook.resolve(), executed, Path(tmp) / "export", cell_timeout)
-        proc = subprocess.run(cmd, cwd=notebook.resolve().parent, capture_output=True,
-                              text=True)
-        if not executed.is_file():
-            raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip()}")
-        nb = verdicts.tidy(nbformat.read(executed, as_version=4))
+def run_notebook(notebook: Path, workdir: Path, cell_timeout: int = CELL_TIMEOUT,
+                 env: dict[str, str] | None = None) -> NotebookNode:
+    """Execute ``notebook`` (unchanged) in a fresh kernel, in the notebook's folder; the
+    executed notebook, tidied, with tests that never ran marked as failed. The model the
+    notebook trained is saved in ``workdir/export``."""
+    executed = workdir / "executed.ipynb"
+    cmd = runner.command(notebook.resolve(), executed, workdir / "export", cell_timeout)
+    proc = subprocess.run(cmd, cwd=notebook.resolve().parent, capture_output=True, text=True,
+                          env=env)
+    if not executed.is_file():
+        raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip()}")
+    nb = verdicts.tidy(nbformat.read(executed, as_version=4))
     if proc.returncode != 0:
         verdicts.mark_not_run(nb, (proc.stderr.strip().splitlines()
                                    or ["the notebook stopped early"])[-1])
-    return verdicts.score(nb)
+    return nb
+
+
+def run_public_tests(notebook: Path, cell_timeout: int = CELL_TIMEOUT) -> dict[str, TestResult]:
+    read_notebook(notebook)  # a clear message for an empty or damaged file
+    with tempfile.TemporaryDirectory(prefix="check-") as tmp:
+        return verdicts.score(run_notebook(notebook, Path(tmp), cell_timeout))
 
 
 def add_verb(sub: argparse._SubParsersAction) -> None:

@@ -94,16 +94,23 @@ class GuardedExecute(NotebookClient):
 
 
 def command(nb_in: Path, nb_out: Path, export_dir: Path, cell_timeout: int = CELL_TIMEOUT,
-            output_limit: int = GuardedExecute.output_limit) -> list[str]:
-    """The command line that runs ``nb_in`` into ``nb_out`` in a fresh process."""
+            output_limit: int = GuardedExecute.output_limit, consume: bool = False
+            ) -> list[str]:
+    """The command line that runs ``nb_in`` into ``nb_out`` in a fresh process.
+
+    ``consume`` deletes ``nb_in`` once read: grading restores the hidden tests into it,
+    and student code runs in the same folder.
+    """
     return [sys.executable, "-m", "autograder.student.runner", str(nb_in), str(nb_out),
             str(export_dir), "--cell-timeout", str(cell_timeout),
-            "--output-limit", str(output_limit)]
+            "--output-limit", str(output_limit), *(["--consume"] if consume else [])]
 
 
 def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
-            output_limit: int = GuardedExecute.output_limit) -> None:
+            output_limit: int = GuardedExecute.output_limit, consume: bool = False) -> None:
     nb = nbformat.read(nb_in, as_version=4)
+    if consume:
+        os.unlink(nb_in)  # before any student code runs
     export_source = export_cell_source(export_dir)
     nb.cells.append(nbformat.v4.new_code_cell(export_source))
     config = Config()
@@ -145,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("export_dir")
     parser.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT)
     parser.add_argument("--output-limit", type=int, default=GuardedExecute.output_limit)
+    parser.add_argument("--consume", action="store_true", help="delete NB_IN once read")
     args = parser.parse_args(argv)
     try:
         execute(args.nb_in, args.nb_out, args.export_dir, args.cell_timeout,
-                args.output_limit)
+                args.output_limit, args.consume)
     except Exception as exc:  # reported to the grader through the exit status and stderr
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 3

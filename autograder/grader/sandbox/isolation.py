@@ -14,11 +14,15 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from autograder.grader.course import REPO_ROOT
+import psutil
+
+import autograder
+import digit_helpers
 from autograder.grader.sandbox.folder import Sandbox
 
-# The packages the kernel and worker import (editable install) from the repository.
-REPO_PACKAGES = [REPO_ROOT / "utils", REPO_ROOT / "autograder"]
+# The packages the kernel and worker import, wherever they are installed from (an editable
+# install: the repository; the Gradescope image: its source folder).
+COURSE_PACKAGES = [Path(digit_helpers.__file__).parent, Path(autograder.__file__).parent]
 SANDBOX_UID_BASE = 61000  # unprivileged uids with no account: one per concurrent worker
 UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
@@ -39,6 +43,27 @@ def isolation_problem() -> str | None:
     return None
 
 
+def uid_prefix(uid: int) -> list[str]:
+    """Where namespaces are forbidden (a container): the jail only drops to the slot's uid.
+
+    Nothing is hidden and the network stays up, so the caller must close what student code
+    must not read with file permissions (see ``autograder.grader.platforms.gradescope_run``).
+    """
+    return [sys.executable, "-m", "autograder.grader.sandbox.jail", "--uid", str(uid), "--"]
+
+
+def kill_uid(uid: int) -> None:
+    """End every process running as ``uid`` (what a student left behind, without a PID
+    namespace to end it)."""
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids and uid in (uids.real, uids.effective):
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+
 def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
     """The command that runs the worker with the student locked in (see the jail)."""
     cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
@@ -49,6 +74,6 @@ def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
     for path in [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]:
         cmd += ["--hide", str(path)]
     # What the kernel must still reach if it lies below a hidden folder.
-    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *REPO_PACKAGES]:
+    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *COURSE_PACKAGES]:
         cmd += ["--reveal", str(path)]
     return [*cmd, "--"]

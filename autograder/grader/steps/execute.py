@@ -88,7 +88,8 @@ def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err
 def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
                command_prefix: list[str] | None = None) -> Execution:
     cmd = [*(command_prefix or []), *runner.command(box.notebook, box.executed, box.export_dir,
-                                                    limits.cell_timeout, limits.output_size)]
+                                                    limits.cell_timeout, limits.output_size,
+                                                    consume=True)]
     err_file = box.root / "worker.err"
     code, problem = _run_watched(cmd, box, limits, threads, err_file, "the notebook",
                                  limits.notebook_timeout)

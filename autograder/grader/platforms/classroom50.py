@@ -1,0 +1,98 @@
+"""``python -m autograder classroom50 OUT_DIR``: the Classroom 50 autograder bundle.
+
+Classroom 50 publishes every bundle on the organisation's public Pages site, so the bundle
+holds nothing secret: the released notebook (no solutions, no hidden tests), the student
+kit, ``autograder.model`` and ``autograder.public`` (secret-free checks), the helpers with
+the data set, ``requirements.txt`` pinned to this environment, and the entry point
+``autograder.py``. The hidden tests are applied when the instructor grades the collected
+repositories with ``python -m autograder grade`` (docs/classroom50.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import digit_helpers
+from autograder.grader.course import REPO_ROOT
+from autograder.grader.platforms import FILES, runtime_python
+from autograder.grader.platforms.requirements import pinned, requirements_text
+from autograder.grader.template import TemplateError, check_release
+from autograder.spec import ASSIGNMENT_ID, RELEASE_NOTEBOOK
+
+MAX_BUNDLE_BYTES = 10 * 2**20  # the runner refuses a larger (compressed) bundle
+# What grading with the public tests imports beyond the student's install.
+MODEL_PACKAGES = ("h5py", "threadpoolctl")
+SHIPPED_PACKAGES = ("student", "model", "public")
+
+
+@dataclass
+class Bundle:
+    folder: Path
+    size: int          # bytes of the tar.gz Classroom 50 publishes
+    runtime_file: Path
+
+
+def default_slug() -> str:
+    return ASSIGNMENT_ID.replace("_", "-")
+
+
+def bundle_files() -> dict[str, bytes]:
+    """bundle path -> contents."""
+    release = REPO_ROOT / RELEASE_NOTEBOOK
+    check_release(release)
+    files = {"autograder.py": (FILES / "classroom50" / "autograder.py").read_bytes(),
+             "release.ipynb": release.read_bytes()}
+    package = REPO_ROOT / "autograder"
+    paths = sorted(package.glob("*.py"))
+    for sub in SHIPPED_PACKAGES:
+        paths += sorted((package / sub).rglob("*.py"))
+    for path in paths:
+        files[path.relative_to(REPO_ROOT).as_posix()] = path.read_bytes()
+    helpers = Path(digit_helpers.__file__).parent
+    for path in sorted(helpers.glob("*.py")):
+        files[f"digit_helpers/{path.name}"] = path.read_bytes()
+    files["digit_helpers/digits.npz"] = Path(digit_helpers.DATA_FILE).read_bytes()
+    header = (f"Pinned from the instructor's environment (Python {runtime_python()}) by\n"
+              "python -m autograder classroom50; autograder.py installs them.")
+    files["requirements.txt"] = requirements_text(header, pinned(also=MODEL_PACKAGES)).encode()
+    return files
+
+
+def runtime() -> dict:
+    """The ``runtime`` of the assignment's entry in assignments.json."""
+    return {"runs-on": "ubuntu-latest", "python": runtime_python()}
+
+
+def published_size(files: dict[str, bytes], slug: str) -> int:
+    """The size of the tarball Classroom 50 would publish for these files."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(f"{slug}/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.tell()
+
+
+def build(out_dir: Path, slug: str | None = None, force: bool = False) -> Bundle:
+    slug = slug or default_slug()
+    folder = Path(out_dir) / "autograders" / slug
+    if folder.exists() and not force:
+        raise TemplateError(f"{folder} already exists: pass --force to replace it")
+    files = bundle_files()
+    size = published_size(files, slug)
+    if size > MAX_BUNDLE_BYTES:
+        raise TemplateError(f"the bundle would be {size} bytes, over Classroom 50's limit of "
+                            f"{MAX_BUNDLE_BYTES}")
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    runtime_file = Path(out_dir) / f"{slug}.runtime.json"
+    runtime_file.write_text(json.dumps({"runtime": runtime()}, indent=2) + "\n", "utf-8")
+    return Bundle(folder, size, runtime_file)

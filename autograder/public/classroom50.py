@@ -1,0 +1,95 @@
+"""Classroom 50's entry point: grade the student's checkout, write ``result.json`` and
+``release-body.md``.
+
+The bundle's ``autograder.py`` calls :func:`main` after installing the pinned packages.
+Classroom 50's runner calls it with no arguments, the student's checkout as working folder,
+and ``CLASSROOM``, ``ASSIGNMENT``, ``SUBMISSION_TAG``, ``COMMIT_URL``, ``RELEASE_URL`` and
+``REVIEW_URL`` set. Exit 0 whenever a result was written (pass or fail is in the file),
+non-zero only when nothing could be graded (the runner then publishes no result).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.public.grade import PublicGrade, grade
+from autograder.records import TestResult
+from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK
+from autograder.student.ci import summary_markdown
+
+SCHEMA = "classroom50/result/v1"
+# result.json field -> the variable the runner sets.
+FROM_ENV = {"classroom": "CLASSROOM", "assignment": "ASSIGNMENT", "submission": "SUBMISSION_TAG",
+            "commit": "COMMIT_URL", "release": "RELEASE_URL", "review": "REVIEW_URL"}
+EXIT_CANNOT_GRADE = 2
+PUBLIC_NOTE = ("Graded here: the public tests, and the checks of your trained model made "
+               "outside your notebook (architecture, activations, loss and optimizer, "
+               "accuracy). Your teacher's final grade also runs hidden tests.")
+
+
+def whole(x: float) -> int:
+    """Classroom 50 takes integer points only."""
+    return int(round(x))
+
+
+def result_json(env: Mapping[str, str], tests: Mapping[str, TestResult],
+                now: datetime | None = None) -> dict:
+    missing = [var for var in FROM_ENV.values() if not env.get(var)]
+    if missing:
+        raise RuntimeError(f"not running under Classroom 50: {', '.join(missing)} not set")
+    doc = {"schema": SCHEMA, **{field: env[var] for field, var in FROM_ENV.items()},
+           "datetime": (now or datetime.now(UTC)).isoformat(timespec="seconds")}
+    rows = [{"test-name": gid, "passed": bool(t.passed), "score": whole(t.points),
+             "max-score": whole(t.max_points)} for gid, t in tests.items()]
+    doc["score"] = sum(row["score"] for row in rows)
+    doc["max-score"] = sum(row["max-score"] for row in rows)
+    doc["tests"] = rows
+    return doc
+
+
+def release_body(result: PublicGrade, notebook: str) -> str:
+    """The score and each test with its message (the runner's own table has no messages)."""
+    return (summary_markdown(result.tests, notebook, result.notes, result.error)
+            + f"\n{PUBLIC_NOTE}\n")
+
+
+def find_notebook(checkout: Path) -> Path | None:
+    """The released path, else the one notebook of that name anywhere in the checkout."""
+    expected = checkout / RELEASE_NOTEBOOK
+    if expected.is_file():
+        return expected
+    found = [p for p in checkout.rglob(NOTEBOOK_NAME)
+             if not any(part.startswith(".") for part in p.relative_to(checkout).parts)]
+    return found[0] if len(found) == 1 else expected
+
+
+def main(bundle: Path, checkout: Path | None = None,
+         env: Mapping[str, str] = os.environ) -> int:
+    checkout = checkout or Path.cwd()
+    notebook = find_notebook(checkout)
+    kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
+        [str(bundle), *filter(None, [env.get("PYTHONPATH")])])}
+    try:
+        result = grade(notebook, bundle / "release.ipynb", _trusted_data, env=kernel_env)
+        doc = result_json(env, result.tests)
+    except Exception as exc:  # nothing could be graded: say why, publish nothing
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    shown = notebook.relative_to(checkout).as_posix() if notebook else NOTEBOOK_NAME
+    (checkout / "release-body.md").write_text(release_body(result, shown), encoding="utf-8")
+    (checkout / "result.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(f"{doc['score']}/{doc['max-score']} points on the public tests")
+    return 0
+
+
+@lru_cache(maxsize=1)
+def _trusted_data():
+    from digit_helpers import load_data  # the bundle's copy, checksum verified
+
+    return load_data(verify=True)

@@ -1,0 +1,121 @@
+"""The platforms as they run our autograders, laid out locally for the tests and the bench.
+
+Both run in a fresh venv that sees this environment's third-party packages through a
+``.pth`` file (whose folder's own ``.pth`` files, this repository's editable install among
+them, are not processed), with no package index: an install step must find every pinned
+version already installed, and the course's own code comes only from what the platform got.
+
+- Gradescope: the zip unpacked into ``<base>/autograder/source``, its ``setup.sh`` run with
+  ``AUTOGRADER_PYTHON`` set to that venv (so the system part: apt, uv, a downloaded Python,
+  is skipped), and ``run_autograder`` run as Gradescope runs it.
+- Classroom 50: the bundle's ``autograder.py`` run in a student checkout with the runner's
+  variables set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import site
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readable_python() -> str | None:
+    """An interpreter of this Python version that other users can run (as on Gradescope,
+    where student code may run as another uid): this one, or the system's."""
+    here = Path(sys.base_prefix).resolve()
+    if all(p.stat().st_mode & stat.S_IXOTH for p in [*here.parents, here]):
+        return sys.executable
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    return str(system) if system.is_file() else None
+
+
+def overlay_venv(venv: Path, python: str | None = None) -> Path:
+    """A new venv seeing this environment's packages but not this repository; its python.
+    Without pip of its own: its seeded pip and setuptools would shadow the pinned ones."""
+    subprocess.run([python or sys.executable, "-m", "venv", "--without-pip", str(venv)],
+                   check=True)
+    python = venv / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    purelib = subprocess.run([python, "-c", where], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    Path(purelib, "this-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return python
+
+
+def build_zip(out: Path, *args: str) -> Path:
+    subprocess.run([sys.executable, "-m", "autograder", "gradescope", str(out), *args],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+    return out
+
+
+def install(zip_path: Path, base: Path) -> Path:
+    """Unpack, make the venv and run setup.sh's install step; the autograder root."""
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o755)  # student code runs as another uid where namespaces are unavailable
+    root = base / "autograder"
+    source = root / "source"
+    source.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            archive.extract(info, source)
+            mode = info.external_attr >> 16 & 0o777
+            if mode:
+                (source / info.filename).chmod(mode)
+    python = overlay_venv(base / "venv", readable_python())
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python),
+           "PIP_NO_INDEX": "1"}
+    subprocess.run(["bash", str(source / "setup.sh")], env=env, check=True,
+                   capture_output=True, text=True)
+    return root
+
+
+def submit(root: Path, files: dict[str, bytes]) -> None:
+    """A fresh submission folder holding ``files`` (name -> bytes), no results yet."""
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    (root / "submission").mkdir()
+    for name, data in files.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_bytes(data)
+
+
+def run_autograder(root: Path, **env: str) -> dict:
+    """Run the zip's run_autograder as Gradescope does; the results.json it wrote."""
+    full_env = {**os.environ, "AUTOGRADER_ROOT": str(root), **env}
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=full_env,
+                   cwd=root, check=True, capture_output=True, text=True, timeout=900)
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+# --- Classroom 50 ----------------------------------------------------------------------------
+
+RUNNER_ENV = {"CLASSROOM": "cs101", "ASSIGNMENT": "digit-recognition", "USERNAME": "alice",
+              "OWNER": "alice", "ASSIGNMENT_TYPE": "individual",
+              "SUBMISSION_TAG": "submit/20261126T010203Z-abc1234",
+              "COMMIT_URL": "https://github.com/cs101/digit-recognition-alice/commit/abc1234",
+              "RELEASE_URL": "https://github.com/cs101/digit-recognition-alice/releases/tag/x",
+              "REVIEW_URL": "https://github.com/cs101/digit-recognition-alice/pull/1",
+              "GITHUB_REPOSITORY": "cs101/digit-recognition-alice", "GITHUB_SHA": "abc1234"}
+
+
+def build_bundle(out_dir: Path, *args: str) -> Path:
+    subprocess.run([sys.executable, "-m", "autograder", "classroom50", str(out_dir), *args],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+    return out_dir / "autograders" / "digit-recognition"
+
+
+def run_bundle(bundle: Path, checkout: Path, python: Path, **env: str
+               ) -> subprocess.CompletedProcess:
+    """``python autograder.py`` as the runner calls it: no arguments, in the checkout."""
+    full_env = {"PATH": os.environ["PATH"], "HOME": str(checkout), "PIP_NO_INDEX": "1",
+                "CLASSROOM50_BUNDLE_DIR": str(bundle), **RUNNER_ENV, **env}
+    return subprocess.run([str(python), str(bundle / "autograder.py")], cwd=checkout,
+                          env=full_env, capture_output=True, text=True, timeout=900)
