@@ -24,7 +24,7 @@ ALLOWED = {
     "README.md", "pyproject.toml", "environment.yml", ".gitignore",
     "assignments/digit_recognition/digit_recognition.ipynb",
     "data/digits.npz", "data/README.md",
-    ".github/workflows/classroom.yml", ".github/classroom/manifest.json",
+    ".github/workflows/classroom.yml", ".github/classroom/manifest.json", ".github/dependabot.yml",
     "autograder/__init__.py", "autograder/__main__.py", "autograder/cli.py",
     "autograder/student/__init__.py",
 }

@@ -34,6 +34,7 @@ COPIED = {
     Path("template/README.md"): Path("README.md"),
     Path("template/.gitignore"): Path(".gitignore"),
     Path("template") / WORKFLOW: WORKFLOW,
+    Path("template/.github/dependabot.yml"): Path(".github/dependabot.yml"),
 }
 MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 

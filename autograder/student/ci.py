@@ -3,8 +3,8 @@
 ``python -m autograder.student.ci NOTEBOOK`` (the step of ``.github/workflows/classroom.yml``)
 runs the notebook once with its public tests, as ``check`` does, then writes
 
-- ``result=<base64 JSON>`` to ``$GITHUB_OUTPUT``, in the format that
-  ``classroom-resources/autograding-grading-reporter`` reads;
+- ``result=<base64 JSON>`` to ``$GITHUB_OUTPUT``, in the retired GitHub Classroom's format
+  (``classroom-resources/autograding-grading-reporter`` reads it), for tools that still do;
 - a Markdown table to ``$GITHUB_STEP_SUMMARY``;
 - ``::error``/``::notice`` annotations, one per test, on stdout.
 
@@ -14,7 +14,8 @@ flattened to one line (the runner reads a workflow command from any line startin
 ``::stop-commands::<random token>`` and ``::<token>::``. The reporter action prints names and
 messages too, so the JSON only carries the flattened forms.
 
-Exit status: 0 whatever the scores; 1 when the notebook could not be run at all.
+Exit status: 0 when every test passes; 1 when a test fails or the notebook could not be run
+(after everything above is written), so the job shows a red mark until the work is done.
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         error = "the notebook has no test cells"
     emit(results, os.environ, sys.stdout, notebook=notebook, notes=notes, error=error,
          public=not args.hidden_tests)
-    return 1 if error else 0
+    return 1 if error or not all(r.passed for r in results.values()) else 0
 
 
 if __name__ == "__main__":
