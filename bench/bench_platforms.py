@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from platform_local import (  # noqa: E402  (the tests' harness, shared)
     build_bundle,
     build_zip,
+    bundle_command,
     install,
     overlay_venv,
     submit,
@@ -151,10 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(SOLUTION, repo)
         python = overlay_venv(work / "c50-venv")
         m = Measure("classroom50 bundle", 1)
-        env = {"PATH": os.environ["PATH"], "PIP_NO_INDEX": "1", "CLASSROOM": "c",
-               "ASSIGNMENT": "a", "SUBMISSION_TAG": "submit/x", "COMMIT_URL": "u",
-               "RELEASE_URL": "u", "REVIEW_URL": "u", "HOME": str(work)}
-        timed([str(python), str(bundle / "autograder.py")], m, cwd=work / "checkout", env=env)
+        cmd, env = bundle_command(bundle, work / "checkout", python)
+        timed(cmd, m, cwd=work / "checkout", env=env)
         doc = json.loads((work / "checkout" / "result.json").read_text())
         results.append({"run": m.label, "wall_s": round(m.wall, 1),
                         "tree_peak_gib": round(m.tree_peak / GiB, 2), "score": doc["score"],

@@ -112,10 +112,17 @@ def build_bundle(out_dir: Path, *args: str) -> Path:
     return out_dir / "autograders" / "digit-recognition"
 
 
-def run_bundle(bundle: Path, checkout: Path, python: Path, **env: str
-               ) -> subprocess.CompletedProcess:
-    """``python autograder.py`` as the runner calls it: no arguments, in the checkout."""
+def bundle_command(bundle: Path, checkout: Path, python: Path, **env: str
+                   ) -> tuple[list[str], dict[str, str]]:
+    """``python autograder.py`` as the runner calls it (no arguments; run it in the
+    checkout), and the environment the runner gives it."""
     full_env = {"PATH": os.environ["PATH"], "HOME": str(checkout), "PIP_NO_INDEX": "1",
                 "CLASSROOM50_BUNDLE_DIR": str(bundle), **RUNNER_ENV, **env}
-    return subprocess.run([str(python), str(bundle / "autograder.py")], cwd=checkout,
-                          env=full_env, capture_output=True, text=True, timeout=900)
+    return [str(python), str(bundle / "autograder.py")], full_env
+
+
+def run_bundle(bundle: Path, checkout: Path, python: Path, **env: str
+               ) -> subprocess.CompletedProcess:
+    cmd, full_env = bundle_command(bundle, checkout, python, **env)
+    return subprocess.run(cmd, cwd=checkout, env=full_env, capture_output=True, text=True,
+                          timeout=900)

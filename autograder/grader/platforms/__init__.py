@@ -21,6 +21,17 @@ FILES = Path(__file__).parent / "files"
 TENSORFLOW_PYTHONS = ("3.11", "3.12", "3.13")
 
 
+def helper_files() -> dict[str, Path]:
+    """``digit_helpers/<file>`` -> file: the helpers and their data set, as both platforms'
+    copies of the course import them."""
+    import digit_helpers
+
+    folder = Path(digit_helpers.__file__).parent
+    files = {f"digit_helpers/{path.name}": path for path in sorted(folder.glob("*.py"))}
+    files["digit_helpers/digits.npz"] = Path(digit_helpers.DATA_FILE)
+    return files
+
+
 def runtime_python() -> str:
     """The Python the platforms run: the one this course was installed and tested with, so
     the pinned versions are the ones known to work together."""

@@ -17,9 +17,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import digit_helpers
 from autograder.grader.course import REPO_ROOT
-from autograder.grader.platforms import FILES, runtime_python
+from autograder.grader.platforms import FILES, helper_files, runtime_python
 from autograder.grader.platforms.requirements import pinned, requirements_text
 from autograder.grader.template import TemplateError, check_release
 from autograder.spec import ASSIGNMENT_ID, RELEASE_NOTEBOOK
@@ -53,10 +52,7 @@ def bundle_files() -> dict[str, bytes]:
         paths += sorted((package / sub).rglob("*.py"))
     for path in paths:
         files[path.relative_to(REPO_ROOT).as_posix()] = path.read_bytes()
-    helpers = Path(digit_helpers.__file__).parent
-    for path in sorted(helpers.glob("*.py")):
-        files[f"digit_helpers/{path.name}"] = path.read_bytes()
-    files["digit_helpers/digits.npz"] = Path(digit_helpers.DATA_FILE).read_bytes()
+    files.update({name: path.read_bytes() for name, path in helper_files().items()})
     header = (f"Pinned from the instructor's environment (Python {runtime_python()}) by\n"
               "python -m autograder classroom50; autograder.py installs them.")
     files["requirements.txt"] = requirements_text(header, pinned(also=MODEL_PACKAGES)).encode()

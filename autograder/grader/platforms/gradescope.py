@@ -17,10 +17,9 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
-import digit_helpers
 from autograder.grader.course import NBGRADER_CONFIG, REPO_ROOT, Course
 from autograder.grader.gradebook import ensure_assignment
-from autograder.grader.platforms import FILES, runtime_python
+from autograder.grader.platforms import FILES, helper_files, runtime_python
 from autograder.grader.platforms.gradescope_settings import (
     DEFAULT_VISIBILITY,
     GRADEBOOK,
@@ -44,10 +43,7 @@ def course_files(course: Course) -> dict[str, Path]:
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             files[str(path.relative_to(REPO_ROOT))] = path
-    helpers = Path(digit_helpers.__file__).parent
-    for path in sorted(helpers.glob("*.py")):
-        files[f"digit_helpers/{path.name}"] = path
-    files["digit_helpers/digits.npz"] = Path(digit_helpers.DATA_FILE)
+    files.update(helper_files())
     workflow = REPO_ROOT / "template" / ".github" / "workflows" / "classroom.yml"
     if workflow.is_file():  # the tamper check compares a repository's workflow with it
         files["template/.github/workflows/classroom.yml"] = workflow
@@ -55,7 +51,7 @@ def course_files(course: Course) -> dict[str, Path]:
 
 
 def build(out: Path, course: Course, visibility: str = DEFAULT_VISIBILITY) -> Path:
-    """Write the autograder zip; the same course and environment give the same bytes."""
+    """Write the autograder zip."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     course.check()
@@ -90,7 +86,7 @@ def empty_gradebook(course: Course) -> bytes:
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, attr: int) -> None:
-    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # reproducible bytes
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # no build-time stamps
     info.external_attr = attr
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, data)

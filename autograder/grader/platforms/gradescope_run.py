@@ -15,7 +15,6 @@ namespaces, uid or off chooses; auto by default).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -150,7 +149,8 @@ def close_private(root: Path) -> None:
             path.chmod(0o600)
 
 
-def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool) -> SubmissionResult:
+def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
+          limit: int | None) -> SubmissionResult:
     from autograder.grader import gradebook, pipeline
 
     gradebook.quiet_nbgrader()
@@ -164,7 +164,6 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool) -> Su
         course = Course(root / "source" / "course", f"sqlite:///{work / 'gradebook.db'}")
         gradebook.ensure_assignment(course)  # a no-op unless the zip's course was edited
         memory = Limits.memory
-        limit = container_memory()
         if limit:
             memory = min(memory, max(limit - GRADER_RESERVE, 256 * MiB))
         limits = Limits(cell_timeout=settings.cell_timeout,
@@ -197,15 +196,8 @@ def run(root: Path, limit: int | None = None) -> dict:
         print(f"sandbox: {note}", flush=True)  # stdout: instructors see it, students do not
     if isolate and not namespaces:
         close_private(root)
-    result = grade(root, settings, isolate, namespaces)
+    result = grade(root, settings, isolate, namespaces, limit)
     return results(result, settings, time.monotonic() - start, [])
-
-
-def write(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         doc = problem(f"The autograder failed ({type(exc).__name__}: {exc}). Please tell "
                       "your instructor.", time.monotonic() - start)
-    write(args.root / "results" / "results.json", doc)
+    from autograder.grader.steps.report import write_document
+
+    write_document(args.root / "results" / "results.json", doc)
     return 0
 
 

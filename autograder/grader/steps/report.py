@@ -20,9 +20,14 @@ def to_json(assignment: str, results: list[SubmissionResult]) -> dict:
 
 
 def write_json(path: Path, assignment: str, results: list[SubmissionResult]) -> None:
+    write_document(path, to_json(assignment, results))
+
+
+def write_document(path: Path, doc: dict) -> None:
+    """``doc`` as JSON at ``path``, replaced whole: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_json(assignment, results), indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
