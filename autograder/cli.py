@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from autograder.records import CommandError
 from autograder.spec import ASSIGNMENT_ID
@@ -42,8 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """argparse cannot take positionals on both sides of an option (``collect DOWNLOAD
+    --from canvas OUT_DIR``): paths left over after the options join the verb's PATHs."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not isinstance(getattr(args, "paths", None), list) or any(
+                e.startswith("-") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.paths.extend(Path(e) for e in extra)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return args.run(args)
     except ModuleNotFoundError as exc:

@@ -38,9 +38,14 @@ class SubmissionResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
+    # Known when `collect` recorded them: the graded commit and when it was submitted.
+    commit: str | None = None
+    submitted_at: str | None = None
 
     def as_dict(self) -> dict:
         """One entry of the grade JSON's "submissions" (a documented contract)."""
+        known = {k: v for k, v in (("commit", self.commit), ("submitted_at", self.submitted_at))
+                 if v is not None}
         return {
             "student": self.student,
             "score": plain_number(self.score),
@@ -50,6 +55,7 @@ class SubmissionResult:
                             "feedback": t.feedback} for gid, t in self.tests.items()},
             "error": self.error,
             "tampering": self.tampering,
+            **known,
         }
 
     @classmethod
@@ -57,7 +63,8 @@ class SubmissionResult:
         tests = {gid: TestResult(t["points"], t["max_points"], t["feedback"])
                  for gid, t in data["tests"].items()}
         return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
-                   [note] if note else [], tampering=data.get("tampering", []))
+                   [note] if note else [], tampering=data.get("tampering", []),
+                   commit=data.get("commit"), submitted_at=data.get("submitted_at"))
 
     @classmethod
     def of_tests(cls, student: str, tests: dict[str, TestResult], **kw) -> SubmissionResult:

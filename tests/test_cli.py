@@ -16,7 +16,8 @@ from autograder import cli
 
 from helpers import ROOT, tiny_submission
 
-INSTRUCTOR_VERBS = {"grade", "feedback", "export", "merge", "template", "gradescope", "classroom50"}
+INSTRUCTOR_VERBS = {"collect", "grade", "feedback", "export", "merge", "template", "gradescope",
+                    "classroom50"}
 # Run in a fresh interpreter: make `name` impossible to import, then call the CLI.
 WITHOUT = """
 import sys
@@ -106,3 +107,12 @@ def test_a_bad_shard_is_a_usage_error(tmp_path, capsys, shard, message):
         cli.main(["grade", str(tmp_path), "--shard", shard])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_paths_may_follow_options_but_stray_words_are_refused(capsys):
+    # `collect DOWNLOAD --from canvas OUT_DIR`: OUT_DIR joins the verb's paths
+    args = cli.parse(["collect", "a.zip", "--from", "canvas", "out"])
+    assert [str(p) for p in args.paths] == ["a.zip", "out"]
+    with pytest.raises(SystemExit):
+        cli.parse(["export", "--to", "g.csv", "stray"])  # export takes no paths
+    assert "unrecognized arguments: stray" in capsys.readouterr().err

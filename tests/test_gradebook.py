@@ -6,6 +6,7 @@ own API. No kernel: the "executed" notebooks are built with the outputs a kernel
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -130,6 +131,28 @@ def test_save_grades_scores_as_the_table_does(tiny_gradebook_course):
     assert scores(course) == {"amy": sum(r.points for r in verdicts.score(nb).values())}
 
 
+@pytest.mark.parametrize(("submitted_at", "method", "late", "penalty"), [
+    ("2026-12-01T23:00:00+01:00", "zero", 0, None),     # on time: no penalty
+    ("2026-12-02T01:00:00+01:00", "zero", 3600, 3.0),   # an hour late, "zero": all points
+    ("2026-12-02T01:00:00+01:00", "none", 3600, None),  # late, but no penalty configured
+])
+def test_the_submission_time_reaches_nbgraders_late_penalties(
+        tiny_gradebook_course, monkeypatch, submitted_at, method, late, penalty):
+    course = tiny_gradebook_course
+    with Gradebook(course.db, course.id) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=datetime(2026, 12, 1, 23, 0))  # UTC
+    config = course.nbgrader_config()
+    config.LateSubmissionPlugin.penalty_method = method
+    monkeypatch.setattr(Course, "nbgrader_config", lambda self: config)
+    gradebook.register(course, "amy", submitted_at)
+    gradebook.save_grades(course, "amy", graded(course, "amy", fail="test_add_strings"))
+    with Gradebook(course.db, course.id) as gb:
+        sub = gb.find_submission(ASSIGNMENT, "amy")
+        notebook = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, "amy")
+        assert (sub.total_seconds_late, notebook.score, notebook.late_submission_penalty) == (
+            late, 3.0, penalty)
+
+
 def test_save_failure_gives_zero_everywhere_not_needs_manual_grading(tiny_gradebook_course):
     course = tiny_gradebook_course
     gradebook.save_failure(course, "zoe")  # never registered: it registers her
@@ -149,10 +172,13 @@ def test_save_merged_writes_each_test_of_each_student(tiny_gradebook_course):
         SubmissionResult.of_tests("amy", {"test_add": TestResult(3, 3, "passed"),
                                           "test_add_strings": TestResult(0, 2, "strings too")}),
         SubmissionResult.of_tests("bob", {"test_add": TestResult(3, 3, "passed"),
-                                          "test_add_strings": TestResult(2, 2, "passed")}),
+                                          "test_add_strings": TestResult(2, 2, "passed")},
+                                  commit="ab" * 20, submitted_at="2026-12-01T23:00:00+01:00"),
     ])
     assert scores(course) == {"amy": 3, "bob": 5}
     assert grades_of(course, "amy") == {"test_add": (3, False), "test_add_strings": (0, False)}
+    with Gradebook(course.db, course.id) as gb:  # the shard's submission time, as naive UTC
+        assert gb.find_submission(ASSIGNMENT, "bob").timestamp == datetime(2026, 12, 1, 22, 0)
 
 
 # -- record: what is kept of a graded submission ----------------------------------------------

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -27,8 +28,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import SaveAutoGrades
-from nbgrader.utils import capture_log
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from nbgrader.utils import capture_log, parse_utc
 
 from autograder.grader.course import Course, CourseError
 from autograder.records import SubmissionResult
@@ -132,16 +133,26 @@ def resources(course: Course, student: str) -> ResourcesDict:
     return res
 
 
-def register(course: Course, student: str) -> None:
-    """Create (or keep) the student and their submission rows, as nbgrader autograde does."""
+def _timestamp(submitted_at: str | None) -> dict:
+    """nbgrader's timestamp argument (naive UTC) for an ISO 8601 time, when there is one."""
+    return {"timestamp": parse_utc(datetime.fromisoformat(submitted_at))} if submitted_at else {}
+
+
+def register(course: Course, student: str, submitted_at: str | None = None) -> None:
+    """Create (or keep) the student and their submission rows, as nbgrader autograde does,
+    with the submission's time when it is known (nbgrader's late penalties use it)."""
     with Gradebook(course.db, course.id) as gb:
         gb.update_or_create_student(student)
-        gb.update_or_create_submission(course.assignment_id, student)
+        gb.update_or_create_submission(course.assignment_id, student,
+                                       **_timestamp(submitted_at))
 
 
 def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
-    """A graded notebook's scores, through nbgrader's own SaveAutoGrades."""
-    SaveAutoGrades(config=course.nbgrader_config()).preprocess(nb, resources(course, student))
+    """A graded notebook's scores and late penalty, through nbgrader's own SaveAutoGrades and
+    AssignLatePenalties (as ``nbgrader autograde`` runs them, with the course's settings)."""
+    config = course.nbgrader_config()
+    for step in (SaveAutoGrades, AssignLatePenalties):
+        nb, _ = step(config=config).preprocess(nb, resources(course, student))
 
 
 def save_failure(course: Course, student: str) -> None:
@@ -161,7 +172,8 @@ def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
     with Gradebook(course.db, course.id) as gb:
         for result in results:
             gb.update_or_create_student(result.student)
-            gb.update_or_create_submission(course.assignment_id, result.student)
+            gb.update_or_create_submission(course.assignment_id, result.student,
+                                           **_timestamp(result.submitted_at))
             for gid, test in result.tests.items():
                 grade = gb.find_grade(gid, course.notebook_id, course.assignment_id,
                                       result.student)

@@ -97,7 +97,7 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
         raise SubmissionError(sub.error)
     nb = read_notebook(sub.notebook)
     tampering = tamper_check.find(course, sub)
-    gradebook.register(course, sub.student)
+    gradebook.register(course, sub.student, sub.submitted_at)
     nb = sanitize.sanitize(nb, course, sub.student)
     return Prepared(sandbox.create(nbformat.writes(nb), base), tampering)
 
@@ -167,10 +167,11 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
     results: dict[int, SubmissionResult] = {}
     book = ledger.Ledger(course.db, course.assignment_id)
     tests = gradebook.assignment_fingerprint(course)
-    keys = {i: ledger.content_key(sub.read_bytes(), sub.error, tests)
+    keys = {i: ledger.content_key(sub.read_bytes(), sub.error, tests, sub.submitted_at)
             for i, sub in enumerate(subs)}
 
     def done(i: int, sub: Submission, result: SubmissionResult) -> None:
+        result.commit, result.submitted_at = sub.commit, sub.submitted_at
         results[i] = result
         if sub.record:
             book.record(sub.student, keys[i], result.as_dict())
@@ -190,6 +191,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         previous = book.lookup(sub.student) if sub.record and not options.force else None
         if previous and previous[0] == keys[i]:
             results[i] = SubmissionResult.from_dict(previous[1], UNCHANGED)
+            results[i].commit = sub.commit  # same files, perhaps from another commit
             if on_done:
                 on_done(results[i])
             continue

@@ -19,6 +19,7 @@ from autograder.grader.steps.collect import parse_shard
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from autograder.grader.collected import Collection
     from autograder.grader.course import Course
 
 EXIT_OK = 0
@@ -27,7 +28,7 @@ EXIT_CANNOT_RUN = 3
 
 
 def add_verbs(sub: argparse._SubParsersAction) -> None:
-    for add in (_add_grade, _add_feedback, _add_export, _add_merge, _add_template,
+    for add in (_add_collect, _add_grade, _add_feedback, _add_export, _add_merge, _add_template,
                 _add_gradescope, _add_classroom50):
         add(sub)
 
@@ -43,6 +44,77 @@ def _shard(text: str) -> tuple[int, int]:
         return parse_shard(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_collect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "collect", help="make one folder per student from an LMS download or from git",
+        description="collect DOWNLOAD --from canvas|moodle|blackboard OUT_DIR, or "
+                    "collect --git ROSTER.csv --deadline 'YYYY-MM-DD HH:MM +ZZZZ' OUT_DIR. "
+                    "Writes OUT_DIR/<student>/ and OUT_DIR/collection.json, for `grade OUT_DIR`.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="the download (a zip or its unpacked folder) and OUT_DIR; OUT_DIR "
+                        "alone with --git")
+    p.add_argument("--from", dest="lms", choices=("canvas", "moodle", "blackboard"),
+                   help="the LMS the download comes from")
+    p.add_argument("--roster", type=Path, metavar="CSV",
+                   help="class list (columns student, lms_id, ...): maps LMS ids to student "
+                        "ids and reports students with nothing in the download")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="the LMS server's time zone for times it writes without one, e.g. "
+                        "Europe/Berlin (default: this machine's)")
+    p.add_argument("--git", type=Path, metavar="ROSTER",
+                   help="class list with a `repo` column (URL or path) per student")
+    p.add_argument("--deadline", metavar="WHEN",
+                   help='with --git: the last commit at or before this time is graded, e.g. '
+                        '"2026-12-01 23:59 +0100"')
+    p.set_defaults(run=_command(cmd_collect))
+
+
+def cmd_collect(args: argparse.Namespace, console: Console) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from autograder.grader import roster
+    from autograder.grader.collecting import git, lms
+    from autograder.records import CommandError
+
+    if (args.git is None) == (args.lms is None):
+        raise CommandError("give either --from LMS (with the download) or --git ROSTER")
+    if args.git is not None:
+        if len(args.paths) != 1 or not args.deadline:
+            raise CommandError("usage: collect --git ROSTER.csv --deadline WHEN OUT_DIR")
+        collection = git.collect(roster.read(args.git, needs="repo"),
+                                 git.parse_deadline(args.deadline), args.paths[0],
+                                 str(args.git))
+    else:
+        if len(args.paths) != 2:
+            raise CommandError("usage: collect DOWNLOAD --from LMS OUT_DIR")
+        try:
+            zone = ZoneInfo(args.timezone) if args.timezone else None
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CommandError(f"unknown time zone {args.timezone!r}") from None
+        class_list = roster.read(args.roster, needs="lms_id") if args.roster else None
+        collection = lms.collect(args.paths[0], args.lms, args.paths[1], class_list, zone)
+    out = args.paths[-1]
+    return report_collection(collection, out, console)
+
+
+def report_collection(collection: Collection, out: Path, console: Console) -> int:
+    from rich.table import Table
+
+    table = Table("student", "submitted", "commit", "notes")
+    for s in collection.students:
+        status = f"[red]{s.problem}[/red]" if s.problem else "; ".join(s.notes)
+        late = " [yellow]late[/yellow]" if s.late else ""
+        table.add_row(s.student, (s.submitted_at or "") + late, (s.commit or "")[:12], status)
+    console.print(table)
+    for line in collection.unmatched:
+        console.print(f"[yellow]not collected:[/yellow] {line}")
+    missing = [s for s in collection.students if s.problem]
+    console.print(f"collected {len(collection.students) - len(missing)} of "
+                  f"{len(collection.students)} students into {out}; grade them with "
+                  f"`python -m autograder grade {out}`")
+    return EXIT_SOME_SKIPPED if missing or collection.unmatched else EXIT_OK
 
 
 def _add_grade(sub: argparse._SubParsersAction) -> None:

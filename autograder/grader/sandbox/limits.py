@@ -44,10 +44,14 @@ def rlimit_setter(limits: Limits):
     """A preexec_fn applying the per-process limits the kernel inherits."""
     import resource
 
+    grader = os.getpid()
+
     def apply() -> None:
         os.setsid()
         # If the grader dies (even by SIGKILL), its workers and their kernels die with it.
         die_with_parent()
+        if os.getppid() != grader:  # it died before the request took effect
+            os._exit(1)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grader import collected
+from autograder.grader.collected import Collected
 from autograder.spec import NOTEBOOK_NAME as EXPECTED_NAME
 
 # Student ids become folder names and database keys: keep them boring.
@@ -29,6 +31,9 @@ class Submission:
     # the first copy earned.
     record: bool = True
     folder: Path | None = None       # the student's folder (a repository clone, a zip's folder)
+    # From the class folder's collection.json, when `collect` made it (autograder.grader.collected)
+    commit: str | None = None
+    submitted_at: str | None = None
 
     def read_bytes(self) -> bytes | None:
         if self.notebook is None or not self.notebook.is_file():
@@ -50,6 +55,11 @@ def pick_notebook(student: str, folder: Path) -> Submission:
     """The student's notebook in ``folder``: the expected name, else the only notebook."""
     sub = _pick(student, folder)
     sub.folder = folder
+    if sub.notebook is not None and sub.notebook.is_symlink():
+        # a link could point the grader at any file it can read, a solution among them
+        sub.error = (f"{sub.notebook.relative_to(folder)} is a symbolic link: submit the "
+                     "notebook itself")
+        sub.notebook = None
     return sub
 
 
@@ -98,9 +108,13 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
                 if folder.name in SKIP_DIRS or folder.name.startswith("."):
                     continue
                 subs.append(pick_notebook(folder.name, folder))
+    records: dict[Path, dict[str, Collected]] = {}
     seen: dict[str, Submission] = {}
     for sub in subs:
         _check_id(sub)
+        if sub.folder is not None:
+            parent = sub.folder.resolve().parent
+            _apply(sub, records.setdefault(parent, collected.read(parent)).get(sub.student))
         if sub.student in seen and sub.error is None:
             first = seen[sub.student]
             sub.error = (f"student {sub.student!r} was given twice ({first.notebook} and "
@@ -109,6 +123,17 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
             sub.record = False
         seen.setdefault(sub.student, sub)
     return subs
+
+
+def _apply(sub: Submission, record: Collected | None) -> None:
+    """What `collect` found for this student: the time and commit, or why nothing came."""
+    if record is None:
+        return
+    sub.commit, sub.submitted_at = record.commit, record.submitted_at
+    if record.problem:
+        sub.error, sub.notebook = f"not collected: {record.problem}", None
+    if record.notes:
+        sub.note = "; ".join(n for n in (sub.note, *record.notes) if n)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

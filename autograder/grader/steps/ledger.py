@@ -38,9 +38,13 @@ graded = Table(
 GRADER_VERSION = "2"  # bump when grading changes in a way that must regrade everyone
 
 
-def content_key(notebook_bytes: bytes | None, error: str | None, tests: dict) -> str:
-    """Same key ⇔ same submission graded with the same tests by the same grader."""
+def content_key(notebook_bytes: bytes | None, error: str | None, tests: dict,
+                submitted_at: str | None = None) -> str:
+    """Same key ⇔ same submission, submitted at the same time (late penalties depend on it),
+    graded with the same tests by the same grader."""
     h = hashlib.sha256(GRADER_VERSION.encode())
+    if submitted_at:
+        h.update(f"submitted:{submitted_at}".encode())
     h.update(notebook_bytes if notebook_bytes is not None else f"error:{error}".encode())
     h.update(json.dumps(tests, sort_keys=True).encode())
     return h.hexdigest()

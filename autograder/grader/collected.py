@@ -1,0 +1,68 @@
+"""What ``collect`` recorded about a class: ``collection.json`` in the class folder.
+
+One entry per student: where the work came from, when it was submitted and which commit was
+taken (when known), and why nothing could be collected. It sits beside the students'
+folders, never inside one, so nothing a student submits can forge it. ``grade`` reads it
+(``steps/collect.py``): the times reach nbgrader's late-penalty settings and the grade JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from autograder.records import CommandError
+
+FILE = "collection.json"
+
+
+@dataclass
+class Collected:
+    student: str
+    source: str                        # the file in the download, or the repository
+    submitted_at: str | None = None    # ISO 8601 with its offset
+    commit: str | None = None          # the graded commit's full SHA
+    late: bool = False                 # the LMS marked it late, or commits came after the deadline
+    problem: str | None = None         # why nothing was collected; graded as this student's error
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def timestamp(self) -> datetime | None:
+        return datetime.fromisoformat(self.submitted_at) if self.submitted_at else None
+
+
+@dataclass
+class Collection:
+    origin: str                        # canvas, moodle, blackboard or git
+    source: str                        # the download or the roster
+    students: list[Collected]
+    unmatched: list[str] = field(default_factory=list)   # files that belong to no student
+    deadline: str | None = None
+
+    def write(self, class_dir: Path) -> Path:
+        path = class_dir / FILE
+        data = asdict(self)
+        data["students"] = {s.pop("student"): s for s in data["students"]}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        return path
+
+
+def new_class_dir(class_dir: Path) -> None:
+    """Collect into a new or empty folder only: two collections never mix."""
+    if class_dir.exists() and any(class_dir.iterdir()):
+        raise CommandError(f"{class_dir} is not empty: collect into a new folder")
+    class_dir.mkdir(parents=True, exist_ok=True)
+
+
+def read(class_dir: Path) -> dict[str, Collected]:
+    """student -> what was collected, from ``class_dir``'s record ({} when there is none)."""
+    path = class_dir / FILE
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {student: Collected(student, **entry)
+            for student, entry in data.get("students", {}).items()}

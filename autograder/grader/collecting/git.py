@@ -1,0 +1,115 @@
+"""Collect each student's repository at a deadline (``collect --git ROSTER --deadline D``).
+
+For every roster row with a ``repo`` (a URL or a local path): fetch it, take the last commit
+of its default branch (first parents) made at or before the deadline, and write that
+commit's files into ``OUT_DIR/<student>/``. Commits after the deadline are reported, not
+graded. Times are committer times, which the student's clock sets: collecting at the
+deadline (a scheduled run) is what makes "pushed before the deadline" certain.
+
+Files are written with ``core.symlinks=false``: a committed symbolic link becomes a small
+text file, so it cannot point the grader at a file of the instructor's (a solution).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from autograder.grader.collected import Collected, Collection, new_class_dir
+from autograder.grader.roster import Student
+from autograder.records import CommandError
+
+DEADLINE_FORMATS = ("%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S %z")
+# No prompt for a password, no hooks or filters from anyone's config: collection must not
+# hang on a private repository or run anything.
+GIT = ("git", "-c", "core.symlinks=false", "-c", "core.hooksPath=/dev/null",
+       "-c", "credential.interactive=never", "-c", "protocol.file.allow=always")
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "true"}
+FETCH_TIMEOUT = 300
+
+
+def parse_deadline(text: str) -> datetime:
+    """``"2026-12-01 23:59 +0100"`` (or ISO 8601) -> an aware datetime; its zone is required."""
+    for fmt in DEADLINE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            pass
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"deadline {text!r} is not a date: write it as "
+                           '"2026-12-01 23:59 +0100"') from None
+    if when.tzinfo is None:
+        raise CommandError(f"deadline {text!r} has no time zone: add it, as in "
+                           '"2026-12-01 23:59 +0100"')
+    return when
+
+
+def _git(*args: str, cwd: Path | None = None, timeout: int = 60) -> str:
+    run = subprocess.run([*GIT, *args], cwd=cwd, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, **GIT_ENV})
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise RuntimeError(last.removeprefix("fatal: "))
+    return run.stdout
+
+
+def history(repo: Path) -> list[tuple[str, int]]:
+    """(sha, committer time) of the default branch's first-parent line, newest first."""
+    out = _git("log", "--first-parent", "--format=%H %ct", "HEAD", cwd=repo)
+    return [(sha, int(ct)) for sha, ct in (line.split() for line in out.splitlines())]
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path) -> Collected:
+    """One student's repository at the deadline; a problem is this student's, not the class's."""
+    folder = out_dir / entry.student
+    folder.mkdir()
+    clone = work / f"{entry.student}.git"
+    try:
+        _git("clone", "--quiet", "--bare", "--", entry.repo, str(clone), timeout=FETCH_TIMEOUT)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return Collected(entry.student, entry.repo,
+                         problem=f"could not fetch the repository {entry.repo}: {exc}")
+    try:
+        commits = history(clone)
+    except RuntimeError:
+        commits = []
+    if not commits:
+        return Collected(entry.student, entry.repo, problem="the repository has no commits")
+    cutoff = deadline.timestamp()
+    on_time = [(sha, ct) for sha, ct in commits if ct <= cutoff]
+    late = [(sha, ct) for sha, ct in commits if ct > cutoff]
+    notes = []
+    if late:
+        notes.append(f"{len(late)} commit(s) after the deadline, not graded (latest "
+                     f"{late[0][0][:12]} at {_when(late[0][1])})")
+    if not on_time:
+        return Collected(entry.student, entry.repo, late=True, notes=notes,
+                         problem=f"no commit at or before the deadline {deadline.isoformat()}")
+    sha, ct = on_time[0]
+    _git(f"--git-dir={clone}", f"--work-tree={folder}", "-c", "core.bare=false", "checkout",
+         "--quiet", sha, "--", ".")
+    return Collected(entry.student, entry.repo, submitted_at=_when(ct), commit=sha,
+                     late=bool(late), notes=notes)
+
+
+def collect(roster: list[Student], deadline: datetime, out_dir: Path, source: str,
+            jobs: int = 8) -> Collection:
+    """Every roster row's repository at the deadline, fetched ``jobs`` at a time."""
+    new_class_dir(out_dir)
+    with tempfile.TemporaryDirectory(prefix="collect-git-") as tmp, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
+        students = list(pool.map(lambda e: collect_one(e, deadline, out_dir, Path(tmp)),
+                                 roster))
+    collection = Collection("git", source, students, deadline=deadline.isoformat())
+    collection.write(out_dir)
+    return collection

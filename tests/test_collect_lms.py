@@ -1,0 +1,184 @@
+"""collect --from canvas|moodle|blackboard: downloads built here in each LMS's own naming
+(autograder/grader/collecting/lms.py cites where each comes from), made into one folder per
+student with the class record beside them."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main
+from autograder.grader.collected import FILE, read
+from autograder.grader.steps.collect import collect as grade_collect
+
+from helpers import NOTEBOOK_NAME
+
+
+def nb(marker: str) -> str:
+    return json.dumps({"cells": [], "metadata": {"who": marker}, "nbformat": 4,
+                       "nbformat_minor": 5})
+
+
+def make_zip(path: Path, entries: dict[str, str], times: dict[str, tuple] | None = None
+             ) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in entries.items():
+            info = zipfile.ZipInfo(name, (times or {}).get(name, (2026, 11, 30, 12, 0, 0)))
+            archive.writestr(info, text)
+    return path
+
+
+def run(*args) -> int:
+    return main(["collect", *map(str, args)])
+
+
+def kept(out: Path, student: str) -> str:
+    return json.loads((out / student / NOTEBOOK_NAME).read_text())["metadata"]["who"]
+
+
+def record(out: Path) -> dict:
+    return json.loads((out / FILE).read_text())
+
+
+CANVAS = {
+    "bitdiddleben_12345_678901_digit_recognition.ipynb": nb("ben-first"),
+    "bitdiddleben_LATE_12345_678950_digit_recognition-1.ipynb": nb("ben-resubmitted"),
+    "hackeralyssa_23456_678902_my_lab.ipynb": nb("alyssa"),
+    "LATE_anon_Ab3De_678903_digit_recognition.ipynb": nb("anonymous"),
+    "reasoner_jr_cy_34567_678904_digit_recognition.ipynb": nb("cy"),
+    "bitdiddleben_12345_text.html": "<p>I also wrote this</p>",
+}
+
+
+def test_canvas_keeps_the_newest_upload_and_the_late_marker(tmp_path: Path, capsys):
+    download = make_zip(tmp_path / "submissions.zip", CANVAS)
+    out = tmp_path / "class"
+    assert run(download, "--from", "canvas", out) == 1  # a file went nowhere: reported
+    assert sorted(p.name for p in out.iterdir()) == [
+        "12345", "23456", "34567", "anon_Ab3De", FILE]
+    assert kept(out, "12345") == "ben-resubmitted"
+    assert kept(out, "23456") == "alyssa" and kept(out, "34567") == "cy"
+    students = record(out)["students"]
+    assert students["12345"]["late"] and students["anon_Ab3De"]["late"]
+    assert not students["23456"]["late"]
+    assert "older file not graded: bitdiddleben_12345_678901_digit_recognition.ipynb" in \
+        students["12345"]["notes"]
+    assert "submitted as my_lab.ipynb" in students["23456"]["notes"]
+    assert students["12345"]["submitted_at"] is None  # Canvas names carry no time
+    [unmatched] = record(out)["unmatched"]
+    assert unmatched.startswith("submissions/bitdiddleben_12345_text.html")
+    assert "not collected: submissions/bitdiddleben_12345_text.html" in capsys.readouterr().out
+
+
+def test_canvas_with_a_roster_maps_ids_and_names_who_is_missing(tmp_path: Path):
+    download = make_zip(tmp_path / "submissions.zip", CANVAS)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,lms_id,first_name\nben,12345,Ben\nalyssa,23456,Alyssa\n"
+                      "cy,34567,Cy\neva,99999,Eva\n")
+    out = tmp_path / "class"
+    assert run(download, "--from", "canvas", out, "--roster", roster) == 1
+    assert kept(out, "ben") == "ben-resubmitted"
+    students = record(out)["students"]
+    assert students["eva"]["problem"] == "nothing in the download for this student " \
+                                         "(canvas id 99999)"
+    assert any("anon_Ab3De is not in the roster" in u for u in record(out)["unmatched"])
+    # grade sees the missing student as an error of theirs, not as a crash
+    subs = {s.student: s for s in grade_collect([out])}
+    assert subs["eva"].error.startswith("not collected: nothing in the download")
+    assert subs["ben"].error is None and subs["ben"].notebook.name == NOTEBOOK_NAME
+
+
+def test_moodle_folders_flat_names_and_blind_marking(tmp_path: Path):
+    entries = {
+        "Ben Bitdiddle_1234567_assignsubmission_file/digit_recognition.ipynb": nb("ben"),
+        "Alyssa P Hacker_1234568_assignsubmission_file/lab/mine.ipynb": nb("alyssa"),
+        "Participant_1234569_assignsubmission_file_digit_recognition.ipynb": nb("blind"),
+        "Cy Reasoner_1234570_assignsubmission_file/digit_recognition.ipynb": nb("cy-old"),
+        "Cy Reasoner_1234570_assignsubmission_file/digit_recognition (1).ipynb": nb("cy-new"),
+        "Ben Bitdiddle_1234567_assignsubmission_onlinetext/onlinetext.html": "<p>hi</p>",
+    }
+    times = {"Cy Reasoner_1234570_assignsubmission_file/digit_recognition.ipynb":
+             (2026, 11, 20, 9, 0, 0),
+             "Cy Reasoner_1234570_assignsubmission_file/digit_recognition (1).ipynb":
+             (2026, 11, 21, 9, 0, 0)}
+    download = make_zip(tmp_path / "course-Digits-42.zip", entries, times)
+    out = tmp_path / "class"
+    assert run(download, "--from", "moodle", out) == 1
+    assert {p.name for p in out.iterdir()} == {"1234567", "1234568", "1234569", "1234570",
+                                               FILE}
+    assert kept(out, "1234567") == "ben" and kept(out, "1234568") == "alyssa"
+    assert kept(out, "1234569") == "blind"
+    assert kept(out, "1234570") == "cy-new"  # the later file in the archive
+    [unmatched] = record(out)["unmatched"]
+    assert "assignsubmission_onlinetext/onlinetext.html" in unmatched
+
+
+def test_moodle_download_already_unpacked(tmp_path: Path):
+    folder = tmp_path / "unpacked"
+    (folder / "Ben Bitdiddle_1234567_assignsubmission_file").mkdir(parents=True)
+    (folder / "Ben Bitdiddle_1234567_assignsubmission_file" / NOTEBOOK_NAME).write_text(
+        nb("ben"))
+    (folder / "__MACOSX").mkdir()
+    (folder / "__MACOSX" / "._junk").write_text("x")
+    out = tmp_path / "class"
+    assert run(folder, "--from", "moodle", out) == 0
+    assert kept(out, "1234567") == "ben" and record(out)["unmatched"] == []
+
+
+def test_blackboard_newest_attempt_with_its_time(tmp_path: Path):
+    entries = {
+        "Digits Lab_bitdiddle_attempt_2026-11-30-10-00-00_digit_recognition.ipynb": nb("old"),
+        "Digits Lab_bitdiddle_attempt_2026-11-30-10-00-00.txt": "Name: Ben Bitdiddle",
+        "Digits Lab_bitdiddle_attempt_2026-12-01-09-30-00_digit_recognition.ipynb": nb("new"),
+        "Digits Lab_bitdiddle_attempt_2026-12-01-09-30-00.txt": "Name: Ben Bitdiddle",
+        "Digits Lab_hacker_attempt_2026-11-29-08-00-00_lab.ipynb": nb("alyssa"),
+        "Digits Lab_reasoner_attempt_2026-11-29-08-00-00.txt": "no file attached",
+    }
+    download = make_zip(tmp_path / "gradebook_DIGITS_Digits20Lab_2026-12-02-08-00-00.zip",
+                        entries)
+    out = tmp_path / "class"
+    assert run(download, "--from", "blackboard", out, "--timezone", "Europe/Berlin") == 1
+    assert kept(out, "bitdiddle") == "new" and kept(out, "hacker") == "alyssa"
+    students = read(out)
+    assert students["bitdiddle"].submitted_at == "2026-12-01T09:30:00+01:00"
+    assert any("not a notebook" in n for n in students["bitdiddle"].notes)
+    assert record(out)["unmatched"] == []
+    assert students["reasoner"].problem.startswith("the download has no notebook")
+    subs = {s.student: s for s in grade_collect([out])}
+    assert subs["bitdiddle"].submitted_at == "2026-12-01T09:30:00+01:00"
+
+
+def test_names_that_climb_out_of_the_download_stay_inside(tmp_path: Path):
+    entries = {"../../outside.ipynb": nb("escape"), "/abs.ipynb": nb("absolute"),
+               "bitdiddleben_12345_678901_digit_recognition.ipynb": nb("ben")}
+    (tmp_path / "dl").mkdir()
+    download = make_zip(tmp_path / "dl" / "s.zip", entries)
+    out = tmp_path / "class"
+    run(download, "--from", "canvas", out)
+    assert kept(out, "12345") == "ben"
+    assert not (tmp_path / "outside.ipynb").exists() and not Path("/abs.ipynb").exists()
+
+
+def test_collect_refuses_to_mix_with_an_earlier_collection(tmp_path: Path, capsys):
+    download = make_zip(tmp_path / "s.zip", CANVAS)
+    out = tmp_path / "class"
+    out.mkdir()
+    (out / "something").write_text("x")
+    assert run(download, "--from", "canvas", out) == 3
+    assert "is not empty: collect into a new folder" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("roster", "message"), [
+    ("name,lms_id\nben,1\n", "must name the columns, one of them `student`"),
+    ("student,lms_id,house\nben,1,x\n", "unknown column(s) house"),
+    ("student,lms_id\nben,1\nben,2\n", "row 3: student 'ben' is already on row 2"),
+    ("student,lms_id\nben/../x,1\n", "row 2: student id 'ben/../x' is not usable"),
+    ("student,lms_id\nben,\n", "row 2: student 'ben' has no `lms_id`"),
+])
+def test_a_bad_roster_is_named_row_by_row(tmp_path: Path, capsys, roster, message):
+    (tmp_path / "r.csv").write_text(roster)
+    download = make_zip(tmp_path / "s.zip", CANVAS)
+    assert run(download, "--from", "canvas", tmp_path / "out", "--roster",
+               tmp_path / "r.csv") == 3
+    assert message in capsys.readouterr().out
