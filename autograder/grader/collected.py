@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from autograder.records import CommandError
@@ -28,10 +27,6 @@ class Collected:
     problem: str | None = None         # why nothing was collected; graded as this student's error
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def timestamp(self) -> datetime | None:
-        return datetime.fromisoformat(self.submitted_at) if self.submitted_at else None
-
 
 @dataclass
 class Collection:
@@ -41,14 +36,11 @@ class Collection:
     unmatched: list[str] = field(default_factory=list)   # files that belong to no student
     deadline: str | None = None
 
-    def write(self, class_dir: Path) -> Path:
-        path = class_dir / FILE
+    def as_dict(self) -> dict:
+        """The document ``FILE`` holds: students keyed by id."""
         data = asdict(self)
         data["students"] = {s.pop("student"): s for s in data["students"]}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        tmp.replace(path)
-        return path
+        return data
 
 
 def new_class_dir(class_dir: Path) -> None:

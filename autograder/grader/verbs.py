@@ -96,20 +96,22 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
         class_list = roster.read(args.roster, needs="lms_id") if args.roster else None
         collection = lms.collect(args.paths[0], args.lms, args.paths[1], class_list, zone)
     out = args.paths[-1]
-    return report_collection(collection, out, console)
+    return _report_collection(collection, out, console)
 
 
-def report_collection(collection: Collection, out: Path, console: Console) -> int:
+def _report_collection(collection: Collection, out: Path, console: Console) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
+    # File names and git messages come from students: never read them as rich markup.
     table = Table("student", "submitted", "commit", "notes")
     for s in collection.students:
-        status = f"[red]{s.problem}[/red]" if s.problem else "; ".join(s.notes)
+        status = f"[red]{escape(s.problem)}[/red]" if s.problem else escape("; ".join(s.notes))
         late = " [yellow]late[/yellow]" if s.late else ""
         table.add_row(s.student, (s.submitted_at or "") + late, (s.commit or "")[:12], status)
     console.print(table)
     for line in collection.unmatched:
-        console.print(f"[yellow]not collected:[/yellow] {line}")
+        console.print(f"[yellow]not collected:[/yellow] {escape(line)}")
     missing = [s for s in collection.students if s.problem]
     console.print(f"collected {len(collection.students) - len(missing)} of "
                   f"{len(collection.students)} students into {out}; grade them with "

@@ -19,15 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder.grader.collected import Collected, Collection, new_class_dir
+from autograder.grader.collected import FILE, Collected, Collection, new_class_dir
 from autograder.grader.roster import Student
+from autograder.grader.steps import report
 from autograder.records import CommandError
 
 DEADLINE_FORMATS = ("%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S %z")
 # No prompt for a password, no hooks or filters from anyone's config: collection must not
 # hang on a private repository or run anything.
 GIT = ("git", "-c", "core.symlinks=false", "-c", "core.hooksPath=/dev/null",
-       "-c", "credential.interactive=never", "-c", "protocol.file.allow=always")
+       "-c", "credential.interactive=never")
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "true"}
 FETCH_TIMEOUT = 300
 
@@ -111,5 +112,5 @@ def collect(roster: list[Student], deadline: datetime, out_dir: Path, source: st
         students = list(pool.map(lambda e: collect_one(e, deadline, out_dir, Path(tmp)),
                                  roster))
     collection = Collection("git", source, students, deadline=deadline.isoformat())
-    collection.write(out_dir)
+    report.write_document(out_dir / FILE, collection.as_dict())
     return collection

@@ -33,8 +33,9 @@ from pathlib import Path
 
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 
-from autograder.grader.collected import Collected, Collection, new_class_dir
+from autograder.grader.collected import FILE, Collected, Collection, new_class_dir
 from autograder.grader.roster import Student
+from autograder.grader.steps import report
 from autograder.grader.steps.collect import STUDENT_ID
 from autograder.records import CommandError
 from autograder.spec import NOTEBOOK_NAME
@@ -187,19 +188,18 @@ def collect(source: Path, lms: str, out_dir: Path, roster: list[Student] | None 
     with tempfile.TemporaryDirectory(prefix="collect-") as tmp:
         found, unmatched = read_download(source, lms, Path(tmp), zone)
         owned, unassigned = assign(found, roster, lms)
+        lms_ids = {s.student: s.lms_id for s in roster or []}
         students = []
-        for student in sorted(set(owned) | {s.student for s in roster or []}):
+        for student in sorted(set(owned) | set(lms_ids)):
+            (out_dir / student).mkdir(parents=True)  # even when empty: grade reports why
             if student not in owned:
-                lms_id = next(s.lms_id for s in roster if s.student == student)
                 students.append(Collected(student, str(source), problem=(
-                    f"nothing in the download for this student ({lms} id {lms_id or '?'})")))
-                (out_dir / student).mkdir(parents=True)
+                    f"nothing in the download for this student ({lms} id {lms_ids[student]})")))
                 continue
             entry, notebook = choose(student, owned[student], str(source))
-            (out_dir / student).mkdir(parents=True)
             if notebook is not None:
                 shutil.copyfile(notebook, out_dir / student / NOTEBOOK_NAME)
             students.append(entry)
     collection = Collection(lms, str(source), students, unmatched + unassigned)
-    collection.write(out_dir)
+    report.write_document(out_dir / FILE, collection.as_dict())
     return collection

@@ -114,7 +114,9 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
         _check_id(sub)
         if sub.folder is not None:
             parent = sub.folder.resolve().parent
-            _apply(sub, records.setdefault(parent, collected.read(parent)).get(sub.student))
+            if parent not in records:  # read once per class folder, not once per student
+                records[parent] = collected.read(parent)
+            _apply(sub, records[parent].get(sub.student))
         if sub.student in seen and sub.error is None:
             first = seen[sub.student]
             sub.error = (f"student {sub.student!r} was given twice ({first.notebook} and "
