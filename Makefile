@@ -13,7 +13,7 @@ help:
 	@echo "make test-fast  the tests that need no TensorFlow training (under a minute)"
 	@echo "make release    regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make reference  execute the solution notebook; write the reference model and metrics"
-	@echo "make bench      compare our grader with plain nbgrader autograde"
+	@echo "make bench      compare our grader with plain nbgrader; profile one submission; 300 tiny ones"
 	@echo "make lint       ruff and the import contracts (lint-imports)"
 	@echo "make clean      remove build output and caches (never grades)"
 	@echo "make clean-grades  DELETE this folder's gradebook.db, autograded/, feedback/, graded_models/"
@@ -56,6 +56,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_grade.py
+	$(PY) bench/profile_submission.py
+	$(PY) bench/bench_scale.py
 
 # Build output and caches only: grades are never in here.
 clean:

@@ -2,14 +2,23 @@
 
 One run grades N copies of the solution notebook with
   (a) ``nbgrader autograde`` (sequential, as nbgrader does it) in a temporary nbgrader course,
-  (b) ``python -m autograder grade --workers W`` on a temporary course,
+  (b) ``python -m autograder grade --workers W`` on a temporary course (workers forked by
+      the zygote), and again with ``--no-zygote`` (a fresh process per submission: before),
   (c) ``jupyter nbconvert --to notebook --execute`` of one copy: the floor for one notebook,
   (d) W such bare executions at once: the floor for W in parallel on this hardware,
-and ours once more with a single submission, to measure its overhead over (c).
-Wall time is time.perf_counter around each command; memory is the resident set size of the
-command's process tree, sampled every 0.1 s with psutil (RSS of processes is summed, so pages
-shared between them count twice: an upper bound). Every copy must score 100 in both graders,
-or the run fails.
+and ours once more with a single submission (the zygote's start-up included), to measure its
+overhead over (c). It also runs the notebook's cells in one plain Python process, with the
+workers' thread settings, for the CPU seconds of the training cell alone: the floor that
+CPU seconds per graded submission are measured against.
+
+Wall time is time.perf_counter around each command; CPU is this process's children's
+rusage (every process of the run is waited for by its parent, so all of it is counted).
+Memory per worker is the proportional set size (PSS: a page shared by k processes counts
+1/k to each) of each worker's process tree, sampled every 0.1 s with psutil; forked workers
+share most of their pages with their zygote, which RSS would count again for every process.
+The tree peak is RSS summed (an upper bound). Every copy must score 100 in both graders and
+the zygote's grades must equal the fresh processes' test for test, or the run fails; a
+missed target is printed as MISS and does not fail it.
 
     .venv/bin/python bench/bench_grade.py [--n 6] [--workers CORES] [--json OUT]
 """
@@ -31,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
+from profile_submission import floor
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
@@ -41,9 +51,12 @@ VENV_BIN = Path(sys.executable).parent
 GiB = 1024**3
 CELL_TIMEOUT = 120  # the same per-cell limit for every tool (ours defaults to 120 s)
 
-TARGET_THROUGHPUT = 1.8   # ours / nbgrader, N submissions
-TARGET_OVERHEAD = 1.05    # ours with one submission / bare nbconvert execution
-TARGET_WORKER_RSS = 1.0   # GiB per worker
+TARGET_THROUGHPUT = 2.5   # ours / nbgrader, N submissions
+TARGET_OVERHEAD = 1.0     # ours with one submission / bare nbconvert execution
+TARGET_CPU_RATIO = 2.0    # CPU s per graded submission / CPU s of the training cell alone
+TARGET_WORKER_MEMORY = 1.0  # GiB (PSS) per worker
+# A worker's process tree: a zygote (with the workers it forks) or a fresh runner.
+WORKER_MARKS = ("autograder.grader.sandbox.zygote", "autograder.student.runner")
 
 
 class BenchError(RuntimeError):
@@ -55,9 +68,10 @@ class Measure:
     label: str
     submissions: int
     wall: float = 0.0
+    cpu: float = 0.0            # CPU seconds of the command and everything it started
     tree_peak: int = 0          # whole process tree, bytes
     main_peak: int = 0          # the command's own process
-    worker_peak: int = 0        # largest single worker subtree (ours), bytes
+    worker_peak: int = 0        # largest single worker subtree (ours), PSS bytes
     workers_seen: int = 0
     other_cores: float = 0.0    # CPU used meanwhile by processes that are not this run's
     notes: list[str] = field(default_factory=list)
@@ -71,13 +85,13 @@ class TreeSampler(threading.Thread):
     """Peak RSS of a process tree, of its root, and of each subtree that is a grading worker.
 
     A worker subtree is a direct child of the root whose tree contains a process whose command
-    line has ``worker_mark`` (our grader starts one per submission, possibly behind unshare).
+    line has one of ``worker_marks`` (a zygote, or a fresh runner possibly behind unshare).
     """
 
-    def __init__(self, pid: int, worker_mark: str | None = None, interval: float = 0.1):
+    def __init__(self, pid: int, worker_marks: tuple[str, ...] = (), interval: float = 0.1):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
-        self.mark = worker_mark
+        self.marks = worker_marks
         self.interval = interval
         self.stop_event = threading.Event()
         self.tree_peak = self.main_peak = 0
@@ -97,14 +111,21 @@ class TreeSampler(threading.Thread):
         except psutil.Error:
             return [child]
 
+    @staticmethod
+    def _pss(proc: psutil.Process) -> int:
+        try:
+            return proc.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            return 0
+
     def _worker(self, child: psutil.Process, tree: list[psutil.Process]) -> bool:
-        if self.mark is None:
+        if not self.marks:
             return False
         if self._is_worker.get(child.pid):
             return True
         for proc in tree:
             try:
-                if any(self.mark in part for part in proc.cmdline()):
+                if any(mark in part for part in proc.cmdline() for mark in self.marks):
                     self._is_worker[child.pid] = True
                     return True
             except psutil.Error:
@@ -123,7 +144,8 @@ class TreeSampler(threading.Thread):
             rss = sum(self._rss(p) for p in tree)
             total += rss
             if self._worker(child, tree):
-                self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0), rss)
+                pss = sum(self._pss(p) for p in tree)
+                self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0), pss)
         self.main_peak = max(self.main_peak, main)
         self.tree_peak = max(self.tree_peak, total)
 
@@ -146,7 +168,7 @@ def _own_cpu() -> float:
 
 
 def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | None = None,
-          worker_mark: str | None = None) -> str:
+          worker_marks: tuple[str, ...] = ()) -> str:
     """Run cmd, filling measure's wall time and memory; return its output (fail if it fails)."""
     # The machine may be shared: what the whole system used minus what this run used is the
     # others' load, reported with every figure (the load average would include our own runs).
@@ -154,13 +176,14 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    sampler = TreeSampler(proc.pid, worker_mark)
+    sampler = TreeSampler(proc.pid, worker_marks)
     sampler.start()
     output, _ = proc.communicate()
     measure.wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()
-    others = (_busy_cpu() - busy0) - (_own_cpu() - own0)
+    measure.cpu = _own_cpu() - own0
+    others = (_busy_cpu() - busy0) - measure.cpu
     measure.other_cores = max(0.0, others / measure.wall)
     measure.tree_peak, measure.main_peak = sampler.tree_peak, sampler.main_peak
     measure.worker_peak = max(sampler.worker_peaks.values(), default=0)
@@ -211,33 +234,37 @@ def bench_nbgrader(work: Path, n: int) -> Measure:
     return m
 
 
-def ours_course(work: Path) -> Path:
-    course = work / "our-course"
+def ours_course(work: Path, name: str = "our-course") -> Path:
+    course = work / name
     course.mkdir()
     (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
     return course
 
 
-def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: str) -> Measure:
-    """(b) python -m autograder grade on a class folder of copies of the solution."""
-    subs = work / f"subs-{names[0]}"
+def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: str,
+               *extra: str) -> tuple[Measure, dict]:
+    """(b) python -m autograder grade on a class folder of copies of the solution; the
+    measure and the grades by student."""
+    subs = work / f"subs-{label.replace(' ', '_')}"
     for student in names:
         (subs / student).mkdir(parents=True)
         shutil.copy(SOLUTION, subs / student)
-    out = work / f"grades-{names[0]}.json"
+    out = work / f"grades-{label.replace(' ', '_')}.json"
     m = Measure(label, len(names))
     output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
                     "--course-dir", str(course), "--json", str(out), "--quiet",
-                    "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT)],
-                   m, ROOT, tool_env(), worker_mark="autograder.student.runner")
+                    "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra],
+                   m, ROOT, tool_env(), worker_marks=WORKER_MARKS)
     if "without isolation" in output or "isolation is off" in output:
         m.notes.append("ran without isolation")
+    if "no zygote" in output:
+        m.notes.append("fell back to fresh processes: " + output.split("no zygote", 1)[1][:200])
     grades = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
     bad = {s: (g["score"], g["max_score"], g["error"]) for s, g in grades.items()
            if (g["score"], g["max_score"], g["error"]) != (100, 100, None)}
     if set(grades) != set(names) or bad:
         raise BenchError(f"our grader did not give 100/100 to every copy: {bad or grades}")
-    return m
+    return m, grades
 
 
 def bench_nbconvert(work: Path, copies: int = 1) -> Measure:
@@ -287,58 +314,83 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: N={args.n}, workers={args.workers}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}",
           flush=True)
+    threads = max(1, (os.cpu_count() or 1) // args.workers)  # as the grader shares cores
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         work = Path(tmp)
         course = ours_course(work)
-        floor = bench_nbconvert(work)
-        progress(floor)
-        batch = bench_ours(work, course, students(args.n), args.workers,
-                           f"ours, --workers {args.workers}")
+        training = floor(work, threads).rows["training cell"]
+        print(f"  training cell alone, {threads} thread(s): {training[0]:.1f} s, "
+              f"{training[1]:.1f} CPU s", flush=True)
+        single_floor = bench_nbconvert(work)
+        progress(single_floor)
+        batch, zygote_grades = bench_ours(work, course, students(args.n), args.workers,
+                                          f"ours, --workers {args.workers}")
         progress(batch)
+        # Its own course, so that its first run also creates the gradebook, as the batch's did.
+        fresh, fresh_grades = bench_ours(work, ours_course(work, "fresh-course"),
+                                         students(args.n), args.workers,
+                                         f"ours, --workers {args.workers}, --no-zygote",
+                                         "--no-zygote")
+        progress(fresh)
+        differ = {s: (zygote_grades[s]["tests"], fresh_grades[s]["tests"])
+                  for s in zygote_grades if zygote_grades[s]["tests"] != fresh_grades[s]["tests"]}
+        if differ:
+            raise BenchError(f"the zygote's grades differ from fresh processes': {differ}")
         # One more student in the same course: the gradebook already holds the assignment,
         # as it does when one late submission is graded, so this is the per-submission cost.
-        single = bench_ours(work, course, ["single"], args.workers,
-                            f"ours, 1 submission, --workers {args.workers}")
+        single, _ = bench_ours(work, course, ["single"], args.workers,
+                               f"ours, 1 submission, --workers {args.workers}")
         progress(single)
         # The hardware's own limit: W bare executions at once. If they slow each other down
         # (shared caches, memory bandwidth, vCPUs that are not whole cores), no grader can
         # reach W times nbgrader's throughput.
-        both = bench_nbconvert(work, args.workers) if args.workers > 1 else floor
-        if both is not floor:
+        both = bench_nbconvert(work, args.workers) if args.workers > 1 else single_floor
+        if both is not single_floor:
             progress(both)
         plain = bench_nbgrader(work, args.n)
         progress(plain)
 
     throughput = plain.wall / batch.wall
-    overhead = single.wall / floor.wall
+    overhead = single.wall / single_floor.wall
+    cpu_ratio = batch.cpu / args.n / training[1]
     # Rounds of W bare executions at once: about the best W workers can do on this hardware
     # (ours can beat it slightly: its kernels start staggered, not all at the same moment).
     rounds = -(-args.n // args.workers)
     best = rounds * both.wall
     worker_gib = batch.worker_peak / GiB
     print()
-    print(f"{'run':44} {'N':>3} {'wall s':>8} {'s/subm.':>8} {'tree peak GiB':>14} "
-          f"{'other load':>11}")
-    runs = [plain, batch, single, floor, *([both] if both is not floor else [])]
+    print(f"{'run':44} {'N':>3} {'wall s':>8} {'s/subm.':>8} {'CPU s/subm.':>12} "
+          f"{'tree peak GiB':>14} {'other load':>11}")
+    runs = [plain, batch, fresh, single, single_floor,
+            *([both] if both is not single_floor else [])]
     for m in runs:
         print(f"{m.label:44} {m.submissions:>3} {m.wall:8.1f} {m.per_submission:8.1f} "
-              f"{m.tree_peak / GiB:14.2f} {m.other_cores:6.2f} cores")
+              f"{m.cpu / m.submissions:12.1f} {m.tree_peak / GiB:14.2f} "
+              f"{m.other_cores:6.2f} cores")
     print()
-    print(f"throughput ours/nbgrader ({args.n} subm.): {throughput:5.2f}x   "
+    print(f"throughput ours/nbgrader ({args.n} subm.):  {throughput:5.2f}x   "
           f"target >= {TARGET_THROUGHPUT}x   {verdict(throughput >= TARGET_THROUGHPUT)}")
-    print(f"one submission, ours/bare execution:   {overhead:5.2f}x   "
-          f"target <= {TARGET_OVERHEAD}x  {verdict(overhead <= TARGET_OVERHEAD)}")
+    print(f"one submission, ours/bare execution:    {overhead:5.2f}x   "
+          f"target <= {TARGET_OVERHEAD}x   {verdict(overhead <= TARGET_OVERHEAD)}")
+    print(f"CPU per submission / training cell:     {cpu_ratio:5.2f}x   "
+          f"target <= {TARGET_CPU_RATIO}x   {verdict(cpu_ratio <= TARGET_CPU_RATIO)}   "
+          f"({batch.cpu / args.n:.1f} / {training[1]:.1f} CPU s; our distance to the floor)")
+    print(f"peak PSS per worker (largest of {batch.workers_seen}):   {worker_gib:5.2f} GiB "
+          f"target <= {TARGET_WORKER_MEMORY} GiB {verdict(worker_gib <= TARGET_WORKER_MEMORY)}")
+    print(f"zygote vs fresh processes: {fresh.wall / batch.wall:.2f}x the throughput, "
+          f"{fresh.cpu / batch.cpu:.2f}x less CPU; peak PSS per worker "
+          f"{fresh.worker_peak / GiB:.2f} GiB fresh")
     print(f"parallel floor: {args.workers} bare executions at once took {both.wall:.1f} s; "
           f"{rounds} such rounds ({best:.0f} s) would give nbgrader/floor = "
           f"{plain.wall / best:.2f}x; ours took {batch.wall / best:.2f}x the floor")
-    print(f"peak RSS per worker (largest of {batch.workers_seen}):  {worker_gib:5.2f} GiB "
-          f"target <= {TARGET_WORKER_RSS} GiB {verdict(worker_gib <= TARGET_WORKER_RSS)}")
     print(f"(our grader's own process peaked at {batch.main_peak / GiB:.2f} GiB; "
           f"nbgrader's tree at {plain.tree_peak / GiB:.2f} GiB)")
     for m in runs:
         for note in m.notes:
             print(f"note: {m.label}: {note}")
-    print("every copy scored 100/100 in both graders")
+    print("every copy scored 100/100 in both graders; the zygote's grades equal the fresh "
+          "processes', test for test")
+    print(f"load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     if args.json:
         figures = {
@@ -346,11 +398,13 @@ def main(argv: list[str] | None = None) -> int:
             "runs": [asdict(m) | {"per_submission": m.per_submission}
                      for m in runs],
             "throughput_ratio": throughput, "single_overhead": overhead,
+            "cpu_ratio": cpu_ratio, "training_cell": {"wall": training[0], "cpu": training[1]},
             "parallel_floor_seconds": best, "best_possible_ratio": plain.wall / best,
             "worker_peak_gib": worker_gib,
             "pass": {"throughput": throughput >= TARGET_THROUGHPUT,
                      "overhead": overhead <= TARGET_OVERHEAD,
-                     "worker_rss": worker_gib <= TARGET_WORKER_RSS},
+                     "cpu_ratio": cpu_ratio <= TARGET_CPU_RATIO,
+                     "worker_memory": worker_gib <= TARGET_WORKER_MEMORY},
         }
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
         print(f"wrote {args.json}")

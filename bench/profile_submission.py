@@ -163,8 +163,9 @@ def graded(work: Path) -> Phases:
     phases.wrap(gradebook, "register", "gradebook: register")
     phases.wrap(sanitize, "sanitize", "sanitize")
     phases.wrap(sandbox, "create", "sandbox set-up")
-    phases.wrap(execute, "run_worker", "worker: notebook run (jail, runner, kernel)",
-                after_worker)
+    name = "worker: notebook run (jail, runner, kernel)"
+    for attr in ("run_worker", "run_forked"):  # a fresh process, or forked by the zygote
+        phases.wrap(execute, attr, name, after_worker)
     phases.wrap(execute, "call_functions", "functions called in a fresh process")
     pipeline.SCORING = tuple(phases.timed_step(step) for step in pipeline.SCORING)
     phases.wrap(record, "save", "record: gradebook and graded notebook")
@@ -181,7 +182,6 @@ def graded(work: Path) -> Phases:
     if result.score != result.max_score:
         raise SystemExit(f"the solution scored {result.score}/{result.max_score}: "
                          f"{result.error or result.tests}")
-    name = "worker: notebook run (jail, runner, kernel)"
     split_worker(phases, worker["run"], worker["started"], phases.rows[name][0])
     accounted = sum(w for n, (w, _) in phases.rows.items() if not n.startswith("  "))
     phases.add("other (the pipeline's own code between steps)", total_wall - accounted, None)
@@ -219,15 +219,24 @@ FLOOR_SCRIPT = textwrap.dedent("""
 """)
 
 
-def floor(work: Path) -> Phases:
-    """The notebook's code cells in one plain Python process, CPU per cell."""
-    notebook = work / "floor" / SOLUTION.name
+def thread_env(threads: int) -> dict[str, str]:
+    """The thread settings a grading worker with ``threads`` threads gets."""
+    return {name: str(threads) for name in (
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+
+
+def floor(work: Path, threads: int | None = None) -> Phases:
+    """The notebook's code cells in one plain Python process, CPU per cell (with a
+    worker's thread settings when ``threads`` is given)."""
+    notebook = work / f"floor-{threads}" / SOLUTION.name
     notebook.parent.mkdir()
     shutil.copy(SOLUTION, notebook)
     start_wall, start_cpu = time.perf_counter(), cpu()
     out = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(notebook)], cwd=notebook.parent,
                          capture_output=True, text=True, check=True,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+                              **(thread_env(threads) if threads else {})})
     total_wall, total_cpu = time.perf_counter() - start_wall, cpu() - start_cpu
     phases = Phases()
     rows = json.loads(out.stdout.strip().splitlines()[-1])

@@ -14,7 +14,6 @@ marked ``slow``; ``pytest -m "not slow"`` runs the rest in under a minute.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 import autograder  # noqa: F401
 from autograder.grader.course import Course
 
+import helpers
 from helpers import RELEASE, ROOT, SOLUTION, place, run_grade, tiny_course_at
 
 
@@ -36,20 +36,9 @@ def tiny_course(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def empty_gradebook(tmp_path_factory) -> Path:
-    """A gradebook.db holding nbgrader's tables and the course, no assignment.
-
-    nbgrader runs `alembic heads` in a subprocess whenever it creates a gradebook (~8 s), so
-    tests copy this file instead of letting nbgrader create one each time.
-    """
-    from nbgrader.api import Gradebook
-
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    with pytest.MonkeyPatch.context() as mp:  # nbgrader finds `alembic` on PATH
-        mp.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent),
-                                           os.environ.get("PATH", "")]))
-        Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
-    return path
+def empty_gradebook() -> Path:
+    """A gradebook.db holding nbgrader's tables and the course, no assignment; copy it."""
+    return helpers.empty_gradebook()
 
 
 @pytest.fixture(scope="session")
@@ -110,5 +99,5 @@ def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
     place(subs, "renamed", RELEASE, name="digit_recognition (1).ipynb")
     place(subs, "two_unnamed", RELEASE, name="a.ipynb")
     place(subs, "two_unnamed", RELEASE, name="b.ipynb")
-    grades, output = run_grade(course, subs)
+    grades, output = run_grade(course, subs, new_gradebook=True)  # as a new course does
     return course, grades, output

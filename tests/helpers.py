@@ -10,11 +10,13 @@ graded in test_catalogue.py.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -46,9 +48,39 @@ def place(folder: Path, student: str, notebook: Path | str | bytes,
     return dest
 
 
-def run_grade(course: Path, *args: str | Path, timeout: int = 900) -> tuple[dict | None, str]:
-    """Run `python -m autograder grade` as a user would; return (grade JSON, console output)."""
+@functools.cache
+def empty_gradebook() -> Path:
+    """A gradebook.db holding nbgrader's tables and nothing else, made once per test run.
+
+    nbgrader runs `alembic` in a subprocess whenever it creates a gradebook (10-50 s on a
+    busy 2-core machine), so tests copy this file instead (``run_grade`` does, unless told).
+    """
+    from nbgrader.api import Gradebook
+
+    from autograder.grader.course import Course
+
+    path = Path(tempfile.mkdtemp(prefix="empty-gradebook-")) / "gradebook.db"
+    old_path = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), old_path])
+    try:  # nbgrader finds `alembic` on PATH
+        Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
+    finally:
+        os.environ["PATH"] = old_path
+    return path
+
+
+def run_grade(course: Path, *args: str | Path, timeout: int = 900,
+              new_gradebook: bool = False) -> tuple[dict | None, str]:
+    """Run `python -m autograder grade` as a user would; return (grade JSON, console output).
+
+    A SQLite gradebook that does not exist yet is copied from ``empty_gradebook()`` unless
+    ``new_gradebook`` (then nbgrader creates it, as for a new course)."""
     out = course / "grades.json"
+    db = str(args[args.index("--db") + 1]) if "--db" in args else None
+    db_file = (Path(db.removeprefix("sqlite:///")) if db and db.startswith("sqlite:///")
+               else course / "gradebook.db" if db is None else None)
+    if db_file and not new_gradebook and not db_file.exists():
+        shutil.copyfile(empty_gradebook(), db_file)
     cmd = [sys.executable, "-m", "autograder", "grade", *map(str, args),
            "--course-dir", str(course), "--json", str(out), "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)

@@ -1,39 +1,25 @@
-"""Same submission, same grade: three gradings in fresh gradebooks agree to the letter."""
+"""Same submission, same grade: graded alone in a fresh gradebook, it gets to the letter the
+result it got in the class batch (``graded_class``), on another worker count."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import catalogue
 import pytest
 
-from helpers import ROOT, place
+from helpers import ROOT, by_student, place, run_grade
 
-pytestmark = pytest.mark.slow  # trains the real model three times (at once)
+pytestmark = pytest.mark.slow  # trains the real model once more
 
 
-def test_grading_one_submission_three_times_gives_identical_results(tmp_path: Path):
+def test_grading_one_submission_again_gives_identical_results(tmp_path, graded_class):
+    _, batch, _ = graded_class
     # A submission that passes some tests and fails others, so messages are compared too.
     subs = tmp_path / "submissions"
     place(subs, "partial", catalogue.partial())
-    runs = []
-    for n in range(3):
-        course = tmp_path / f"course{n}"
-        course.mkdir()
-        (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
-        out = course / "grades.json"
-        cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--course-dir",
-               str(course), "--json", str(out), "--quiet", "--workers", "1"]
-        runs.append((out, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT, text=True)))
-    grades = []
-    for out, proc in runs:
-        log, _ = proc.communicate(timeout=900)
-        assert proc.returncode == 0, log
-        grades.append(json.loads(out.read_text(encoding="utf-8")))
-    (first,) = grades[0]["submissions"]
-    assert 0 < first["score"] < first["max_score"]  # it has messages worth comparing
-    assert grades[1] == grades[0] and grades[2] == grades[0]
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    alone, _ = run_grade(course, subs, "--workers", "1")
+    (result,) = alone["submissions"]
+    assert 0 < result["score"] < result["max_score"]  # it has messages worth comparing
+    assert result == by_student(batch)["partial"]

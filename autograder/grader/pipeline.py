@@ -8,9 +8,12 @@ processes that never see the gradebook.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import shutil
+import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -26,10 +29,12 @@ from autograder.grader.sandbox.folder import Sandbox
 from autograder.grader.sandbox.isolation import (
     SANDBOX_UID_BASE,
     isolation_prefix,
+    jail_paths,
     kill_uid,
     uid_prefix,
 )
 from autograder.grader.sandbox.limits import Limits
+from autograder.grader.sandbox.zygote import Job, Zygote, ZygoteError, notebook_imports
 from autograder.grader.steps import (
     Outcome,
     collect,
@@ -55,6 +60,7 @@ STEPS = (collect, ledger, tamper_check, sanitize, sandbox, execute, score, verif
 SCORING = (score.clean_outputs, score.mark_not_run, verify_functions.apply, verify.apply,
            tamper_check.annotate)
 
+log = logging.getLogger(__name__)
 UNCHANGED = "unchanged since it was last graded: previous result kept (--force regrades)"
 
 
@@ -69,12 +75,17 @@ class Options:
     force: bool = False            # regrade submissions whose content did not change
     hidden: list[Path] = field(default_factory=list)  # extra paths student code must not see
     thread_limit: int | None = None  # threads per worker (default: the cores shared out)
+    # Fork each worker from a pre-imported process per slot (sandbox/zygote.py) instead of
+    # starting Python, Jupyter and TensorFlow afresh for every submission.
+    zygote: bool = True
 
-    @property
-    def threads(self) -> int:
+    def threads(self, running: int | None = None) -> int:
+        """Threads per worker: the cores shared among the workers that will run at once
+        (``running`` submissions at most)."""
         if self.thread_limit:
             return self.thread_limit
-        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+        at_once = min(max(1, self.workers), running or self.workers)
+        return max(1, (os.cpu_count() or 1) // max(1, at_once))
 
 
 @dataclass
@@ -103,33 +114,102 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
 
 
 class Executor:
-    """Runs sandboxes on a fixed number of worker slots, each with its own uid."""
+    """Runs sandboxes on a fixed number of worker slots, each with its own uid and, unless
+    ``options.zygote`` is off, its own zygote (started when the slot is first used)."""
 
-    def __init__(self, course: Course, options: Options):
+    def __init__(self, course: Course, options: Options, base: Path, expected: int = 1):
+        """``expected``: submissions that may run; that many zygotes (at most one per slot)
+        start importing now, while the grader prepares the submissions."""
         self.options = options
+        self.base = base
         self.hidden = [*course.private_paths(), *options.hidden]
-        self.uids: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.slots: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(max(1, options.workers)):
-            self.uids.put(SANDBOX_UID_BASE + slot)
+            self.slots.put(slot)
+        self.zygotes: dict[int, Zygote] = {}
+        self.fresh_because: str | None = (
+            "turned off" if not options.zygote else
+            None if hasattr(os, "fork") and sys.platform == "linux" else
+            "a zygote needs Linux (fork and /proc)")
+        if options.zygote and self.fresh_because:
+            log.warning("grading with a fresh process per submission: %s", self.fresh_because)
+        self.preload = notebook_imports(nbformat.read(course.source_notebook, as_version=4)) \
+            if self.fresh_because is None else []
+        self.threads = options.threads(expected)
+        for slot in range(min(max(1, options.workers), expected)):
+            self._start_zygote(slot)
+
+    def _start_zygote(self, slot: int) -> None:
+        if self.fresh_because is not None:
+            return
+        try:
+            self.zygotes[slot] = Zygote(self.base / f"zygote-{slot}-{time.monotonic_ns()}",
+                                        self.preload)
+        except OSError as exc:
+            self._fall_back(exc)
+
+    def _fall_back(self, why: Exception) -> None:
+        self.fresh_because = str(why)
+        log.warning("grading with a fresh process per submission: no zygote (%s)", why)
+        for zygote in self.zygotes.values():
+            zygote.close()
+        self.zygotes.clear()
+
+    def _zygote(self, slot: int) -> Zygote | None:
+        """The slot's zygote, started or restarted as needed and ready; None: fresh
+        processes."""
+        old = self.zygotes.get(slot)
+        if old is not None and not old.alive and old.import_seconds is not None:
+            old.close()  # it served before, so it can be started again
+            del self.zygotes[slot]
+        if slot not in self.zygotes:
+            self._start_zygote(slot)
+        zygote = self.zygotes.get(slot)
+        if zygote is not None:
+            try:
+                zygote.ready()
+            except ZygoteError as exc:  # it cannot work here (imports, threads): none will
+                self._fall_back(exc)
+                return None
+        return zygote
 
     def __call__(self, box: Sandbox) -> Execution:
-        uid = self.uids.get()
+        slot = self.slots.get()
+        uid = SANDBOX_UID_BASE + slot
+        isolate = self.options.isolate
         try:
             prefix = None
-            if self.options.isolate:
+            if isolate:
                 sandbox.hand_over(box, uid)
                 prefix = (isolation_prefix(box, uid, self.hidden) if self.options.namespaces
                           else uid_prefix(uid))
-            run = execute.run_worker(box, self.options.limits, self.options.threads, prefix)
+            zygote = self._zygote(slot)
+            if zygote is not None:
+                paths = jail_paths(box, self.hidden) if isolate and self.options.namespaces \
+                    else None
+                job = Job.of(box, self.options.limits, self.threads,
+                             uid if isolate else None, paths)
+                try:
+                    run = execute.run_forked(box, self.options.limits, zygote, job)
+                except ZygoteError as exc:  # gone since its last job: this one runs fresh
+                    log.warning("slot %d: %s", slot, exc)
+                    self.zygotes.pop(slot).close()
+                    zygote = None
+            if zygote is None:
+                run = execute.run_worker(box, self.options.limits, self.threads, prefix)
             if run.notebook is not None:  # in a fresh process, after the notebook has ended
                 run.functions_dir, run.functions_problem = execute.call_functions(
                     box, self.options.limits, verify_functions.files(run.notebook),
-                    uid if self.options.isolate else None, prefix)
+                    uid if isolate else None, prefix)
             return run
         finally:
-            if self.options.isolate and not self.options.namespaces:
+            if isolate and not self.options.namespaces:
                 kill_uid(uid)  # no PID namespace to end what the student left running
-            self.uids.put(uid)
+            self.slots.put(slot)
+
+    def close(self) -> None:
+        for zygote in self.zygotes.values():
+            zygote.close()
 
 
 def scored_notebook(run: Execution, tampering: list[str]) -> NotebookNode:
@@ -185,8 +265,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
             record.save_failure(course, sub.student)
         done(i, sub, failed(sub, message, points))
 
-    base = sandbox.new_base()
-    pending: list[tuple[int, Submission, Prepared]] = []
+    todo: list[tuple[int, Submission]] = []
     for i, sub in enumerate(subs):
         previous = book.lookup(sub.student) if sub.record and not options.force else None
         if previous and previous[0] == keys[i]:
@@ -194,23 +273,32 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
             results[i].commit = sub.commit  # same files, perhaps from another commit
             if on_done:
                 on_done(results[i])
-            continue
-        try:
-            pending.append((i, sub, prepare(course, sub, base)))
-        except Exception as exc:  # one bad submission must not cost the rest of the class
-            fail(i, sub, exc)
+        else:
+            todo.append((i, sub))
 
-    run = Executor(course, options)
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        futures = {pool.submit(run, prep.sandbox): (i, sub, prep) for i, sub, prep in pending}
-        for future in as_completed(futures):
-            i, sub, prep = futures[future]
+    base = sandbox.new_base()
+    # The zygotes import while the submissions are prepared.
+    run = Executor(course, options, base, expected=sum(1 for _, sub in todo if not sub.error))
+    try:
+        pending: list[tuple[int, Submission, Prepared]] = []
+        for i, sub in todo:
             try:
-                done(i, sub, finish(course, sub, prep, future.result()))
-            except Exception as exc:  # a grader bug must not cost the rest of the class
+                pending.append((i, sub, prepare(course, sub, base)))
+            except Exception as exc:  # one bad submission must not cost the rest of the class
                 fail(i, sub, exc)
-            finally:
-                prep.sandbox.remove()
+
+        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+            futures = {pool.submit(run, prep.sandbox): (i, sub, prep) for i, sub, prep in pending}
+            for future in as_completed(futures):
+                i, sub, prep = futures[future]
+                try:
+                    done(i, sub, finish(course, sub, prep, future.result()))
+                except Exception as exc:  # a grader bug must not cost the rest of the class
+                    fail(i, sub, exc)
+                finally:
+                    prep.sandbox.remove()
+    finally:
+        run.close()
     shutil.rmtree(base, ignore_errors=True)
     book.close()
     return [results[i] for i in sorted(results)]

@@ -143,6 +143,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--isolation", choices=("auto", "required", "off"), default="auto",
                    help="lock each submission in Linux namespaces with no network and no view "
                         "of the gradebook or solutions (auto: when possible; default)")
+    p.add_argument("--no-zygote", dest="zygote", action="store_false",
+                   help="start Python, Jupyter and TensorFlow afresh for every submission "
+                        "instead of forking each from a pre-imported process per worker")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_command(cmd_grade))
 
@@ -194,7 +197,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
                     memory=int(args.memory_gib * 2**30))
     options = pipeline.Options(limits=limits, workers=args.workers,
                                isolate=_isolation(args.isolation, console), force=args.force,
-                               hidden=[p.resolve() for p in args.paths])
+                               hidden=[p.resolve() for p in args.paths], zygote=args.zygote)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.description}"), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet, transient=True) as progress:

@@ -24,6 +24,8 @@ from traitlets.config import Config
 from autograder.spec import CELL_TIMEOUT
 from autograder.student.export_cell import export_cell_source
 
+KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",)
+
 
 class GuardedExecute(NotebookClient):
     """nbgrader's Execute preprocessor, on nbclient directly, with two guards.
@@ -45,7 +47,7 @@ class GuardedExecute(NotebookClient):
     def __init__(self, nb, timeout: int, **kwargs):
         super().__init__(
             nb, timeout=timeout, interrupt_on_timeout=True, allow_errors=True,
-            raise_on_iopub_timeout=True, extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            raise_on_iopub_timeout=True, extra_arguments=list(KERNEL_ARGS),
             error_on_timeout={
                 "ename": "CellTimeoutError", "evalue": "",
                 "traceback": ["\x1b[0;31mCellTimeoutError\x1b[0m: No reply from kernel before "
@@ -107,7 +109,11 @@ def command(nb_in: Path, nb_out: Path, export_dir: Path, cell_timeout: int = CEL
 
 
 def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
-            output_limit: int = GuardedExecute.output_limit, consume: bool = False) -> None:
+            output_limit: int = GuardedExecute.output_limit, consume: bool = False,
+            fork: bool = False) -> None:
+    """Run ``nb_in`` into ``nb_out``; ``fork``: fork the kernel from this process (which
+    has imported what the notebook needs, see ``autograder.student.forked_kernel``)
+    instead of starting a new one."""
     nb = nbformat.read(nb_in, as_version=4)
     if consume:
         os.unlink(nb_in)  # before any student code runs
@@ -121,12 +127,20 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
         # (TMPDIR is the sandbox when grading), not beside a deeply nested notebook.
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel")
-    executor = GuardedExecute(nb, cell_timeout, config=config,
+    km = None
+    if fork:
+        from autograder.student.forked_kernel import fork_kernel
+
+        km = fork_kernel(sockets, list(KERNEL_ARGS))
+    executor = GuardedExecute(nb, cell_timeout, config=config, km=km,
                               resources={"metadata": {"path": os.getcwd()}})
     executor.output_limit = output_limit
     try:
         executor.execute()
     finally:
+        if km is not None:  # an adopted kernel is not nbclient's to stop
+            km.provisioner.process.kill()
+            km.provisioner.process.wait()
         _stop_leftovers()
         if nb.cells and nb.cells[-1].source == export_source:
             nb.cells.pop()

@@ -168,8 +168,10 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
             memory = min(memory, max(limit - GRADER_RESERVE, 256 * MiB))
         limits = Limits(cell_timeout=settings.cell_timeout,
                         notebook_timeout=settings.notebook_timeout, memory=memory)
+        # One submission in a small container: a zygote would only add a process to it.
         options = pipeline.Options(
             limits=limits, workers=1, thread_limit=1, isolate=isolate, namespaces=namespaces,
+            zygote=False,
             hidden=[root / "source", root / "results", root / "submission",
                     root / "submission_metadata.json"])
         sub = pick_notebook(STUDENT, root / "submission")

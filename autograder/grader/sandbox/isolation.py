@@ -64,16 +64,24 @@ def kill_uid(uid: int) -> None:
                 pass
 
 
+def jail_paths(box: Sandbox, hidden: list[Path]) -> tuple[list[str], list[str]]:
+    """(what the jail hides, what it brings back below a hidden folder) for ``box``."""
+    home = Path.home()
+    # Shared writable places too: the kernel writes only inside its sandbox (TMPDIR).
+    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
+    hide = [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]
+    # What the kernel must still reach if it lies below a hidden folder.
+    reveal = [box.root, Path(sys.base_prefix), Path(sys.prefix), *COURSE_PACKAGES]
+    return [str(p) for p in hide], [str(p) for p in reveal]
+
+
 def isolation_prefix(box: Sandbox, uid: int, hidden: list[Path]) -> list[str]:
     """The command that runs the worker with the student locked in (see the jail)."""
     cmd = [shutil.which("unshare"), *UNSHARE_FLAGS, "--", sys.executable, "-m",
            "autograder.grader.sandbox.jail", "--uid", str(uid)]
-    home = Path.home()
-    # Shared writable places too: the kernel writes only inside its sandbox (TMPDIR).
-    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
-    for path in [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]:
-        cmd += ["--hide", str(path)]
-    # What the kernel must still reach if it lies below a hidden folder.
-    for path in [box.root, Path(sys.base_prefix), Path(sys.prefix), *COURSE_PACKAGES]:
-        cmd += ["--reveal", str(path)]
+    hide, reveal = jail_paths(box, hidden)
+    for path in hide:
+        cmd += ["--hide", path]
+    for path in reveal:
+        cmd += ["--reveal", path]
     return [*cmd, "--"]

@@ -30,6 +30,11 @@ MS_NODEV = 4
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
+MS_NOEXEC = 8
+MS_PRIVATE = 1 << 18
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -40,6 +45,21 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str = 
     if ok != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
+
+
+def unshare_namespaces() -> None:
+    """What ``unshare --mount --net --pid`` does: new mount and network namespaces for this
+    process, a new PID namespace for its next child, and this process's mounts made private
+    so that nothing done here reaches the grader's view."""
+    if _libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare: {os.strerror(err)}")
+    mount("none", "/", None, MS_REC | MS_PRIVATE)
+
+
+def mount_proc() -> None:
+    """As ``unshare --mount-proc``: a /proc that shows only this PID namespace."""
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV)
 
 
 def hide(path: str) -> bool:

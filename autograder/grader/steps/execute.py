@@ -22,6 +22,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.sandbox.folder import Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
+from autograder.grader.sandbox.zygote import Job, Zygote
 from autograder.student import runner
 
 POLL_SECONDS = 0.2
@@ -36,7 +37,9 @@ class Execution:
     functions_problem: str | None = None
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def _tree_rss(proc: psutil.Process | None) -> int:
+    if proc is None:
+        return 0
     total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
@@ -57,19 +60,35 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err_file: Path,
-                 what: str, timeout: int) -> tuple[int, str | None]:
-    """Run ``cmd`` in the sandbox under its limits and watch its wall time and memory;
+class _Started:
+    """A worker started with Popen, as the watch loop sees it (see Zygote for the other)."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.pid = proc, proc.pid
+
+    def poll(self, timeout: float = 0) -> int | None:
+        try:
+            return self.proc.wait(timeout) if timeout else self.proc.poll()
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        _kill_group(self.proc)
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+
+def _watch(worker, limits: Limits, what: str, timeout: int) -> tuple[int, str | None]:
+    """Watch a started worker's wall time and the memory of its whole process tree;
     (exit status, why it was stopped or None). Everything it started is killed at the end."""
     start = time.monotonic()
-    with open(err_file, "wb") as err:
-        proc = subprocess.Popen(
-            cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=err, preexec_fn=rlimit_setter(limits),
-        )
-    watched = psutil.Process(proc.pid)
+    try:
+        watched = psutil.Process(worker.pid)
+    except psutil.NoSuchProcess:  # a forked worker that ended at once is reaped at once
+        watched = None
     problem = None
-    while proc.poll() is None:
+    while worker.poll(POLL_SECONDS) is None:
         if _tree_rss(watched) > limits.memory:
             problem = (f"{what} used more than {limits.memory / 2**30:.1f} GiB of memory "
                        "and was stopped; look for very large arrays or models")
@@ -77,23 +96,44 @@ def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err
             problem = (f"{what} ran longer than {timeout} s in total and was stopped; look "
                        "for endless loops or very long training")
         if problem:
-            _kill_group(proc)
-            proc.wait()
+            worker.kill()
             break
-        time.sleep(POLL_SECONDS)
-    _kill_group(proc)  # the kernel or anything the student started must not outlive us
-    return proc.returncode, problem
+    worker.kill()  # the kernel or anything the student started must not outlive us
+    return worker.wait(), problem
+
+
+def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err_file: Path,
+                 what: str, timeout: int) -> tuple[int, str | None]:
+    """Run ``cmd`` in the sandbox under its limits and watch it (see ``_watch``)."""
+    with open(err_file, "wb") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=err, preexec_fn=rlimit_setter(limits),
+        )
+    return _watch(_Started(proc), limits, what, timeout)
 
 
 def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
                command_prefix: list[str] | None = None) -> Execution:
+    """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail)."""
     cmd = [*(command_prefix or []), *runner.command(box.notebook, box.executed, box.export_dir,
                                                     limits.cell_timeout, limits.output_size,
                                                     consume=True)]
+    code, problem = _run_watched(cmd, box, limits, threads, box.root / "worker.err",
+                                 "the notebook", limits.notebook_timeout)
+    return _executed(box, limits, code, problem)
+
+
+def run_forked(box: Sandbox, limits: Limits, zygote: Zygote, job: Job) -> Execution:
+    """Run the notebook in a worker forked by ``zygote``, locked in as ``job`` says."""
+    zygote.start(job)
+    code, problem = _watch(zygote, limits, "the notebook", limits.notebook_timeout)
+    return _executed(box, limits, code, problem)
+
+
+def _executed(box: Sandbox, limits: Limits, code: int, problem: str | None) -> Execution:
     err_file = box.root / "worker.err"
-    code, problem = _run_watched(cmd, box, limits, threads, err_file, "the notebook",
-                                 limits.notebook_timeout)
-    err = err_file.read_text(errors="replace").strip()
+    err = err_file.read_text(errors="replace").strip() if err_file.is_file() else ""
     if problem is None and code != 0:
         problem = _explain_failure(code, err)
     nb = _read_executed(box, limits)

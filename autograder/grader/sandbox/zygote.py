@@ -1,0 +1,322 @@
+"""A pre-imported process per worker slot that forks a clean worker for each submission.
+
+Starting Python, a Jupyter kernel and TensorFlow costs every submission ~13 s of the same
+work. The zygote (as PrairieLearn's Python grader has it) pays that once per worker slot:
+it imports what a graded notebook imports, never runs student code, and for each request
+forks a child that locks itself in exactly as ``unshare`` + ``autograder.grader.sandbox.jail``
+do for a fresh worker (namespaces, hidden paths, limits, the slot's uid), then runs
+``autograder.student.runner`` in-process with a kernel forked from itself. Every
+submission starts from the zygote's untouched memory, so nothing one student's code does
+is seen by the next.
+
+The grader talks to it over a socket pair that no child keeps: student code cannot reach
+or alter it. It refuses to serve (and the grader falls back to fresh processes) when its
+imports started a thread, since fork copies a thread's locks but not the thread.
+
+    parent (grader)   --request-->  zygote  --fork-->  worker [--fork--> namespace PID 1]
+                      <--pid, exit--                       runner + forked kernel
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from nbformat.notebooknode import NotebookNode
+
+from autograder.grader.sandbox import jail
+from autograder.grader.sandbox.folder import Sandbox, environment
+from autograder.grader.sandbox.limits import Limits, die_with_parent
+
+# What every worker imports; the assignment's own imports come from its source notebook.
+WORKER_MODULES = ("threadpoolctl", "ipykernel.kernelapp", "nbformat", "nbclient",
+                  "autograder.student.runner", "autograder.student.forked_kernel")
+START_SECONDS = 120  # imports on a loaded machine; a zygote slower than this is not used
+EXIT_SETUP = 4       # as the jail: the sandbox could not be set up
+
+
+class ZygoteError(RuntimeError):
+    pass
+
+
+@dataclass
+class Job:
+    """One submission for the zygote: its sandbox, environment, limits and lock-in."""
+
+    root: str
+    env: dict[str, str]
+    threads: int
+    cpu_seconds: int
+    file_size: int
+    cell_timeout: int
+    output_limit: int
+    uid: int | None = None          # None: run as the grader (isolation off)
+    namespaces: bool = False
+    hide: tuple[str, ...] = ()
+    reveal: tuple[str, ...] = ()
+    nproc: int = 1024
+
+    @classmethod
+    def of(cls, box: Sandbox, limits: Limits, threads: int, uid: int | None,
+           paths: tuple[list[str], list[str]] | None) -> Job:
+        """``paths``: (hidden, revealed) to lock the submission in namespaces, or None."""
+        hide, reveal = paths or ([], [])
+        return cls(str(box.root), environment(box, threads), threads, limits.cpu_seconds,
+                   limits.file_size, limits.cell_timeout, limits.output_size, uid,
+                   paths is not None, tuple(hide), tuple(reveal))
+
+
+# ---------------------------------------------------------------- the grader's side
+
+
+class Zygote:
+    """The grader's handle on one zygote process (one per worker slot)."""
+
+    def __init__(self, home: Path, preload: Sequence[str] = ()):
+        """Start a zygote in ``home`` (a new folder) that imports ``preload`` (see
+        ``notebook_imports``) before it serves."""
+        parent, child = _socketpair()
+        home.mkdir(mode=0o700)
+        env = environment(Sandbox(home), threads=1)  # BLAS without a thread pool to fork
+        self._err = open(home / "zygote.err", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grader.sandbox.zygote", str(child.fileno()),
+             *preload],
+            pass_fds=[child.fileno()], cwd=home, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self._err, preexec_fn=die_with_parent)
+        child.close()
+        self.conn = parent
+        self.home = home
+        self.pid: int | None = None   # the running job's worker
+        self.exit: int | None = None
+        self.import_seconds: float | None = None  # known once ready
+
+    def ready(self) -> None:
+        """Wait until the imports are done (it imports while the grader prepares)."""
+        if self.import_seconds is not None:
+            return
+        hello = self._receive(START_SECONDS, "start")
+        if not hello.get("ready"):
+            raise ZygoteError(hello.get("why", "not ready"))
+        self.import_seconds = hello["seconds"]
+
+    def _receive(self, timeout: float, what: str) -> dict:
+        try:
+            if self.conn.poll(timeout):
+                return json.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            pass
+        err = (self.home / "zygote.err").read_text(errors="replace").strip()
+        raise ZygoteError(f"the zygote did not answer ({what}): "
+                          f"{err.splitlines()[-1] if err else 'no message'}")
+
+    def start(self, job: Job) -> int:
+        """Fork a worker for ``job``; its pid (the leader of its own process group)."""
+        self.ready()
+        try:
+            self.conn.send_bytes(json.dumps(asdict(job)).encode())
+        except OSError as exc:
+            raise ZygoteError(f"the zygote is gone ({exc})") from None
+        self.pid, self.exit = self._receive(10, "fork")["pid"], None
+        return self.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def poll(self, timeout: float = 0) -> int | None:
+        """The worker's exit status (negative: the signal) once it has ended, else None."""
+        try:
+            if self.exit is None and self.conn.poll(timeout):
+                self.exit = json.loads(self.conn.recv_bytes())["exit"]
+        except (EOFError, OSError):  # the zygote died; its worker dies with it
+            self.exit = -signal.SIGKILL
+        return self.exit
+
+    def kill(self) -> None:
+        """End the worker and all it started: its PID namespace dies with it, and without
+        one, what is left in its process group (as for a fresh worker)."""
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self) -> int:
+        code = self.poll(30)
+        if code is None:
+            raise ZygoteError("the worker did not end after it was killed")
+        self.pid = None  # its number may be reused: never signal it again
+        return code
+
+    def close(self) -> None:
+        self.kill()
+        self.conn.close()
+        self.process.kill()
+        self.process.wait()
+        self._err.close()
+
+
+def notebook_imports(nb: NotebookNode) -> list[str]:
+    """The modules a notebook's code cells import, in order: what its kernel would import.
+
+    The instructor's source notebook names them, so the zygote of an assignment imports
+    TensorFlow and the tiny test assignment's does not. IPython's magics and shell lines
+    are skipped; a cell that is not Python is ignored.
+    """
+    names: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(line for line in cell.source.splitlines()
+                           if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return list(dict.fromkeys(names))
+
+
+def _socketpair() -> tuple[Connection, Connection]:
+    import socket
+
+    a, b = socket.socketpair()
+    return Connection(a.detach()), Connection(b.detach())
+
+
+# ---------------------------------------------------------------- the zygote's side
+
+
+def running_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def serve(conn: Connection, preload: list[str]) -> int:
+    start = time.perf_counter()
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the student's kernel will meet it and say so
+            print(f"not preloaded: {name}: {exc}", file=sys.stderr)
+    try:
+        for name in WORKER_MODULES:
+            importlib.import_module(name)
+    except Exception as exc:
+        conn.send_bytes(json.dumps({"ready": False, "why": f"import failed: {exc}"}).encode())
+        return 1
+    threads = running_threads()
+    if threads != 1:
+        conn.send_bytes(json.dumps({"ready": False, "why": (
+            f"{threads} threads are running after the imports; forking would copy their "
+            "locks without them")}).encode())
+        return 1
+    conn.send_bytes(json.dumps({"ready": True,
+                                "seconds": round(time.perf_counter() - start, 2)}).encode())
+    zygote = os.getpid()
+    while True:
+        try:
+            job = Job(**json.loads(conn.recv_bytes()))
+        except EOFError:
+            return 0  # the grader is done
+        pid = os.fork()
+        if pid == 0:
+            conn.close()  # the worker and the student's code never hold the socket
+            os._exit(_worker(job, zygote))
+        conn.send_bytes(json.dumps({"pid": pid}).encode())
+        _, status = os.waitpid(pid, 0)
+        conn.send_bytes(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode())
+
+
+def _worker(job: Job, zygote: int) -> int:
+    """In the forked child: lock in, then run the notebook. Returns the exit status."""
+    try:
+        os.setsid()  # a process group the grader can kill whole
+        die_with_parent()
+        if os.getppid() != zygote:  # the zygote died before the request took effect
+            return 1
+        resource.setrlimit(resource.RLIMIT_CPU, (job.cpu_seconds, job.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (job.file_size, job.file_size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _redirect_output(Path(job.root) / "worker.err")
+        if job.namespaces:
+            jail.unshare_namespaces()
+            first = os.fork()  # the first process of the new PID namespace
+            if first:
+                return _follow(first)
+            die_with_parent()  # as `unshare --kill-child`
+            jail.mount_proc()
+            jail.lock_in(list(job.hide), list(job.reveal))
+        os.chdir(job.root)
+        os.environ.clear()
+        os.environ.update(job.env)
+        tempfile.tempdir = None  # the zygote's was cached; TMPDIR is now the sandbox's
+        if job.uid is not None:
+            jail.drop_privileges(job.uid, job.nproc)
+    except Exception as exc:
+        print(f"sandbox setup failed: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    try:
+        import threadpoolctl
+
+        from autograder.student import runner
+
+        threadpoolctl.threadpool_limits(job.threads)  # the zygote imported BLAS with one
+        if "numpy" in sys.modules:  # new entropy, as a fresh process has (random reseeds)
+            sys.modules["numpy"].random.seed()
+        box = Sandbox(Path(job.root))
+        runner.execute(str(box.notebook), str(box.executed), str(box.export_dir),
+                       job.cell_timeout, job.output_limit, consume=True, fork=True)
+    except BaseException as exc:  # reported through the exit status and stderr, as runner
+        traceback.print_exc()
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _redirect_output(err_file: Path) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    null = os.open(os.devnull, os.O_RDWR)
+    err = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(err, 2)
+    os.close(null)
+    os.close(err)
+
+
+def _follow(pid: int) -> int:
+    """Wait for the namespace's first process and end as it did (signals included)."""
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return serve(Connection(int(argv[0])), argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The zygote (autograder/grader/sandbox/zygote.py): one pre-imported process per worker slot
+forks a clean worker for every submission.
+
+A small TensorFlow stand-in assignment (``probe``) has one answer cell and six one-point test
+cells, each of which fails if a previous student's process state is visible: numpy patched,
+Keras' global dtype policy changed, the random seeds set, a thread left running, an
+environment variable, a file in /tmp. A polluting student sets all of them; the next
+student graded by the same zygote must score as when graded alone. First the attack is shown
+to work when the two run in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grader.sandbox.isolation import isolation_problem
+from autograder.grader.sandbox.zygote import notebook_imports
+
+from helpers import (
+    NOTEBOOK_NAME,
+    SOLUTION,
+    by_student,
+    make_cell,
+    place,
+    run_grade,
+    tiny_source_notebook,
+    tiny_submission,
+)
+
+SETUP = """import os, random, tempfile, threading
+import numpy as np
+import tensorflow as tf
+X = np.random.default_rng(0).normal(size=(256, 8)).astype("float32")
+y = (X[:, 0] > 0).astype("int64")"""
+
+CLEAN = "result = 1"
+
+# Everything a student could leave behind in a reused process.
+POLLUTE = """result = 1
+np.polluted = True
+np.maximum = lambda a, b: a * 0 - 7
+tf.keras.mixed_precision.set_global_policy("mixed_float16")
+tf.keras.utils.set_random_seed(99)
+os.environ["POLLUTED"] = "yes"
+def _spin():
+    import time
+    while True:
+        time.sleep(0.05)
+threading.Thread(target=_spin, name="leftover", daemon=True).start()
+# The zygote's temporary folder is cached in tempfile: shared by every student unless reset.
+open(os.path.join(tempfile.gettempdir(), "polluted"), "w").write("left behind")"""
+
+TESTS = {
+    "test_numpy": "assert not hasattr(np, 'polluted') and "
+                  "np.maximum(np.array([-1.0, 2.0]), 0).tolist() == [0.0, 2.0], 'numpy patched'",
+    "test_policy": "assert tf.keras.mixed_precision.global_policy().name == 'float32', "
+                   "'global dtype policy changed'",
+    # Unseeded draws equal to the first draws after seed 99 mean the seed was inherited.
+    "test_seeds": "_first = (random.random(), np.random.rand(), float(tf.random.uniform([])))\n"
+                  "tf.keras.utils.set_random_seed(99)\n"
+                  "_seeded = (random.random(), np.random.rand(), float(tf.random.uniform([])))\n"
+                  "assert all(a != b for a, b in zip(_first, _seeded)), 'seeds inherited'",
+    "test_threads": "assert 'leftover' not in [t.name for t in threading.enumerate()], "
+                    "'a thread was left running'",
+    "test_environment": "assert 'POLLUTED' not in os.environ and not os.path.exists("
+                        "os.path.join(tempfile.gettempdir(), 'polluted')), "
+                        "'environment or files left'",
+    # A tiny training, so every fork also runs TensorFlow's thread pools and BLAS.
+    "test_training": "tf.keras.utils.set_random_seed(3)\n"
+                     "m = tf.keras.Sequential([tf.keras.Input((8,)), "
+                     "tf.keras.layers.Dense(4, activation='relu'), tf.keras.layers.Dense(2)])\n"
+                     "m.compile(loss=tf.keras.losses.SparseCategoricalCrossentropy("
+                     "from_logits=True), optimizer=tf.keras.optimizers.Adam(0.05))\n"
+                     "h = m.fit(X, y, epochs=3, batch_size=32, verbose=0)\n"
+                     "assert np.isfinite(X @ X.T @ X).all()  # BLAS, with its threads\n"
+                     "assert h.history['loss'][-1] < 0.5 and m.dtype_policy.name == 'float32', "
+                     "h.history['loss']",
+}
+
+
+def probe_notebook(answer: str = CLEAN, *, tests: bool = True) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [make_cell("code", SETUP, "setup", locked=True),
+                make_cell("code", f"### BEGIN SOLUTION\n{answer}\n### END SOLUTION", "answer",
+                          solution=True)]
+    if tests:
+        nb.cells += [make_cell("code", src, gid, grade=True, locked=True, points=1)
+                     for gid, src in TESTS.items()]
+    return nb
+
+
+@pytest.fixture
+def probe_course(tmp_path: Path) -> Path:
+    course = tmp_path / "probe-course"
+    src = course / "solutions" / "digit_recognition"
+    src.mkdir(parents=True)
+    nbformat.write(probe_notebook(), src / NOTEBOOK_NAME)
+    return course
+
+
+def submission(answer: str) -> str:
+    return nbformat.writes(probe_notebook(answer))
+
+
+def points(grades: dict) -> dict[str, dict[str, float]]:
+    return {s["student"]: {t: r["points"] for t, r in s["tests"].items()}
+            for s in grades["submissions"]}
+
+
+@pytest.mark.slow
+def test_the_pollution_breaks_every_test_when_it_shares_a_process(tmp_path):
+    """Without a fresh process per student: the polluting answer, then the next student's
+    tests, in one kernel. Every probe fails, so the tests below can see a leak."""
+    nb = probe_notebook(POLLUTE)
+    nb.cells.insert(2, make_cell("code", SETUP))  # the next student's notebook starts over
+    nb.cells.insert(3, make_cell("code", CLEAN))
+    path = tmp_path / "shared.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "autograder.student.runner", str(path),
+                           str(out), str(tmp_path / "export")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    failed = {c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(out, 4).cells
+              if c.metadata.get("nbgrader", {}).get("grade")
+              and any(o.output_type == "error" for o in c.outputs)}
+    assert failed == set(TESTS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
+def test_next_student_in_the_same_zygote_scores_as_when_graded_alone(tmp_path, probe_course):
+    alone = tmp_path / "alone"
+    place(alone, "next", submission(CLEAN))
+    expected, _ = run_grade(probe_course, alone, "--workers", "1", "--db",
+                            f"sqlite:///{tmp_path / 'alone.db'}")
+    assert points(expected)["next"] == dict.fromkeys(TESTS, 1)
+
+    both = tmp_path / "both"
+    place(both, "a_polluter", submission(POLLUTE))  # graded first: students go in name order
+    place(both, "next", submission(CLEAN))
+    grades, text = run_grade(probe_course, both, "--workers", "1", "--db",
+                             f"sqlite:///{tmp_path / 'both.db'}")
+    assert "no zygote" not in text
+    got = points(grades)
+    assert got["next"] == points(expected)["next"]
+    # The polluter saw its own changes: the probes work in a forked worker too.
+    assert got["a_polluter"]["test_numpy"] == 0 and got["a_polluter"]["test_threads"] == 0
+
+
+VARIANTS = {
+    "right": CLEAN,
+    "wrong": "result = 1\ntf.keras.mixed_precision.set_global_policy('mixed_float16')",
+    "broken": "result = 1\nimport os\nos._exit(3)",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
+def test_thirty_forks_in_a_row_train_without_a_hang_and_grade_as_fresh_processes(tmp_path,
+                                                                                 probe_course):
+    """Two zygotes fork 15 workers each, every one training with TensorFlow and BLAS; a
+    hang would hit the notebook timeout and change the grades."""
+    many = tmp_path / "many"
+    for i in range(30):
+        kind = list(VARIANTS)[i % 3]
+        place(many, f"s{i:02d}_{kind}", submission(VARIANTS[kind]))
+    grades, text = run_grade(probe_course, many, "--workers", "2", "--notebook-timeout", "120",
+                             "--db", f"sqlite:///{tmp_path / 'many.db'}")
+    assert "no zygote" not in text
+
+    fresh = tmp_path / "fresh"
+    for kind, answer in VARIANTS.items():
+        place(fresh, kind, submission(answer))
+    reference, _ = run_grade(probe_course, fresh, "--workers", "2", "--no-zygote",
+                             "--db", f"sqlite:///{tmp_path / 'fresh.db'}")
+    expected = by_student(reference)
+    assert points(reference)["right"] == dict.fromkeys(TESTS, 1)
+    assert expected["broken"]["score"] == 0 and expected["wrong"]["score"] == 4
+    for student in by_student(grades).values():
+        kind = student["student"].split("_")[1]
+        assert student["tests"] == expected[kind]["tests"], student["student"]
+        assert student.get("error") == expected[kind].get("error")
+
+
+ATTACK_ZYGOTE = """result = 1
+import os, signal
+# Walk up from this kernel to every ancestor it can see; kill the one that is a zygote.
+found, pid = [], os.getppid()
+while pid > 1:
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        parent = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        break
+    if b"autograder.grader.sandbox.zygote" in cmdline:
+        found.append(pid)
+        os.kill(pid, signal.SIGKILL)
+    pid = parent
+if found:
+    np.maximum = None  # scores 0 on test_numpy: the attack reached the zygote"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
+def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course):
+    """Without isolation the student runs as the grader and kills the zygote (the next
+    student is still graded: the slot starts a new one). Locked in, it finds nothing."""
+    subs = tmp_path / "subs"
+    place(subs, "a_attacker", submission(ATTACK_ZYGOTE))
+    place(subs, "next", submission(CLEAN))
+    open_grades, _ = run_grade(probe_course, subs, "--workers", "1", "--isolation", "off",
+                               "--db", f"sqlite:///{tmp_path / 'open.db'}")
+    assert points(open_grades)["a_attacker"]["test_numpy"] == 0  # it found and killed it
+    assert points(open_grades)["next"] == dict.fromkeys(TESTS, 1)
+
+    locked, _ = run_grade(probe_course, subs, "--workers", "1", "--db",
+                          f"sqlite:///{tmp_path / 'locked.db'}")
+    assert points(locked)["a_attacker"] == dict.fromkeys(TESTS, 1)
+    assert points(locked)["next"] == dict.fromkeys(TESTS, 1)
+
+
+def test_the_zygote_preloads_what_the_source_notebook_imports():
+    """The real assignment's zygote imports TensorFlow; the tiny one's only what it uses."""
+    real = notebook_imports(nbformat.read(SOLUTION, as_version=4))
+    assert {"numpy", "tensorflow", "keras", "matplotlib.pyplot", "digit_helpers"} <= set(real)
+    assert notebook_imports(tiny_source_notebook()) == ["sys"]
+    nb = probe_notebook()
+    nb.cells.append(make_cell("code", "%matplotlib inline\n!pip list\nfrom . import x\n"
+                                      "import a.b as c, d\nfrom e.f import g"))
+    nb.cells.append(make_cell("code", "this is not python"))
+    assert notebook_imports(nb)[-3:] == ["a.b", "d", "e.f"]
+
+
+REFUSE = """
+import socket, threading, time
+from multiprocessing.connection import Connection
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # as a library might
+from autograder.grader.sandbox import zygote
+a, b = socket.socketpair()
+code = zygote.serve(Connection(a.detach()), [])
+print(code, Connection(b.detach()).recv_bytes().decode())
+"""
+
+
+def test_a_zygote_whose_imports_started_a_thread_refuses_to_serve():
+    """fork copies a running thread's locks but not the thread: such a zygote says so."""
+    one_blas_thread = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # as a zygote has
+    proc = subprocess.run([sys.executable, "-c", REFUSE], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **one_blas_thread})
+    code, message = proc.stdout.split(" ", 1)
+    assert code == "1", proc.stderr
+    assert json.loads(message) == {"ready": False, "why": (
+        "2 threads are running after the imports; forking would copy their locks without "
+        "them")}
+
+
+@pytest.mark.slow
+def test_without_fork_the_class_is_graded_in_fresh_processes_with_a_warning(
+        tiny_gradebook_course, tmp_path, monkeypatch, caplog):
+    from autograder.grader import gradebook, pipeline
+    from autograder.grader.steps.collect import collect
+
+    monkeypatch.delattr(os, "fork")  # as on a platform without it
+    subs = tmp_path / "subs"
+    place(subs, "amy", tiny_submission())
+    place(subs, "bob", tiny_submission(None))
+    with caplog.at_level(logging.WARNING, logger="autograder.grader.pipeline"):
+        results = pipeline.grade_all(tiny_gradebook_course, collect([subs]),
+                                     pipeline.Options(workers=2, isolate=False),
+                                     gradebook.points_by_test(tiny_gradebook_course))
+    assert [(r.student, r.score, r.error) for r in results] == [("amy", 5, None),
+                                                                 ("bob", 0, None)]
+    assert "grading with a fresh process per submission: a zygote needs Linux" in caplog.text
