@@ -115,7 +115,7 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
 
 class Executor:
     """Runs sandboxes on a fixed number of worker slots, each with its own uid and, unless
-    ``options.zygote`` is off, its own zygote (started when the slot is first used)."""
+    ``options.zygote`` is off or none can work here, its own zygote."""
 
     def __init__(self, course: Course, options: Options, base: Path, expected: int = 1):
         """``expected``: submissions that may run; that many zygotes (at most one per slot)
@@ -146,14 +146,15 @@ class Executor:
             self.zygotes[slot] = Zygote(self.base / f"zygote-{slot}-{time.monotonic_ns()}",
                                         self.preload)
         except OSError as exc:
-            self._fall_back(exc)
+            self._fall_back(slot, exc)
 
-    def _fall_back(self, why: Exception) -> None:
+    def _fall_back(self, slot: int, why: Exception) -> None:
+        """No new zygote from now on; those serving other slots finish the class."""
         self.fresh_because = str(why)
         log.warning("grading with a fresh process per submission: no zygote (%s)", why)
-        for zygote in self.zygotes.values():
-            zygote.close()
-        self.zygotes.clear()
+        failed = self.zygotes.pop(slot, None)
+        if failed is not None:
+            failed.close()
 
     def _zygote(self, slot: int) -> Zygote | None:
         """The slot's zygote, started or restarted as needed and ready; None: fresh
@@ -169,7 +170,7 @@ class Executor:
             try:
                 zygote.ready()
             except ZygoteError as exc:  # it cannot work here (imports, threads): none will
-                self._fall_back(exc)
+                self._fall_back(slot, exc)
                 return None
         return zygote
 

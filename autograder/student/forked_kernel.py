@@ -70,6 +70,8 @@ def fork_kernel(socket_dir: str, kernel_args: list[str]) -> AsyncKernelManager:
             from ipykernel.kernelapp import IPKernelApp
 
             IPKernelApp.launch_instance(argv=["-f", connection_file, *kernel_args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:
             traceback.print_exc()
             code = 1
