@@ -127,20 +127,21 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
         # (TMPDIR is the sandbox when grading), not beside a deeply nested notebook.
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel")
-    km = None
+    km = kernel = None
     if fork:
         from autograder.student.forked_kernel import fork_kernel
 
         km = fork_kernel(sockets, list(KERNEL_ARGS))
+        kernel = km.provisioner.process  # held here: nbclient may drop the provisioner
     executor = GuardedExecute(nb, cell_timeout, config=config, km=km,
                               resources={"metadata": {"path": os.getcwd()}})
     executor.output_limit = output_limit
     try:
         executor.execute()
     finally:
-        if km is not None:  # an adopted kernel is not nbclient's to stop
-            km.provisioner.process.kill()
-            km.provisioner.process.wait()
+        if kernel is not None:  # an adopted kernel is not nbclient's to stop
+            kernel.kill()
+            kernel.wait()
         _stop_leftovers()
         if nb.cells and nb.cells[-1].source == export_source:
             nb.cells.pop()
