@@ -44,11 +44,15 @@ demo: $(STAMP) release reference
 	cp assignments/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/untouched_release/
 	$(PY) -m autograder grade $(DEMO)/submissions --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/grades.json
 
+# Test processes at once: one per core of the 2-core CI machine (each test's own grader runs
+# two workers, so more would only queue for the cores).
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -30,6 +30,15 @@ import helpers
 from helpers import RELEASE, ROOT, SOLUTION, place, run_grade, tiny_course_at
 
 
+def pytest_itemcollected(item):
+    """Under pytest-xdist (make test) each test file runs in one process, so that its
+    module fixtures are built once; the tests of the graded class, wherever they are, run in
+    one process too, so that the class is graded once. (Marked as each test is collected:
+    pytest-xdist reads the groups when collection is modified.)"""
+    group = "graded_class" if "graded_class" in item.fixturenames else item.module.__name__
+    item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def tiny_course(tmp_path: Path) -> Path:
     return tiny_course_at(tmp_path / "tiny-course")

@@ -78,7 +78,7 @@ def test_check_of_a_missing_notebook(tmp_path, capsys):
 @pytest.mark.parametrize("content, message", [
     ("", "mine.ipynb is empty"),
     (tiny_submission()[:100], "mine.ipynb is not valid notebook JSON"),
-])
+], ids=["empty", "truncated"])  # fixed ids: every pytest-xdist process must collect the same
 def test_check_of_a_file_that_is_not_a_notebook(tmp_path, capsys, content, message):
     path = tmp_path / "mine.ipynb"
     path.write_text(content)

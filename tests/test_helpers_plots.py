@@ -302,3 +302,19 @@ def test_confusion_matrix_errors():
         confusion_matrix([0, -1], [0, 1])
     with pytest.raises(ValueError, match="2 entries but 3"):
         plot_confusion_matrix([0, 1, 2], [0, 1])
+
+
+def test_matplotlib_is_imported_only_when_a_figure_is_asked_for():
+    """The grader imports digit_helpers for the data set's location; it must start fast."""
+    import subprocess
+    import sys
+
+    code = ("import sys, digit_helpers\n"
+            "assert 'matplotlib' not in sys.modules, 'imported with the package'\n"
+            "from digit_helpers import plot_loss, plot_relu, layer_table\n"
+            "assert 'matplotlib.pyplot' in sys.modules\n"
+            "assert sorted(dir(digit_helpers)) == sorted(digit_helpers.__all__)\n"
+            "try:\n    digit_helpers.plot_nothing\nexcept AttributeError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "module 'digit_helpers' has no attribute 'plot_nothing'"

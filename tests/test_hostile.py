@@ -13,7 +13,8 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.grader.sandbox.isolation import SANDBOX_UID_BASE, isolation_problem
+from autograder.grader.sandbox.isolation import isolation_problem
+from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
 
 from helpers import ROOT, by_student, place, run_grade, tiny_course_at, tiny_submission
 
@@ -117,7 +118,7 @@ def test_floods_and_daemons_are_contained(hostile_batch):
     flooded = course / "autograded" / "output_flood" / "digit_recognition"
     assert (flooded / "digit_recognition.ipynb").stat().st_size < 4 * 2**20
     assert result["daemon"]["score"] == 5
-    uids = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 64)
+    uids = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS)
     daemons = [p.info for p in psutil.process_iter(["pid", "uids", "cmdline"])
                if p.info["uids"] and p.info["uids"].real in uids
                and p.info["cmdline"] == ["sleep", "1234"]]

@@ -209,7 +209,36 @@ def test_instructions_state_the_requirements(source_nb):
     train = cell_by_id(source_nb)["train"].source
     assert "set_random_seed(1234)" in train and "enable_op_determinism()" in train
     assert "epochs=40" in train and "history = model.fit(" in train
+    # the same Adam steps, bit for bit, at half the CPU (bench/README.md)
+    assert "model.steps_per_execution = 32" in train
 
+
+
+def test_the_outline_links_every_section(source_nb):
+    """Jupyter gives a heading the id of its text with spaces as dashes; the outline links
+    there, in order, so every link lands on its section."""
+    headings = [line[3:].strip() for c in source_nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    outline = cell_by_id(source_nb)["outline_md"].source
+    targets = re.findall(r"\]\(#([^)]+)\)", outline)
+    assert targets == [h.replace(" ", "-") for h in headings if h != "Outline"]
+    assert all(re.fullmatch(r"[\w-]+", t) for t in targets), "no punctuation in the anchors"
+
+
+def test_the_shape_rule_and_the_figures_sit_beside_their_exercises(source_nb):
+    order = [grade_id(c) for c in source_nb.cells]
+    cells = cell_by_id(source_nb)
+    assert order.index("relu_plot") < order.index("my_relu")
+    assert order.index("test_softmax_stability") < order.index("softmax_plot") < order.index(
+        "logits_md")  # it draws the student's own my_softmax
+    assert order.index("network_plot") < order.index("model")
+    assert order.index("test_model_activations") < order.index("weights") < order.index("compile")
+    assert cells["relu_plot"].source == "plot_relu();"
+    assert "plot_softmax(z, my_softmax(z))" in cells["softmax_plot"].source
+    assert cells["network_plot"].source == "plot_network();"
+    assert cells["weights"].source == "print(layer_table(model))"
+    rule = cells["model_md"].source
+    assert "`W` have shape $(s_{in}, s_{out})$" in rule and "shape $(s_{out},)$" in rule
 
 STALE = "assignments/ is stale: run `make release` (nbgrader generate_assignment)"
 
@@ -324,6 +353,41 @@ def test_solution_trains_past_the_threshold(executed_solution):
     assert match and float(match.group(1)) >= 0.98, stdout_text(cells["test_training_accuracy"])
     figures = [o for o in cells["accuracy"].outputs if "image/png" in o.get("data", {})]
     assert len(figures) == 2  # misclassified digits and confusion matrix
+
+
+def _expected_block(markdown: str) -> str:
+    """The first fenced block of a markdown cell: what the student should see."""
+    return re.search(r"```\n(.*?)\n```", markdown, re.S).group(1)
+
+
+@pytest.mark.slow
+def test_the_expected_outputs_in_the_markdown_are_what_the_solution_prints(executed_solution):
+    cells = cell_by_id(executed_solution)
+    assert stdout_text(cells["weights"]).rstrip("\n") == _expected_block(
+        cells["weights_md"].source)
+    summary = re.sub(r"\x1b\[[0-9;]*m", "", "".join(
+        o.data["text/plain"] for o in cells["model"].outputs if "data" in o))
+    rows = re.findall(r"^\| (L\d \(Dense\)) \| (\(None, \d+\)) \| ([\d,]+) \|$",
+                      cells["model_exercise_md"].source, re.M)
+    assert len(rows) == 3
+    for name, shape, params in rows:
+        assert re.search(rf"{re.escape(name)}\s+│ {re.escape(shape)}\s+│\s+{params} │", summary)
+    assert "Total params: 10,575" in cells["model_exercise_md"].source
+    assert "Total params: 10,575" in summary
+    # The loss per 10 epochs: the same on these pins, close on another processor.
+    loss = re.compile(r"epoch (\d+)/40  loss (\d\.\d+)")
+    printed = loss.findall(stdout_text(cells["train"]))
+    expected = loss.findall(_expected_block(cells["loss_md"].source))
+    assert [e for e, _ in printed] == [e for e, _ in expected] == ["10", "20", "30", "40"]
+    for (_, got), (_, want) in zip(printed, expected, strict=True):
+        assert float(got) == pytest.approx(float(want), rel=0.05)
+
+
+@pytest.mark.slow
+def test_the_teaching_figures_are_drawn(executed_solution):
+    cells = cell_by_id(executed_solution)
+    for gid in ("relu_plot", "softmax_plot", "network_plot"):
+        assert [o for o in cells[gid].outputs if "image/png" in o.get("data", {})], gid
 
 
 @pytest.mark.slow

@@ -27,13 +27,13 @@ from autograder.grader.course import Course
 from autograder.grader.sandbox import folder as sandbox
 from autograder.grader.sandbox.folder import Sandbox
 from autograder.grader.sandbox.isolation import (
-    SANDBOX_UID_BASE,
     isolation_prefix,
     jail_paths,
     kill_uid,
     uid_prefix,
 )
 from autograder.grader.sandbox.limits import Limits
+from autograder.grader.sandbox.uids import UidLease
 from autograder.grader.sandbox.zygote import Job, Zygote, ZygoteError, notebook_imports
 from autograder.grader.steps import (
     Outcome,
@@ -126,6 +126,9 @@ class Executor:
         self.slots: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(max(1, options.workers)):
             self.slots.put(slot)
+        self.lease = UidLease()
+        self.uids = [self.lease.take() if options.isolate else None
+                     for _ in range(max(1, options.workers))]
         self.zygotes: dict[int, Zygote] = {}
         self.fresh_because: str | None = (
             "turned off" if not options.zygote else
@@ -176,7 +179,7 @@ class Executor:
 
     def __call__(self, box: Sandbox) -> Execution:
         slot = self.slots.get()
-        uid = SANDBOX_UID_BASE + slot
+        uid = self.uids[slot]
         isolate = self.options.isolate
         try:
             prefix = None
@@ -211,6 +214,7 @@ class Executor:
     def close(self) -> None:
         for zygote in self.zygotes.values():
             zygote.close()
+        self.lease.release()
 
 
 def scored_notebook(run: Execution, tampering: list[str]) -> NotebookNode:

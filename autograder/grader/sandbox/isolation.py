@@ -23,7 +23,6 @@ from autograder.grader.sandbox.folder import Sandbox
 # The packages the kernel and worker import, wherever they are installed from (an editable
 # install: the repository; the Gradescope image: its source folder).
 COURSE_PACKAGES = [Path(digit_helpers.__file__).parent, Path(autograder.__file__).parent]
-SANDBOX_UID_BASE = 61000  # unprivileged uids with no account: one per concurrent worker
 UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
 
