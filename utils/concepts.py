@@ -62,7 +62,7 @@ def plot_softmax(z, probs) -> Figure:
     left.bar(j, logits, color=colors)
     left.set_title("logits z")
     right.bar(j, np.nan_to_num(a), color=colors)
-    right.set_ylim(min(0.0, np.nanmin(a)) if np.isfinite(a).any() else 0, 1.1)
+    right.set_ylim(min(0.0, np.min(a[np.isfinite(a)], initial=0.0)), 1.1)
     right.set_title(f"probabilities: sum {a.sum():.4g}")
     for ax, values in ((left, logits), (right, a)):
         ax.set_xticks(j)

@@ -24,13 +24,14 @@ BAR_COLOR = "tab:blue"
 
 
 def _image_grid(X: np.ndarray, indices: np.ndarray, cols: int,
-                heading_lines: int = 0) -> tuple[Figure, list]:
-    """Draw X[indices] as 20x20 images in a grid, each with room for a one-line title and
-    `heading_lines` lines of suptitle above the grid; return the figure and the used axes."""
+                heading: str | None = None) -> tuple[Figure, list]:
+    """Draw X[indices] as 20x20 images in a grid, each with room for a one-line title, under
+    an optional heading; return the figure and the used axes."""
     n = len(indices)
     cols = min(cols, n)
     rows = -(-n // cols)  # ceiling division
-    top = 0.15 + 0.25 * heading_lines  # inches above the first row's titles
+    lines = heading.count("\n") + 1 if heading else 0
+    top = 0.15 + 0.25 * lines  # inches above the first row's titles
     height = 1.45 * rows + top + 0.1
     # Fixed margins: every cell is the same size, so no tight_layout pass (which measured
     # each of up to 64 axes and took about as long as drawing them).
@@ -41,6 +42,8 @@ def _image_grid(X: np.ndarray, indices: np.ndarray, cols: int,
     # One grey scale for the whole grid so faint digits look faint.
     vmin, vmax = min(0.0, float(X.min())), max(1.0, float(X.max()))
     flat = axes.ravel()
+    if heading:
+        fig.suptitle(heading)
     for ax in flat:
         ax.set_axis_off()  # also hides the spare cells of the last row
     for ax, i in zip(flat, indices, strict=False):
@@ -81,9 +84,8 @@ def plot_predictions(X, y_true, y_pred, n: int = 64, seed=None, cols: int = 8) -
     y_true = as_labels("y_true", y_true, n=X.shape[0])
     y_pred = as_labels("y_pred", y_pred, n=X.shape[0])
     idx = _sample(X.shape[0], check_count("n", n), seed)
-    fig, axes = _image_grid(X, idx, check_count("cols", cols), heading_lines=1)
+    fig, axes = _image_grid(X, idx, check_count("cols", cols), "Label, Prediction")
     _title_predictions(axes, idx, y_true, y_pred)
-    fig.suptitle("Label, Prediction")
     return fig
 
 
@@ -104,11 +106,10 @@ def plot_misclassified(X, y_true, y_pred, max_images: int = 64, cols: int = 8) -
         fig.suptitle(summary)
         return fig
     shown = wrong[:max_images]
-    fig, axes = _image_grid(X, shown, cols, heading_lines=2)
-    _title_predictions(axes, shown, y_true, y_pred)
     if len(shown) < len(wrong):
         summary += f" (showing first {len(shown)})"
-    fig.suptitle(f"{summary}\nLabel, Prediction")
+    fig, axes = _image_grid(X, shown, cols, f"{summary}\nLabel, Prediction")
+    _title_predictions(axes, shown, y_true, y_pred)
     return fig
 
 
