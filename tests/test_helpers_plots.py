@@ -41,20 +41,33 @@ def toy():
     return X, y
 
 
-def _image_axes(fig: Figure):
-    return [ax for ax in fig.axes if ax.images]
+def _grid(fig: Figure):
+    """The grid's one image and its titles: each title is centred just above its tile."""
+    (ax,) = fig.axes
+    (image,) = ax.images
+    return np.ma.filled(image.get_array(), np.nan), ax.texts
+
+
+def _tile(mosaic: np.ndarray, title) -> np.ndarray:
+    x, y = title.get_position()
+    row, col = int(round(y)) + 1, int(round(x - 10))
+    return mosaic[row:row + 20, col:col + 20]
+
+
+def _tiles(fig: Figure) -> list[np.ndarray]:
+    mosaic, titles = _grid(fig)
+    return [_tile(mosaic, t) for t in titles]
 
 
 def _titles(fig: Figure):
-    return [ax.get_title() for ax in _image_axes(fig)]
+    return [t.get_text() for t in _grid(fig)[1]]
 
 
 def _shown_rows(fig: Figure, X: np.ndarray) -> list[int]:
-    """Which rows of X each image axis shows (images are compared pixel for pixel)."""
+    """Which rows of X each tile shows, in title order (compared pixel for pixel)."""
     rows = []
-    for ax in _image_axes(fig):
-        img = np.asarray(ax.images[0].get_array())
-        matches = [i for i in range(len(X)) if np.array_equal(X[i].reshape(20, 20), img)]
+    for tile in _tiles(fig):
+        matches = [i for i in range(len(X)) if np.array_equal(X[i].reshape(20, 20), tile)]
         assert len(matches) == 1
         rows.append(matches[0])
     return rows
@@ -67,15 +80,18 @@ def test_digit_grid_shows_n_labelled_images(toy):
     X, y = toy
     fig = plot_digit_grid(X, y, n=12, seed=0, cols=5)
     assert isinstance(fig, Figure)
-    axes = _image_axes(fig)
-    assert len(axes) == 12
-    assert all(len(ax.images) == 1 for ax in axes)
-    assert all(ax.images[0].get_array().shape == (20, 20) for ax in axes)
-    assert len(fig.axes) == 15  # 3 rows x 5 cols, the 3 spare cells stay empty
+    mosaic, titles = _grid(fig)
+    assert len(titles) == 12
     rows = _shown_rows(fig, X)
     assert len(set(rows)) == 12  # sampled without replacement
     assert _titles(fig) == [str(y[i]) for i in rows]
-    assert all(not ax.axison for ax in fig.axes)
+    # 3 rows x 5 columns, left to right then down; the last row's 3 spare cells stay empty.
+    corners = [(int(round(t.get_position()[1])), int(round(t.get_position()[0]))) for t in titles]
+    assert [r for r, _ in corners] == sorted(r for r, _ in corners)
+    assert len({r for r, _ in corners}) == 3 and len({c for _, c in corners}) == 5
+    last_row = mosaic[corners[-1][0] + 1:]
+    assert np.isnan(last_row[:, corners[-1][1] + 11:]).all()
+    assert not fig.axes[0].axison
 
 
 def test_digit_grid_is_reproducible_and_row_major(toy):
@@ -86,13 +102,13 @@ def test_digit_grid_is_reproducible_and_row_major(toy):
     # Feature k of the unrolled row is pixel (k // 20, k % 20): row-major, no transpose.
     X2 = np.zeros((1, 400))
     X2[0, 3] = 1.0  # row 0, column 3
-    img = plot_digit_grid(X2, [7], n=1).axes[0].images[0].get_array()
+    (img,) = _tiles(plot_digit_grid(X2, [7], n=1))
     assert img[0, 3] == 1.0 and img[3, 0] == 0.0
 
 
 def test_digit_grid_caps_n_at_dataset_size(toy):
     X, y = toy
-    assert len(_image_axes(plot_digit_grid(X, y, n=100, seed=1))) == len(X)
+    assert len(_titles(plot_digit_grid(X, y, n=100, seed=1))) == len(X)
 
 
 @pytest.mark.parametrize(
@@ -128,9 +144,9 @@ def test_predictions_titles_and_red_for_wrong(toy):
     assert fig._suptitle.get_text() == "Label, Prediction"
     rows = _shown_rows(fig, X)
     assert sorted(rows) == list(range(30))
-    for ax, i in zip(_image_axes(fig), rows, strict=True):
-        assert ax.get_title() == f"{y[i]},{y_pred[i]}"
-        is_red = to_rgba(ax.title.get_color()) == RED
+    for title, i in zip(_grid(fig)[1], rows, strict=True):
+        assert title.get_text() == f"{y[i]},{y_pred[i]}"
+        is_red = to_rgba(title.get_color()) == RED
         assert is_red == (y[i] != y_pred[i])
 
 
@@ -143,14 +159,14 @@ def test_misclassified_shows_only_wrong_ones_with_count(toy):
     assert "5 of 30 misclassified" in fig._suptitle.get_text()
     assert _shown_rows(fig, X) == wrong
     assert _titles(fig) == [f"{y[i]},{y_pred[i]}" for i in wrong]
-    assert all(to_rgba(ax.title.get_color()) == RED for ax in _image_axes(fig))
+    assert all(to_rgba(t.get_color()) == RED for t in _grid(fig)[1])
 
 
 def test_misclassified_respects_max_images(toy):
     X, y = toy
     y_pred = (y + 1) % 10  # all 30 wrong
     fig = plot_misclassified(X, y, y_pred, max_images=7, cols=4)
-    assert len(_image_axes(fig)) == 7
+    assert len(_titles(fig)) == 7
     assert "30 of 30 misclassified (showing first 7)" in fig._suptitle.get_text()
 
 
