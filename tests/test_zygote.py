@@ -99,15 +99,6 @@ def probe_notebook(answer: str = CLEAN, *, tests: bool = True) -> nbformat.Noteb
     return nb
 
 
-@pytest.fixture
-def probe_course(tmp_path: Path) -> Path:
-    course = tmp_path / "probe-course"
-    src = course / "solutions" / "digit_recognition"
-    src.mkdir(parents=True)
-    nbformat.write(probe_notebook(), src / NOTEBOOK_NAME)
-    return course
-
-
 def submission(answer: str) -> str:
     return nbformat.writes(probe_notebook(answer))
 
@@ -137,60 +128,11 @@ def test_the_pollution_breaks_every_test_when_it_shares_a_process(tmp_path):
     assert failed == set(TESTS)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
-def test_next_student_in_the_same_zygote_scores_as_when_graded_alone(tmp_path, probe_course):
-    alone = tmp_path / "alone"
-    place(alone, "next", submission(CLEAN))
-    expected, _ = run_grade(probe_course, alone, "--workers", "1", "--db",
-                            f"sqlite:///{tmp_path / 'alone.db'}")
-    assert points(expected)["next"] == dict.fromkeys(TESTS, 1)
-
-    both = tmp_path / "both"
-    place(both, "a_polluter", submission(POLLUTE))  # graded first: students go in name order
-    place(both, "next", submission(CLEAN))
-    grades, text = run_grade(probe_course, both, "--workers", "1", "--db",
-                             f"sqlite:///{tmp_path / 'both.db'}")
-    assert "no zygote" not in text
-    got = points(grades)
-    assert got["next"] == points(expected)["next"]
-    # The polluter saw its own changes: the probes work in a forked worker too.
-    assert got["a_polluter"]["test_numpy"] == 0 and got["a_polluter"]["test_threads"] == 0
-
-
 VARIANTS = {
     "right": CLEAN,
     "wrong": "result = 1\ntf.keras.mixed_precision.set_global_policy('mixed_float16')",
     "broken": "result = 1\nimport os\nos._exit(3)",
 }
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
-def test_thirty_forks_in_a_row_train_without_a_hang_and_grade_as_fresh_processes(tmp_path,
-                                                                                 probe_course):
-    """Two zygotes fork 15 workers each, every one training with TensorFlow and BLAS; a
-    hang would hit the notebook timeout and change the grades."""
-    many = tmp_path / "many"
-    for i in range(30):
-        kind = list(VARIANTS)[i % 3]
-        place(many, f"s{i:02d}_{kind}", submission(VARIANTS[kind]))
-    grades, text = run_grade(probe_course, many, "--workers", "2", "--notebook-timeout", "120",
-                             "--db", f"sqlite:///{tmp_path / 'many.db'}")
-    assert "no zygote" not in text
-
-    fresh = tmp_path / "fresh"
-    for kind, answer in VARIANTS.items():
-        place(fresh, kind, submission(answer))
-    reference, _ = run_grade(probe_course, fresh, "--workers", "2", "--no-zygote",
-                             "--db", f"sqlite:///{tmp_path / 'fresh.db'}")
-    expected = by_student(reference)
-    assert points(reference)["right"] == dict.fromkeys(TESTS, 1)
-    assert expected["broken"]["score"] == 0 and expected["wrong"]["score"] == 4
-    for student in by_student(grades).values():
-        kind = student["student"].split("_")[1]
-        assert student["tests"] == expected[kind]["tests"], student["student"]
-        assert student.get("error") == expected[kind].get("error")
 
 
 ATTACK_ZYGOTE = """result = 1
@@ -211,9 +153,76 @@ if found:
     np.maximum = None  # scores 0 on test_numpy: the attack reached the zygote"""
 
 
+@pytest.fixture(scope="module")
+def probe_course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("probe") / "probe-course"
+    src = course / "solutions" / "digit_recognition"
+    src.mkdir(parents=True)
+    nbformat.write(probe_notebook(), src / NOTEBOOK_NAME)
+    return course
+
+
+@pytest.fixture(scope="module")
+def fresh(probe_course, tmp_path_factory) -> dict[str, dict]:
+    """Each variant graded alone, in a fresh process (--no-zygote): what the zygote's
+    grades must equal."""
+    base = tmp_path_factory.mktemp("fresh")
+    for kind, answer in VARIANTS.items():
+        place(base / "subs", kind, submission(answer))
+    grades, _ = run_grade(probe_course, base / "subs", "--workers", "2", "--no-zygote",
+                          "--db", f"sqlite:///{base / 'fresh.db'}")
+    expected = by_student(grades)
+    assert points(grades)["right"] == dict.fromkeys(TESTS, 1)
+    assert expected["broken"]["score"] == 0 and expected["wrong"]["score"] == 4
+    return expected
+
+
+@pytest.fixture(scope="module")
+def one_zygote(probe_course, tmp_path_factory) -> dict:
+    """Three students forked in turn by one locked-in zygote (--workers 1; name order): the
+    zygote's attacker, the polluter, then an honest student."""
+    base = tmp_path_factory.mktemp("one-zygote")
+    place(base / "subs", "a_attacker", submission(ATTACK_ZYGOTE))
+    place(base / "subs", "b_polluter", submission(POLLUTE))
+    place(base / "subs", "next", submission(CLEAN))
+    grades, text = run_grade(probe_course, base / "subs", "--workers", "1",
+                             "--db", f"sqlite:///{base / 'one-zygote.db'}")
+    assert "no zygote" not in text
+    return grades
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
-def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course):
+def test_next_student_in_the_same_zygote_scores_as_when_graded_alone(one_zygote, fresh):
+    got = by_student(one_zygote)
+    assert got["next"]["tests"] == fresh["right"]["tests"]
+    # The polluter saw its own changes: the probes work in a forked worker too.
+    assert points(one_zygote)["b_polluter"]["test_numpy"] == 0
+    assert points(one_zygote)["b_polluter"]["test_threads"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
+def test_thirty_forks_in_a_row_train_without_a_hang_and_grade_as_fresh_processes(
+        tmp_path, probe_course, fresh):
+    """Two zygotes fork 15 workers each, every one training with TensorFlow and BLAS; a
+    hang would hit the notebook timeout and change the grades."""
+    many = tmp_path / "many"
+    for i in range(30):
+        kind = list(VARIANTS)[i % 3]
+        place(many, f"s{i:02d}_{kind}", submission(VARIANTS[kind]))
+    grades, text = run_grade(probe_course, many, "--workers", "2", "--notebook-timeout", "120",
+                             "--db", f"sqlite:///{tmp_path / 'many.db'}")
+    assert "no zygote" not in text
+    for student in by_student(grades).values():
+        kind = student["student"].split("_")[1]
+        assert student["tests"] == fresh[kind]["tests"], student["student"]
+        assert student.get("error") == fresh[kind].get("error")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
+def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course, one_zygote):
     """Without isolation the student runs as the grader and kills the zygote (the next
     student is still graded: the slot starts a new one). Locked in, it finds nothing."""
     subs = tmp_path / "subs"
@@ -224,10 +233,7 @@ def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course):
     assert points(open_grades)["a_attacker"]["test_numpy"] == 0  # it found and killed it
     assert points(open_grades)["next"] == dict.fromkeys(TESTS, 1)
 
-    locked, _ = run_grade(probe_course, subs, "--workers", "1", "--db",
-                          f"sqlite:///{tmp_path / 'locked.db'}")
-    assert points(locked)["a_attacker"] == dict.fromkeys(TESTS, 1)
-    assert points(locked)["next"] == dict.fromkeys(TESTS, 1)
+    assert points(one_zygote)["a_attacker"] == dict.fromkeys(TESTS, 1)
 
 
 def test_the_zygote_preloads_what_the_source_notebook_imports():
