@@ -16,7 +16,7 @@ help:
 	@echo "make bench      compare our grader with plain nbgrader; profile one submission; 300 tiny ones"
 	@echo "make lint       ruff and the import contracts (lint-imports)"
 	@echo "make clean      remove build output and caches (never grades)"
-	@echo "make clean-grades  DELETE this folder's gradebook.db, autograded/, feedback/, graded_models/"
+	@echo "make clean-grades  DELETE this folder's gradebook.db, submitted/, autograded/, feedback/, graded_models/"
 
 # The venv is rebuilt whenever the declared dependencies change.
 $(STAMP): pyproject.toml

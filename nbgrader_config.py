@@ -31,3 +31,15 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 from autograder.grader.hide_hidden import HideHiddenTests  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+
+# nbgrader autograde (and formgrader's Autograde button, which runs it) would execute each
+# student's notebook in nbgrader's own process: as the instructor, in this folder, beside the
+# gradebook and solutions. Here it hands the submission to `python -m autograder grade` instead
+# (sandboxed, checked outside the kernel, recorded as the CLI records it; see
+# autograder/grader/nbgrader_autograde.py and docs/formgrader.md).
+# AUTOGRADER_PLAIN_NBGRADER=1 keeps nbgrader's own execution, for the tests and benchmark that
+# measure plain nbgrader; never set it to grade students.
+from autograder.grader.nbgrader_autograde import SandboxedAutograde, plain_nbgrader  # noqa: E402
+
+if not plain_nbgrader():
+    c.Autograde.autograde_preprocessors = [SandboxedAutograde]

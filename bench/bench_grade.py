@@ -213,6 +213,7 @@ def bench_nbgrader(work: Path, n: int) -> Measure:
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     env = tool_env()
+    env["AUTOGRADER_PLAIN_NBGRADER"] = "1"  # nbgrader's own execution, not the course's
     nbgrader = str(VENV_BIN / "nbgrader")
     subprocess.run([nbgrader, "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
                    cwd=root, env=env, check=True, capture_output=True)

@@ -161,8 +161,10 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
     shutil.copytree(ROOT / "solutions", work / "solutions",
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", work)
+    # AUTOGRADER_PLAIN_NBGRADER: nbgrader's own execution, not the course's sandboxed autograde
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
-                                                  os.environ.get("PATH", "")])}
+                                                  os.environ.get("PATH", "")]),
+           "AUTOGRADER_PLAIN_NBGRADER": "1"}
     nbgrader = [sys.executable, "-m", "nbgrader"]
     subprocess.run([*nbgrader, "generate_assignment", ASSIGNMENT_ID, "--force",
                     "--log-level=ERROR"], cwd=work, env=env, check=True, capture_output=True)

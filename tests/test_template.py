@@ -25,6 +25,7 @@ ALLOWED = {
     "assignments/digit_recognition/digit_recognition.ipynb",
     "data/digits.npz", "data/README.md",
     ".github/workflows/classroom.yml", ".github/classroom/manifest.json", ".github/dependabot.yml",
+    ".devcontainer/devcontainer.json",
     "autograder/__init__.py", "autograder/__main__.py", "autograder/cli.py",
     "autograder/student/__init__.py",
 }
@@ -33,6 +34,9 @@ ALLOWED = {
 ALLOWED_PATTERNS = (re.compile(r"utils/[A-Za-z_][A-Za-z0-9_]*\.py"),
                     re.compile(r"autograder/[A-Za-z_][A-Za-z0-9_]*\.py"),
                     re.compile(r"autograder/student/[A-Za-z_][A-Za-z0-9_]*\.py"))
+DEVCONTAINER_SCHEMAS = Path(__file__).parent / "schemas" / "devcontainer"
+
+
 def exported_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
@@ -158,3 +162,55 @@ def test_actionlint_passes_on_every_workflow(student_template):
     proc = subprocess.run([binary, *map(str, workflows)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def devcontainer_validator():
+    """A validator for devcontainer.json: the published schema (tests/schemas/devcontainer/,
+    vendored unchanged), each file registered under the address the others use for it."""
+    from jsonschema import Draft201909Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7, DRAFT201909
+
+    spec = "https://raw.githubusercontent.com/devcontainers/spec/main/schemas/"
+    vscode = ("https://raw.githubusercontent.com/microsoft/vscode/main/extensions/"
+              "configuration-editing/schemas/")
+
+    def load(name: str) -> dict:
+        return json.loads((DEVCONTAINER_SCHEMAS / name).read_text("utf-8"))
+
+    registry = Registry().with_resources([
+        # the entry point declares no draft; its parts are 2019-09 and draft-07
+        (spec + "devContainer.schema.json",
+         DRAFT201909.create_resource(load("devContainer.schema.json"))),
+        (spec + "devContainer.base.schema.json",
+         Resource.from_contents(load("devContainer.base.schema.json"))),
+        (vscode + "devContainer.codespaces.schema.json",
+         Resource.from_contents(load("devContainer.codespaces.schema.json"))),
+        (vscode + "devContainer.vscode.schema.json",
+         Resource.from_contents(load("devContainer.vscode.schema.json"))),
+        # VS Code's settings schema is built into the editor: any object stands in for it
+        ("vscode://schemas/settings/machine", DRAFT7.create_resource({"type": "object"})),
+    ])
+    return Draft201909Validator({"$ref": spec + "devContainer.schema.json"}, registry=registry)
+
+
+def test_devcontainer_is_valid_and_installs_the_student_packages(student_template):
+    path = student_template / ".devcontainer/devcontainer.json"
+    assert path.read_bytes() == (ROOT / "template/.devcontainer/devcontainer.json").read_bytes()
+    config = json.loads(path.read_text("utf-8"))  # plain JSON: no comments, no trailing commas
+    validator = devcontainer_validator()
+    assert [e.message for e in validator.iter_errors(config)] == []
+    # the schema is strict where it matters: a misspelt key, an extension id that is not one
+    assert list(validator.iter_errors({**config, "postCreateComand": "pip install -e ."}))
+    assert list(validator.iter_errors(
+        {**config, "customizations": {"vscode": {"extensions": ["Jupyter notebooks"]}}}))
+    # A Python that TensorFlow 2.21 has wheels for, within the project's requires-python.
+    image = re.fullmatch(r"mcr\.microsoft\.com/devcontainers/python:\d+-(3\.\d+)-bookworm",
+                         config["image"])
+    assert image and image[1] in ("3.11", "3.12", "3.13"), config["image"]
+    assert {"ms-python.python", "ms-toolsai.jupyter"} <= set(
+        config["customizations"]["vscode"]["extensions"])
+    # the student's install (the README's route 2 says the same: test_student_install.py)
+    assert config["postCreateCommand"] == "pip install --user -e ."
+    for opened in config["customizations"]["codespaces"]["openFiles"]:
+        assert (student_template / opened).is_file(), opened

@@ -65,6 +65,15 @@ class Course:
         return self.root / "graded" / hashlib.sha256(self.db.encode()).hexdigest()[:12]
 
     @property
+    def submitted_dir(self) -> Path:
+        """nbgrader's ``submitted/<student>/<assignment>/``: what each student handed in and
+        ``timestamp.txt``, which formgrader counts and shows (``record.keep_submission``)."""
+        return self.graded_dir / "submitted"
+
+    def submitted_notebook(self, student: str) -> Path:
+        return self.submitted_dir / student / self.assignment_id / f"{self.notebook_id}.ipynb"
+
+    @property
     def autograded_dir(self) -> Path:
         return self.graded_dir / "autograded"
 
@@ -95,6 +104,7 @@ class Course:
         c.CourseDirectory.root = str(self.root.resolve())
         c.CourseDirectory.db_url = self.db
         # Absolute folders win over root when nbgrader joins its paths.
+        c.CourseDirectory.submitted_directory = str(self.submitted_dir.resolve())
         c.CourseDirectory.autograded_directory = str(self.autograded_dir.resolve())
         c.CourseDirectory.feedback_directory = str(self.feedback_dir.resolve())
         return c
@@ -105,8 +115,8 @@ class Course:
                                                "graded_models", "graded")]
         # The repositories' history holds the solutions and hidden tests of every commit.
         paths += [REPO_ROOT / ".git", self.root / ".git"]
-        paths += [REPO_ROOT / "solutions", self.root / "gradebook.db", self.autograded_dir,
-                  self.feedback_dir, self.graded_dir / "graded_models"]
+        paths += [REPO_ROOT / "solutions", self.root / "gradebook.db", self.submitted_dir,
+                  self.autograded_dir, self.feedback_dir, self.graded_dir / "graded_models"]
         if self.sqlite_file:
             paths += [self.sqlite_file, self.sqlite_file.with_name(self.sqlite_file.name
                                                                    + "-journal")]

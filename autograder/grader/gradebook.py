@@ -4,9 +4,10 @@
   has written into the gradebook (the locked test cells, hidden tests included, are restored
   from there); :func:`ensure_assignment` runs it when the gradebook lacks the assignment or
   holds older test cells, writing the student version to a throw-away folder;
-- the grades: students and submissions (:func:`register`), a graded notebook's scores
-  through nbgrader's own ``SaveAutoGrades`` (:func:`save_grades`), zero for a submission
-  that could not run (:func:`save_failure`), and shards' results (:func:`save_merged`).
+- the grades: students and submissions (:func:`register`), names from the class list
+  (:func:`name_students`), a graded notebook's scores through nbgrader's own
+  ``SaveAutoGrades`` (:func:`save_grades`), zero for a submission that could not run
+  (:func:`save_failure`), and shards' results (:func:`save_merged`).
 
 The grader's ledger keeps its own table in the same database (``steps/ledger.py``).
 """
@@ -21,6 +22,7 @@ import warnings
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -40,6 +42,16 @@ from autograder.student.notebook import (
     is_locked,
     nbgrader_meta,
 )
+
+
+class Person(Protocol):
+    """A class list's row, as ``autograder.grader.roster.Student`` holds it."""
+
+    student: str
+    first_name: str
+    last_name: str
+    email: str
+
 
 # --- the assignment -------------------------------------------------------------------------
 
@@ -147,6 +159,17 @@ def register(course: Course, student: str, submitted_at: str | None = None) -> N
                                        **_timestamp(submitted_at))
 
 
+def name_students(course: Course, people: Iterable[Person]) -> None:
+    """Names and e-mail addresses from the class list (``grade --roster``), for formgrader and
+    the exports; an empty field changes nothing. Students on the list who submitted nothing
+    are added too, as ``nbgrader db student import`` adds them."""
+    with Gradebook(course.db, course.id) as gb:
+        for person in people:
+            known = {field: value for field in ("first_name", "last_name", "email")
+                     if (value := getattr(person, field))}
+            gb.update_or_create_student(person.student, **known)
+
+
 def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
     """A graded notebook's scores and late penalty, through nbgrader's own SaveAutoGrades and
     AssignLatePenalties (as ``nbgrader autograde`` runs them, with the course's settings)."""
@@ -155,9 +178,9 @@ def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
         nb, _ = step(config=config).preprocess(nb, resources(course, student))
 
 
-def save_failure(course: Course, student: str) -> None:
+def save_failure(course: Course, student: str, submitted_at: str | None = None) -> None:
     """A submission that could not be run earns zero everywhere, not 'needs manual grading'."""
-    register(course, student)
+    register(course, student, submitted_at)
     with Gradebook(course.db, course.id) as gb:
         submission = gb.find_submission_notebook(course.notebook_id, course.assignment_id,
                                                  student)

@@ -108,7 +108,9 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
         raise SubmissionError(sub.error)
     nb = read_notebook(sub.notebook)
     tampering = tamper_check.find(course, sub)
-    gradebook.register(course, sub.student, sub.submitted_at)
+    handed_in = sub.handed_in()
+    gradebook.register(course, sub.student, handed_in)
+    record.keep_submission(course, sub.student, sub.notebook, handed_in)
     nb = sanitize.sanitize(nb, course, sub.student)
     return Prepared(sandbox.create(nbformat.writes(nb), base), tampering)
 
@@ -267,7 +269,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         message = str(exc) if isinstance(exc, SubmissionError) else (
             f"internal grading error ({type(exc).__name__}: {exc})")
         if sub.record:
-            record.save_failure(course, sub.student)
+            record.save_failure(course, sub.student, sub.notebook, sub.handed_in())
         done(i, sub, failed(sub, message, points))
 
     todo: list[tuple[int, Submission]] = []
@@ -281,6 +283,11 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         else:
             todo.append((i, sub))
 
+    # The sandbox hides what exists when it starts: the folders that grading fills with
+    # every student's work (other students' notebooks, graded copies) must exist by then.
+    for folder in (course.submitted_dir, course.autograded_dir,
+                   course.graded_dir / "graded_models"):
+        folder.mkdir(parents=True, exist_ok=True)
     base = sandbox.new_base()
     # The zygotes import while the submissions are prepared.
     run = Executor(course, options, base, expected=sum(1 for _, sub in todo if not sub.error))

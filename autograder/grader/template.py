@@ -35,6 +35,8 @@ COPIED = {
     Path("template/.gitignore"): Path(".gitignore"),
     Path("template") / WORKFLOW: WORKFLOW,
     Path("template/.github/dependabot.yml"): Path(".github/dependabot.yml"),
+    # Codespaces and local dev containers: a Python image plus the student's install
+    Path("template/.devcontainer/devcontainer.json"): Path(".devcontainer/devcontainer.json"),
 }
 MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 

@@ -126,6 +126,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the grades as JSON")
     p.add_argument("--student", help="student id for a single notebook or folder")
+    p.add_argument("--roster", type=Path, metavar="CSV",
+                   help="class list (columns student, first_name, last_name, email, ...): "
+                        "names for the gradebook, shown by formgrader and the exports")
     _course_args(p)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="submissions executed at once (default: number of cores)")
@@ -179,14 +182,16 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         TimeRemainingColumn,
     )
 
-    from autograder.grader import gradebook, pipeline
+    from autograder.grader import gradebook, pipeline, roster
     from autograder.grader.steps import report
     from autograder.grader.steps.collect import collect, select_shard
 
     course = _course(args)
+    class_list = roster.read(args.roster) if args.roster else []
     if gradebook.ensure_assignment(course):
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
+    gradebook.name_students(course, class_list)
     subs = collect(args.paths, args.student)
     if args.shard:
         subs = select_shard(subs, *args.shard)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from autograder.grader import collected
@@ -19,6 +20,8 @@ from autograder.spec import NOTEBOOK_NAME as EXPECTED_NAME
 # Student ids become folder names and database keys: keep them boring.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 SKIP_DIRS = {".ipynb_checkpoints", ".git", "__pycache__", "__MACOSX", ".github"}
+# nbgrader's record of when a submission arrived, beside the notebook in its submitted/ folder
+TIMESTAMP_FILE = "timestamp.txt"
 
 
 @dataclass
@@ -39,6 +42,30 @@ class Submission:
         if self.notebook is None or not self.notebook.is_file():
             return None
         return self.notebook.read_bytes()
+
+    def handed_in(self) -> str | None:
+        """When the work was handed in (ISO 8601), as well as it is known: ``submitted_at``
+        from collect's record; else nbgrader's ``timestamp.txt`` beside the notebook (as its
+        ``submitted/`` folder holds one); else the notebook file's modification time.
+
+        For the gradebook and formgrader only: the grade JSON and the ledger keep
+        ``submitted_at``, which only ``collect`` sets.
+        """
+        if self.submitted_at:
+            return self.submitted_at
+        if self.notebook is None or not self.notebook.is_file():
+            return None
+        stamp = self.notebook.parent / TIMESTAMP_FILE
+        if stamp.is_file() and not stamp.is_symlink():
+            from nbgrader.utils import parse_utc  # not at import: the CLI's parser is light
+
+            try:
+                with stamp.open(encoding="utf-8", errors="replace") as fh:
+                    when = parse_utc(fh.read(100).strip())
+                return when.replace(tzinfo=UTC).isoformat()
+            except (ValueError, OverflowError):
+                pass  # not a time nbgrader could read either: the file's time below
+        return datetime.fromtimestamp(self.notebook.stat().st_mtime, UTC).isoformat()
 
 
 def _notebooks_in(folder: Path) -> list[Path]:

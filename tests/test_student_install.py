@@ -1,0 +1,314 @@
+"""The student's install, as the template's README gives it.
+
+The README's "Set up" offers three routes, in this order: Codespaces (the template's
+.devcontainer/devcontainer.json), a local venv (Linux/macOS and Windows commands), Colab (a
+cell that installs the helpers from the student's repository and points them to its data).
+The fast tests read those commands and hold them to one install (`pip install -e .`, never the
+grader extra); the slow ones run the Linux/macOS commands, parsed from the README, in a copy
+of the exported template: a fresh venv that then runs the release notebook to its first
+failing test, and `check` (the README's command), without the grader's packages.
+
+The README's `python3 -m venv` and `pip install` are run by uv (`uv venv`, `uv pip install`,
+same arguments) when uv is on hand: the same packages in seconds instead of minutes. Without
+uv they run as written (about three minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+NOTEBOOK = "assignments/digit_recognition/digit_recognition.ipynb"
+ROUTES = ("Codespaces", "computer", "Colab")  # a word of each route's heading, in order
+
+
+# --- the README, read as a student reads it -------------------------------------------------
+
+def section(text: str, heading: str) -> str:
+    """The body of the ``## heading`` section."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"no section ## {heading}"
+    return match[1]
+
+
+def routes(readme: str) -> list[tuple[str, str]]:
+    """The ``### `` subsections of "Set up": (heading, body), in order."""
+    parts = re.split(r"^### (.+)\n", section(readme, "Set up"), flags=re.M)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def code_blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.M | re.S)
+
+
+def route(readme: str, word: str) -> str:
+    (body,) = [body for heading, body in routes(readme) if word in heading]
+    return body
+
+
+def commands(block: str) -> list[str]:
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def check_command(readme: str) -> str:
+    (block,) = code_blocks(section(readme, "Check yourself"), "bash")
+    (line,) = commands(block)
+    return line
+
+
+@pytest.fixture(scope="module")
+def readme(student_template) -> str:
+    return (student_template / "README.md").read_text("utf-8")
+
+
+# --- fast: the commands agree ---------------------------------------------------------------
+
+def test_three_routes_in_order(readme):
+    headings = [heading for heading, _ in routes(readme)]
+    assert len(headings) == 3, headings
+    assert all(word in heading for word, heading in zip(ROUTES, headings, strict=True)), headings
+
+
+def test_every_route_installs_the_students_packages(readme, student_template):
+    bash, powershell = (code_blocks(route(readme, "computer"), lang) for lang in
+                        ("bash", "powershell"))
+    assert len(bash) == len(powershell) == 1
+    unix, windows = commands(bash[0]), commands(powershell[0])
+    assert unix == ["python3 -m venv .venv", "source .venv/bin/activate", "pip install -e .",
+                    "jupyter lab"]
+    assert re.fullmatch(r"py -3\.1[123] -m venv \.venv", windows[0])
+    assert windows[1:] == [r".venv\Scripts\Activate.ps1", "pip install -e .", "jupyter lab"]
+    # Codespaces installs the same, as the user (its image's site-packages belong to root)
+    config = json.loads((student_template / ".devcontainer/devcontainer.json").read_text())
+    assert config["postCreateCommand"] == "pip install --user -e ."
+    assert f"`{config['postCreateCommand']}`" in route(readme, "Codespaces")
+    assert "[grader]" not in readme
+    assert check_command(readme) == f"python -m autograder check {NOTEBOOK}"
+    assert (student_template / NOTEBOOK).is_file()
+
+
+def test_colab_cell(readme, student_template):
+    """The Colab cell is valid IPython, does nothing outside Colab (it may stay in the graded
+    notebook), and in Colab clones the repository (with the token when there is one), installs
+    the helpers from the clone and points them to the clone's data."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from digit_helpers.data import ENV_VAR
+
+    (cell,) = code_blocks(route(readme, "Colab"), "python")
+    code = compile(TransformerManager().transform_cell(cell), "<colab cell>", "exec")
+    shell = FakeShell()
+    before = dict(os.environ)
+    exec(code, {"get_ipython": lambda: shell})  # no google.colab here: nothing happens
+    assert shell.ran == [] and dict(os.environ) == before
+
+    for token, login in (("t0ken", "t0ken@"), (None, "")):
+        shell = FakeShell()
+        namespace = {"get_ipython": lambda shell=shell: shell}
+        saved = {name: sys.modules.get(name) for name in ("google", "google.colab")}
+        sys.modules.update(fake_colab(token))
+        try:
+            exec(code, namespace)
+            data = os.environ.pop(ENV_VAR)
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
+        repo = namespace["REPO"]
+        (clone, install) = shell.ran
+        assert clone == ("!", f"git clone -q --depth 1 https://{login}{repo}.git /content/repo")
+        assert install == ("%pip", "install -q --no-deps /content/repo")
+        assert data == "/content/repo/data/digits.npz"
+        assert (student_template / "data/digits.npz").is_file()
+
+
+class FakeShell:
+    """Records what the cell asks IPython to run (``!cmd`` and ``%pip``), expanding ``{name}``
+    from the caller's globals as IPython does."""
+
+    def __init__(self):
+        self.ran: list[tuple[str, str]] = []
+
+    def system(self, cmd: str) -> None:
+        self.ran.append(("!", cmd.format_map(sys._getframe(1).f_globals)))
+
+    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> None:
+        self.ran.append((f"%{name}", line))
+
+
+def fake_colab(token: str | None) -> dict:
+    from types import ModuleType, SimpleNamespace
+
+    class SecretNotFoundError(Exception):
+        pass
+
+    class NotebookAccessError(Exception):
+        pass
+
+    def get(name):
+        assert name == "GITHUB_TOKEN"
+        if token is None:
+            raise SecretNotFoundError(name)
+        return token
+
+    google, colab = ModuleType("google"), ModuleType("google.colab")
+    colab.userdata = SimpleNamespace(get=get, SecretNotFoundError=SecretNotFoundError,
+                                     NotebookAccessError=NotebookAccessError)
+    google.colab = colab
+    return {"google": google, "google.colab": colab}
+
+
+# --- slow: the Linux/macOS commands run in a fresh venv -------------------------------------
+
+def find_uv() -> str | None:
+    venv_bin = str(Path(sys.executable).parent)
+    return shutil.which("uv", path=os.pathsep.join([venv_bin, os.environ.get("PATH", "")]))
+
+
+def runnable(line: str, uv: str | None) -> str:
+    """One README line as the test runs it: `python3` is this interpreter's base Python (the
+    one the test suite's venv was made from), and uv does the venv and pip's work if it can."""
+    words = shlex.split(line)
+    base = getattr(sys, "_base_executable", sys.executable)
+    if words[:3] == ["python3", "-m", "venv"]:
+        words = ([uv, "venv", "-q", "--python", base, *words[3:]] if uv
+                 else [base, "-m", "venv", *words[3:]])
+    elif words[0] == "pip":
+        words = [uv, "pip", *words[1:], "-q"] if uv else ["pip", *words[1:], "-q"]
+    elif words[0] != "source":
+        raise AssertionError(f"the test does not know how to run {line!r}")
+    return shlex.join(words)
+
+
+def student_env() -> dict[str, str]:
+    """This environment without the suite's venv: nothing of the instructor's packages."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    venv = ROOT / ".venv"
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and not Path(p).resolve().is_relative_to(venv.resolve()))
+    return env
+
+
+def bash(script: str, cwd: Path, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", "set -e\n" + script], cwd=cwd, env=student_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def student_repo(student_template, readme, tmp_path_factory) -> Path:
+    """A copy of the template with the README's Linux/macOS commands run in it (all but the
+    last, `jupyter lab`)."""
+    repo = tmp_path_factory.mktemp("student") / "repo"
+    shutil.copytree(student_template, repo)
+    (block,) = code_blocks(route(readme, "computer"), "bash")
+    lines = commands(block)
+    assert lines[-1] == "jupyter lab"
+    uv = find_uv()
+    proc = bash("\n".join(runnable(line, uv) for line in lines[:-1]), repo, timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return repo
+
+
+ACTIVATE = "source .venv/bin/activate\n"
+
+RUN_TO_FIRST_ERROR = r"""
+import json, sys
+from pathlib import Path
+
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+path = Path(sys.argv[1]).resolve()
+nb = nbformat.read(path, as_version=4)
+name = nb.metadata.kernelspec.name
+client = NotebookClient(nb, timeout=300, kernel_name=name,
+                        resources={"metadata": {"path": str(path.parent)}})
+try:
+    client.execute()
+except CellExecutionError:
+    pass
+cells = [{"id": c.metadata.get("nbgrader", {}).get("grade_id"),
+          "count": c.get("execution_count"),
+          "errors": [[o.ename, o.evalue] for o in c.get("outputs", [])
+                     if o.output_type == "error"],
+          "text": "".join(o.get("text", "") for o in c.get("outputs", [])
+                          if o.output_type == "stream")}
+         for c in nb.cells if c.cell_type == "code"]
+print(json.dumps({"cells": cells, "python": sys.executable,
+                  "kernel": KernelManager(kernel_name=name).format_kernel_cmd()[0]}))
+"""
+
+
+@pytest.mark.slow
+def test_only_the_students_packages(student_repo):
+    # TensorFlow's version from its metadata: importing it takes 5-20 s, and the notebook does
+    code = ("import importlib.metadata as m, importlib.util as u, json, sys\n"
+            "import autograder, digit_helpers\n"
+            "(tf,) = m.packages_distributions()['tensorflow']\n"
+            "print(json.dumps({'prefix': sys.prefix, 'tf': m.version(tf),\n"
+            "  'files': [autograder.__file__, digit_helpers.__file__],\n"
+            "  'absent': [m for m in ('nbgrader', 'sqlalchemy', 'alembic', 'autograder.grader')\n"
+            "             if u.find_spec(m) is None]}))")
+    proc = bash(ACTIVATE + f"python -c {shlex.quote(code)}", student_repo, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert Path(found["prefix"]) == student_repo / ".venv"
+    assert found["tf"].startswith("2.21.")
+    assert all(Path(f).is_relative_to(student_repo) for f in found["files"]), found["files"]
+    assert found["absent"] == ["nbgrader", "sqlalchemy", "alembic", "autograder.grader"]
+
+
+@pytest.mark.slow
+def test_release_runs_to_its_first_public_test(student_repo):
+    """Run top to bottom as a student's first "Run all" does: the setup, the figures and the
+    `my_relu` stub run; the first public test fails on the stub's NotImplementedError (which
+    it reports as an AssertionError that says so); nothing after it runs."""
+    before = (student_repo / NOTEBOOK).read_bytes()
+    proc = bash(ACTIVATE + f"python -c {shlex.quote(RUN_TO_FIRST_ERROR)} {NOTEBOOK}",
+                student_repo, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert run["kernel"] == run["python"]
+    assert Path(run["python"]).parent == student_repo / ".venv/bin"
+    cells = run["cells"]
+    failed = [i for i, c in enumerate(cells) if c["errors"]]
+    assert failed, "no cell failed"
+    first = cells[failed[0]]
+    assert first["id"] == "test_my_relu"
+    ((ename, evalue),) = first["errors"]
+    assert ename == "AssertionError"
+    assert "my_relu is not implemented yet" in evalue and "NotImplementedError" in evalue
+    ran, not_run = cells[:failed[0]], cells[failed[0] + 1:]
+    assert all(c["count"] for c in ran) and "my_relu" in [c["id"] for c in ran]
+    assert "TensorFlow 2.21." in next(c["text"] for c in ran if c["id"] == "setup")
+    assert not_run and not any(c["count"] for c in not_run)
+    assert (student_repo / NOTEBOOK).read_bytes() == before
+
+
+@pytest.mark.slow
+def test_check_as_the_readme_says(student_repo, readme):
+    before = (student_repo / NOTEBOOK).read_bytes()
+    proc = bash(ACTIVATE + check_command(readme), student_repo, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out  # tests failed (0: all passed, 3: cannot run)
+    rows = re.findall(r"^(test_\w+)\s+(pass|FAIL)\s+(\S+)", proc.stdout, re.M)
+    assert [r[1] for r in rows] == ["FAIL"] * 7, out
+    assert rows[0] == ("test_my_relu", "FAIL", "0/10")
+    assert "replace the line `raise NotImplementedError(...)`" in proc.stdout
+    assert "public tests: 0/100 points" in proc.stdout
+    assert (student_repo / NOTEBOOK).read_bytes() == before
