@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help demo test test-fast lint release reference data bench clean clean-grades
+.PHONY: help demo test test-fast lint release reference data bench screenshots clean clean-grades
 
 help:
 	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
@@ -15,6 +15,7 @@ help:
 	@echo "make reference  execute the solution notebook; write the reference model and metrics"
 	@echo "make bench      compare our grader with plain nbgrader; profile one submission; 300 tiny ones"
 	@echo "make lint       ruff and the import contracts (lint-imports)"
+	@echo "make screenshots  redraw docs/*.png from a real grading run (after make demo; ~2-4 min)"
 	@echo "make clean      remove build output and caches (never grades)"
 	@echo "make clean-grades  DELETE this folder's gradebook.db, submitted/, autograded/, feedback/, graded_models/"
 
@@ -37,6 +38,9 @@ reference: $(STAMP)
 
 data: $(STAMP)
 	$(PY) data/make_digits.py
+
+screenshots: $(STAMP)
+	$(PY) docs/screenshots.py
 
 demo: $(STAMP) release reference
 	rm -rf $(DEMO) && mkdir -p $(DEMO)/submissions/solution $(DEMO)/submissions/untouched_release

@@ -43,3 +43,13 @@ from autograder.grader.nbgrader_autograde import SandboxedAutograde, plain_nbgra
 
 if not plain_nbgrader():
     c.Autograde.autograde_preprocessors = [SandboxedAutograde]
+
+# formgrader's review page and nbgrader's feedback pages show a student's markdown cells and
+# HTML outputs: a script there would run in the instructor's Jupyter session (which can open
+# a terminal). nbconvert's SanitizeHTML escapes their markup and drops JavaScript outputs
+# first; the notebook's own text keeps <kbd>.
+import bleach  # noqa: E402
+from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
+
+c.HTMLExporter.preprocessors = [SanitizeHTML]
+c.SanitizeHTML.tags = [*bleach.ALLOWED_TAGS, "kbd"]

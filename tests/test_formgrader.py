@@ -9,7 +9,7 @@ score, a graded notebook opened for manual review, then the Autograde button, wh
 our grader, where plain `nbgrader autograde` runs the student's code as the instructor.
 The fast tests at the top cover the pieces without a server.
 
-AUTOGRADER_SCREENSHOTS=DIR also saves the Manage Submissions page as DIR/formgrader.png.
+The server and browser come from formgrader_driver.py, which docs/screenshots.py shares.
 """
 
 from __future__ import annotations
@@ -17,18 +17,23 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
+from formgrader_driver import (
+    NoBrowser,
+    chromium,
+    jupyter_server,
+    log_in,
+    submissions_page,
+    wait,
+)
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 
@@ -222,110 +227,26 @@ def course(tmp_path_factory) -> Path:
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(course, tmp_path_factory):
     """`jupyter server` in the course folder with nbgrader's formgrader: (base URL, token)."""
-    port, token = _free_port(), secrets.token_hex(16)
-    home = tmp_path_factory.mktemp("jupyter")
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_DATA_DIR": str(home / "data")}
-    env.pop(PLAIN_ENV, None)
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(bin_dir / "jupyter"), "server", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}"],  # formgrader: enabled by nbgrader's install
-        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                request = urllib.request.Request(f"{url}/formgrader/api/status",
-                                                 headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("jupyter server did not start:\n"
-                            + (home / "server.log").read_text(errors="replace"))
-            time.sleep(0.5)
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with jupyter_server(course, tmp_path_factory.mktemp("jupyter")) as url_token:
+        yield url_token
 
 
 @pytest.fixture(scope="module")
 def browser(server, tmp_path_factory):
     """Headless Chromium driven by selenium, logged in to the server."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_bin = shutil.which("chromedriver")
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        webdriver = None
-    if chromium is None or driver_bin is None or webdriver is None:
-        why = ("needs Debian's chromium and chromium-driver (.ci/run installs them) and "
-               "selenium (the dev extra)")
-        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
-    options = Options()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--disable-background-networking", "--disable-sync",
-                 "--disable-component-update", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_bin), options=options)
-    try:
-        url, token = server
-        driver.get(f"{url}/formgrader/manage_assignments?token={token}")  # sets the login cookie
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver, condition, timeout: float = 60):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
-
-
-COLUMNS = ("student-name", "student-id", "timestamp", "status", "score")
-ROWS_JS = """return Array.from(document.querySelectorAll('#main-table tr')).map(tr =>
-  Object.fromEntries(Array.from(tr.querySelectorAll('td')).flatMap(td =>
-    arguments[0].filter(c => td.classList.contains(c)).map(c => [c, td.innerText.trim()]))));"""
-
-
-def _rows(driver) -> dict[str, dict[str, str]]:
-    """Manage Submissions' table as shown: student id -> column class -> text (read in one go,
-    as its script redraws rows)."""
-    return {row["student-id"]: row for row in driver.execute_script(ROWS_JS, list(COLUMNS))
-            if row.get("student-id")}
+        with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+            log_in(driver, *server)
+            yield driver
+    except NoBrowser as exc:
+        pytest.fail(str(exc)) if os.environ.get("CI") else pytest.skip(str(exc))
 
 
 def _submissions_page(driver, server) -> dict[str, dict[str, str]]:
-    url, _ = server
-    driver.get(f"{url}/formgrader/manage_submissions/{ASSIGNMENT}")
-    _wait(driver, lambda d: set(_rows(d)) == set(NAMES) and
-          all(r["score"] and r["student-name"] != "Please wait..." for r in _rows(d).values()))
-    return _rows(driver)
+    return submissions_page(driver, server[0], ASSIGNMENT, set(NAMES))
 
 
 @pytest.mark.slow
@@ -334,7 +255,7 @@ def test_manage_assignments_counts_the_submissions(browser, server):
 
     url, _ = server
     browser.get(f"{url}/formgrader/manage_assignments")
-    count = _wait(browser, lambda d: next(
+    count = wait(browser, lambda d: next(
         (c.text for c in d.find_elements(By.CSS_SELECTOR, "#main-table td.num-submissions")
          if c.text), None))
     assert count == str(len(NAMES))  # nbgrader counts the folders in submitted/
@@ -351,10 +272,6 @@ def test_manage_submissions_shows_every_student_with_name_time_and_score(
     assert {r["status"] for r in rows.values()} == {"graded"}
     shot = tmp_path / "formgrader.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    if os.environ.get("AUTOGRADER_SCREENSHOTS"):
-        out = Path(os.environ["AUTOGRADER_SCREENSHOTS"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, out / "formgrader.png")
 
 
 @pytest.mark.slow
@@ -363,11 +280,11 @@ def test_a_graded_notebook_opens_for_manual_review(browser, server):
 
     url, _ = server
     browser.get(f"{url}/formgrader/manage_students/solution/{ASSIGNMENT}")
-    link = _wait(browser, lambda d: next(iter(
+    link = wait(browser, lambda d: next(iter(
         d.find_elements(By.CSS_SELECTOR, "#main-table td.name a")), None))
     assert link.text == "digit_recognition"
     link.click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
     # the autograder's points stand as placeholders until the instructor types a manual score
     scores = {gid: browser.find_element(By.ID, gid).get_attribute("placeholder")
               for gid in ("test_add", "test_add_strings")}
@@ -377,17 +294,30 @@ def test_a_graded_notebook_opens_for_manual_review(browser, server):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known bug: formgrader's review page renders a "
-                   "student's markdown and HTML output unsanitised, so their scripts run in "
-                   "the instructor's session (docs/formgrader.md)")
+def test_without_the_sanitizer_a_students_markup_reaches_the_page(course):
+    """The attack: nbconvert's HTML export (what formgrader's review page and nbgrader's
+    feedback are) puts a student's HTML output and markdown into the page as live tags. With
+    the course's nbgrader_config.py (nbconvert's SanitizeHTML) they arrive as text."""
+    from nbconvert import HTMLExporter
+
+    live = re.compile(r"<img [^>]*onerror=\S*document\.body\.dataset\.(\w+)")
+    nb = nbformat.read(Course(course).autograded_notebook("mallory"), as_version=4)
+    plain, _ = HTMLExporter().from_notebook_node(nb)
+    assert sorted(live.findall(plain)) == ["markdown", "output"]
+    cleaned, _ = HTMLExporter(config=Course(course).nbgrader_config()).from_notebook_node(nb)
+    assert live.findall(cleaned) == []
+    assert "dataset.output" in cleaned and "dataset.markdown" in cleaned  # shown, as text
+
+
+@pytest.mark.slow
 def test_a_students_html_runs_no_script_in_the_review_page(browser, server):
     from selenium.webdriver.common.by import By
 
     url, _ = server
     browser.get(f"{url}/formgrader/manage_students/mallory/{ASSIGNMENT}")
-    _wait(browser, lambda d: next(iter(
+    wait(browser, lambda d: next(iter(
         d.find_elements(By.CSS_SELECTOR, "#main-table td.name a")), None)).click()
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
     time.sleep(1)  # the images fail to load at once: their handlers have run by now
     ran = browser.execute_script("return Object.assign({}, document.body.dataset)")
     assert ran == {}
@@ -420,7 +350,7 @@ def test_the_autograde_button_grades_in_the_sandbox(browser, server, course):
           .find(tr => tr.querySelector('td.student-id')?.innerText.trim() === arguments[0])
           .querySelector('td.autograde a').click();""", "mallory")
     # the dialog, once it has faded in (Bootstrap's "in")
-    modal = _wait(browser, lambda d: next(iter(d.find_elements(
+    modal = wait(browser, lambda d: next(iter(d.find_elements(
         By.CSS_SELECTOR, "#success-modal.in, #error-modal.in")), None), timeout=600)
     text = modal.get_attribute("textContent")
     assert modal.get_attribute("id") == "success-modal", text
