@@ -285,10 +285,15 @@ def test_a_graded_notebook_opens_for_manual_review(browser, server):
     assert link.text == "digit_recognition"
     link.click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
-    # the autograder's points stand as placeholders until the instructor types a manual score
-    scores = {gid: browser.find_element(By.ID, gid).get_attribute("placeholder")
-              for gid in ("test_add", "test_add_strings")}
-    assert scores == {"test_add": "3", "test_add_strings": "2"}
+
+    # The autograder's points stand as placeholders until the instructor types a manual
+    # score; formgrader's script fills them after the page loads, so wait for them.
+    def placeholders(d):
+        found = {gid: d.find_element(By.ID, gid).get_attribute("placeholder")
+                 for gid in ("test_add", "test_add_strings")}
+        return found if all(found.values()) else None
+
+    assert wait(browser, placeholders) == {"test_add": "3", "test_add_strings": "2"}
     page = browser.find_element(By.TAG_NAME, "body").text
     assert re.search(rf"Submission [1-9] / {len(NAMES)}\n", page) and "return a + b" in page
 
