@@ -12,8 +12,9 @@ writes four PNGs into --out:
   inline HTML) with GitHub-like styles;
 - ``formgrader.png``: formgrader's Manage Submissions page on the graded course.
 
-The student is ``partial``: the release with the solution's ``my_relu``, a naive softmax,
-a softmax output layer and a loss without ``from_logits`` (three tests lost). Their notebook
+The student is ``partial`` from tests/catalogue.py (also in the graded class the tests
+check): the solution's ``my_relu``, a naive softmax, a softmax output layer and a loss
+without ``from_logits`` (three tests lost). Their notebook
 is graded for real (``grade``), while the workflow's own command
 (``python -m autograder.student.ci``) runs it with the public tests in a copy of a student
 repository. The course starts as a copy of --course (default: ``build/demo``, which
@@ -29,18 +30,16 @@ from __future__ import annotations
 import argparse
 import html
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the Jupyter server and browser that tests use
 
+from catalogue import partial  # noqa: E402  (the graded class's student who loses three tests)
 from formgrader_driver import chromium, jupyter_server, log_in, submissions_page  # noqa: E402
 
 from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK  # noqa: E402
@@ -56,34 +55,6 @@ ROSTER = ("student,first_name,last_name,email\n"
 WIDTH = 1200
 
 # --- the student who lost points ----------------------------------------------------------
-
-SOLUTION_REGION = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)\n[ \t]*### END SOLUTION", re.S)
-MISTAKES = {  # grade id -> what the student wrote between the solution markers
-    "my_softmax": "    e = np.exp(z)\n    return e / e.sum()",
-    "model": 'model = tf.keras.Sequential([\n    tf.keras.Input(shape=(400,)),\n'
-             '    tf.keras.layers.Dense(25, activation="relu"),\n'
-             '    tf.keras.layers.Dense(15, activation="relu"),\n'
-             '    tf.keras.layers.Dense(10, activation="softmax"),\n])',
-    "compile": "model.compile(loss=tf.keras.losses.SparseCategoricalCrossentropy(),\n"
-               "              optimizer=tf.keras.optimizers.Adam(learning_rate=0.001))",
-}
-
-
-def partial_notebook() -> str:
-    """The release with each answer cell filled in: the solution's, or a common mistake."""
-    nb = nbformat.read(ROOT / RELEASE_NOTEBOOK, as_version=4)
-    solution = {c.metadata.nbgrader["grade_id"]: c.source
-                for c in nbformat.read(ROOT / SOURCE_NOTEBOOK, as_version=4).cells
-                if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            mistake = MISTAKES.get(gid)
-            cell.source = SOLUTION_REGION.sub(
-                lambda m, mistake=mistake: mistake if mistake is not None else m.group(1),
-                solution[gid])
-    return nbformat.writes(nb)
-
 
 # --- the job summary, rendered as GitHub renders it -----------------------------------------
 
@@ -204,7 +175,7 @@ def build_course(source: Path, work: Path) -> tuple[Path, Path, bool]:
             (klass / student).mkdir(parents=True)
             shutil.copy(ROOT / notebook, klass / student / NOTEBOOK_NAME)
     (klass / STUDENT).mkdir(parents=True, exist_ok=True)
-    (klass / STUDENT / NOTEBOOK_NAME).write_text(partial_notebook(), encoding="utf-8")
+    (klass / STUDENT / NOTEBOOK_NAME).write_text(partial(), encoding="utf-8")
     # a course graded before grade kept submitted/ shows no submissions in formgrader
     stale = any(not (course / "submitted" / d.name / ASSIGNMENT / NOTEBOOK_NAME).is_file()
                 for d in (course / "autograded").glob("*") if d.is_dir())
@@ -217,7 +188,7 @@ def student_repository(work: Path) -> Path:
 
     repo = work / "student-repo"
     (repo / IN_REPO).parent.mkdir(parents=True)
-    (repo / IN_REPO).write_text(partial_notebook(), encoding="utf-8")
+    (repo / IN_REPO).write_text(partial(), encoding="utf-8")
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)
     shutil.copy(WORKFLOW, workflows / WORKFLOW.name)
