@@ -50,22 +50,15 @@ def place(folder: Path, student: str, notebook: Path | str | bytes,
 
 @functools.cache
 def empty_gradebook() -> Path:
-    """A gradebook.db holding nbgrader's tables and nothing else, made once per test run.
-
-    nbgrader runs `alembic` in a subprocess whenever it creates a gradebook (10-50 s on a
-    busy 2-core machine), so tests copy this file instead (``run_grade`` does, unless told).
-    """
+    """A gradebook.db holding nbgrader's tables and nothing else, made once per test run;
+    tests copy it (``run_grade`` does, unless told)."""
     from nbgrader.api import Gradebook
 
+    from autograder.grader import gradebook  # noqa: F401  (stamps it without a subprocess)
     from autograder.grader.course import Course
 
     path = Path(tempfile.mkdtemp(prefix="empty-gradebook-")) / "gradebook.db"
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), old_path])
-    try:  # nbgrader finds `alembic` on PATH
-        Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
-    finally:
-        os.environ["PATH"] = old_path
+    Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
     return path
 
 
@@ -161,6 +154,7 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
     shutil.copytree(ROOT / "solutions", work / "solutions",
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", work)
+    shutil.copyfile(empty_gradebook(), work / "gradebook.db")  # nbgrader's own: ~7 s more
     # AUTOGRADER_PLAIN_NBGRADER: nbgrader's own execution, not the course's sandboxed autograde
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
                                                   os.environ.get("PATH", "")]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.utils import determine_grade, is_grade
 
+from autograder.grader import gradebook
 from autograder.grader.reference import run_notebook
 
 from helpers import RELEASE, ROOT, SOLUTION
@@ -283,6 +285,14 @@ def test_nbgrader_command_generates_the_same_release(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     generated = tmp_path / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
     assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), STALE
+    # nbgrader stamped its new gradebook by running `alembic heads`; the grader reads the
+    # same head in its own process (autograder/grader/gradebook.py).
+    assert alembic_version(tmp_path / "gb.db") == [gradebook.alembic_head()]
+
+
+def alembic_version(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
 
 
 def test_release_leaks_no_solution_and_no_hidden_test(source_nb, release_nb):

@@ -194,8 +194,11 @@ def runnable(line: str, uv: str | None) -> str:
 
 def student_env() -> dict[str, str]:
     """This environment without the suite's venv: nothing of the instructor's packages."""
+    # Nor a setting that stops Python caching bytecode, which no student has: with it, every
+    # process of the run would compile TensorFlow's modules anew (uv installs no bytecode).
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP",
+                        "PYTHONDONTWRITEBYTECODE")}
     venv = ROOT / ".venv"
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if p and not Path(p).resolve().is_relative_to(venv.resolve()))

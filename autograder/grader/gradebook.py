@@ -15,16 +15,14 @@ The grader's ledger keeps its own table in the same database (``steps/ledger.py`
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 import nbformat
+import nbgrader.api
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
@@ -42,6 +40,23 @@ from autograder.student.notebook import (
     is_locked,
     nbgrader_meta,
 )
+
+
+def alembic_head() -> str:
+    """The migration a new gradebook is stamped with, read in this process.
+
+    nbgrader's ``Gradebook`` asks for it whenever it creates a gradebook, by running
+    ``alembic heads`` in a new Python that imports nbgrader and jsonschema afresh (~7 s):
+    every new course, and every Gradescope or Classroom 50 run, paid that. Same answer
+    (tests/test_gradebook.py compares the two).
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
+nbgrader.api.get_alembic_version = alembic_head
 
 
 class Person(Protocol):
@@ -92,7 +107,6 @@ def gradebook_fingerprint(course: Course) -> dict[str, list] | None:
 def ensure_assignment(course: Course) -> bool:
     """Write the assignment into the gradebook if it is missing or stale; True if it was."""
     course.check()
-    _venv_on_path()
     if gradebook_fingerprint(course) == assignment_fingerprint(course):
         return False
     config = course.nbgrader_config()
@@ -120,14 +134,6 @@ def quiet_nbgrader() -> None:
     # nbgrader 0.9 triggers SQLAlchemy 2 session warnings.
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")
-
-
-def _venv_on_path() -> None:
-    """nbgrader shells out to `alembic` when it creates a gradebook: find the venv's copy
-    even when the venv is not activated (``.venv/bin/python -m autograder``)."""
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 # --- grades ---------------------------------------------------------------------------------
