@@ -7,6 +7,8 @@
 - ``student_template``: the student template exported once per run by
   ``python -m autograder template`` (read it, copy it; never change it in place).
 - ``graded_class``: the real assignment's catalogue graded once per run (slow).
+- ``solution_run``: the solution notebook executed once per run, as ``make reference`` runs
+  it (slow).
 
 Tests that start a Jupyter kernel, run ``grade`` or ``check``, or import TensorFlow are
 marked ``slow``; ``pytest -m "not slow"`` runs the rest in under a minute.
@@ -20,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from nbformat.notebooknode import NotebookNode
 
 # Before anything imports nbformat: autograder keeps jsonschema from building an IRI grammar
 # at import time (~2.5 s), which matters for a fast test run too.
@@ -32,10 +35,11 @@ from helpers import RELEASE, ROOT, SOLUTION, place, run_grade, tiny_course_at
 
 def pytest_itemcollected(item):
     """Under pytest-xdist (make test) each test file runs in one process, so that its
-    module fixtures are built once; the tests of the graded class, wherever they are, run in
-    one process too, so that the class is graded once. (Marked as each test is collected:
-    pytest-xdist reads the groups when collection is modified.)"""
-    group = "graded_class" if "graded_class" in item.fixturenames else item.module.__name__
+    module fixtures are built once; the tests of the graded class, and those of the solution
+    run, wherever they are, run in one process too, so that each is made once. (Marked as
+    each test is collected: pytest-xdist reads the groups when collection is modified.)"""
+    shared = [name for name in ("graded_class", "solution_run") if name in item.fixturenames]
+    group = shared[0] if shared else item.module.__name__
     item.add_marker(pytest.mark.xdist_group(group))
 
 
@@ -77,6 +81,17 @@ def student_template(tmp_path_factory) -> Path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "wrote the student template" in proc.stdout
     return out
+
+
+@pytest.fixture(scope="session")
+def solution_run(tmp_path_factory) -> tuple[NotebookNode, Path]:
+    """The solution executed once as ``make reference`` executes it, but in an environment
+    that leaves TensorFlow's log alone (the notebook must quiet it itself): (the executed
+    notebook, the folder its model and history were exported to)."""
+    from autograder.grader.reference import run_solution
+
+    export = tmp_path_factory.mktemp("solution-run")
+    return run_solution(SOLUTION, export, env=helpers.quiet_free_env()), export
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,11 @@ def empty_gradebook() -> Path:
     return path
 
 
+def quiet_free_env() -> dict[str, str]:
+    """The environment without TF_CPP_MIN_LOG_LEVEL: the notebook must silence TF itself."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def run_grade(course: Path, *args: str | Path, timeout: int = 900,
               new_gradebook: bool = False) -> tuple[dict | None, str]:
     """Run `python -m autograder grade` as a user would; return (grade JSON, console output).

@@ -24,7 +24,7 @@ from nbgrader.utils import determine_grade, is_grade
 from autograder.grader import gradebook
 from autograder.grader.reference import run_notebook
 
-from helpers import RELEASE, ROOT, SOLUTION
+from helpers import RELEASE, ROOT, SOLUTION, quiet_free_env
 
 SOLUTION_IDS = ["my_relu", "my_softmax", "model", "compile"]
 TEST_POINTS = {
@@ -95,11 +95,6 @@ def split_regions(source: str) -> tuple[list[str], list[str]]:
         elif text:
             (inside if depth else outside).append(text)
     return inside, outside
-
-
-def quiet_free_env() -> dict[str, str]:
-    """The environment without TF_CPP_MIN_LOG_LEVEL: the notebook must silence TF itself."""
-    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
 @pytest.fixture(scope="module")
@@ -326,8 +321,8 @@ def test_release_keeps_the_cells_and_stubs_the_solutions(source_nb, release_nb):
 
 
 @pytest.fixture(scope="module")
-def executed_solution(tmp_path_factory):
-    return run_notebook(SOLUTION, cwd=tmp_path_factory.mktemp("solution"), env=quiet_free_env())
+def executed_solution(solution_run):
+    return solution_run[0]
 
 
 @pytest.fixture(scope="module")

@@ -77,29 +77,30 @@ def _errors(nb: nbformat.NotebookNode) -> list[str]:
             for o in c.outputs if o.output_type == "error"]
 
 
-def build_reference(notebook: Path = SOLUTION_NOTEBOOK, out_dir: Path | None = None) -> dict:
-    """Execute ``notebook``, save its model and metrics into ``out_dir``; return the metrics.
+def run_solution(notebook: Path, export_dir: Path,
+                 env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """Execute ``notebook``, its model and history exported into ``export_dir``; return the
+    executed copy. Raises ``ReferenceError`` if a cell fails. ``env``: as ``run_notebook``
+    (default: this process's, TensorFlow's C++ log quiet)."""
+    env = env if env is not None else {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    executed = run_notebook(notebook, export_dir, env=env)
+    if errors := _errors(executed):
+        raise ReferenceError(f"{Path(notebook).name} has failing cells: {'; '.join(errors)}")
+    return executed
 
-    ``out_dir`` defaults to the notebook's folder. Raises ``ReferenceError`` if a cell of
-    the notebook fails or the model or history cannot be exported.
-    """
+
+def write_reference(export_dir: Path, out_dir: Path) -> dict:
+    """Save the model ``run_solution`` exported and its metrics into ``out_dir``; return the
+    metrics. Raises ``ReferenceError`` if the model or history was not exported."""
     from digit_helpers import load_data
 
-    notebook = Path(notebook).resolve()
-    out_dir = Path(out_dir) if out_dir is not None else notebook.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "reference_model.keras"
-    with tempfile.TemporaryDirectory(prefix="digit-reference-") as tmp:
-        export_dir = Path(tmp)
-        errors = _errors(run_notebook(notebook, export_dir,
-                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}))
-        if errors:
-            raise ReferenceError(f"{notebook.name} has failing cells: {'; '.join(errors)}")
-        export = json.loads((export_dir / "export.json").read_text(encoding="utf-8"))
-        if export["error"] or not (export["model"] and export["history"]):
-            raise ReferenceError(f"could not export the solution's model and history: {export}")
-        history = json.loads((export_dir / "history.json").read_text(encoding="utf-8"))
-        shutil.copyfile(export_dir / "model.keras", model_path)
+    export = json.loads((export_dir / "export.json").read_text(encoding="utf-8"))
+    if export["error"] or not (export["model"] and export["history"]):
+        raise ReferenceError(f"could not export the solution's model and history: {export}")
+    history = json.loads((export_dir / "history.json").read_text(encoding="utf-8"))
+    shutil.copyfile(export_dir / "model.keras", model_path)
 
     X, y = load_data()
     metrics = {
@@ -114,6 +115,16 @@ def build_reference(notebook: Path = SOLUTION_NOTEBOOK, out_dir: Path | None = N
         json.dumps(metrics, indent=2) + "\n", encoding="utf-8"
     )
     return metrics
+
+
+def build_reference(notebook: Path = SOLUTION_NOTEBOOK, out_dir: Path | None = None) -> dict:
+    """Execute ``notebook``, save its model and metrics into ``out_dir`` (default: the
+    notebook's folder); return the metrics."""
+    notebook = Path(notebook).resolve()
+    with tempfile.TemporaryDirectory(prefix="digit-reference-") as tmp:
+        run_solution(notebook, Path(tmp))
+        return write_reference(Path(tmp), Path(out_dir) if out_dir is not None
+                               else notebook.parent)
 
 
 def main() -> int:

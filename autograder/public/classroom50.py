@@ -38,11 +38,16 @@ def whole(x: float) -> int:
     return int(round(x))
 
 
-def result_json(env: Mapping[str, str], tests: Mapping[str, TestResult],
-                now: datetime | None = None) -> dict:
+def check_runner(env: Mapping[str, str]) -> None:
+    """Raise unless the runner's variables are all set (a result needs every one)."""
     missing = [var for var in FROM_ENV.values() if not env.get(var)]
     if missing:
         raise RuntimeError(f"not running under Classroom 50: {', '.join(missing)} not set")
+
+
+def result_json(env: Mapping[str, str], tests: Mapping[str, TestResult],
+                now: datetime | None = None) -> dict:
+    check_runner(env)
     doc = {"schema": SCHEMA, **{field: env[var] for field, var in FROM_ENV.items()},
            "datetime": (now or datetime.now(UTC)).isoformat(timespec="seconds")}
     rows = [{"test-name": gid, "passed": bool(t.passed), "score": whole(t.points),
@@ -76,6 +81,7 @@ def main(bundle: Path, checkout: Path | None = None,
     kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
         [str(bundle), *filter(None, [env.get("PYTHONPATH")])])}
     try:
+        check_runner(env)  # before a run of minutes whose result could not be published
         result = grade(notebook, bundle / "release.ipynb", _trusted_data, env=kernel_env)
         doc = result_json(env, result.tests)
     except Exception as exc:  # nothing could be graded: say why, publish nothing
