@@ -62,12 +62,22 @@ def graded(graded_class) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="module")
-def pages(graded) -> dict[str, str]:
-    """student -> feedback HTML written by `python -m autograder feedback` for everyone."""
-    course, _ = graded
+def all_pages(graded) -> dict[str, str | None]:
+    """student -> feedback HTML written by `python -m autograder feedback` for everyone in
+    the gradebook (None: no page), read as soon as it is written."""
+    course, grades = graded
+    shutil.rmtree(course / "feedback", ignore_errors=True)
     proc = autograder("feedback", "--course-dir", course)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {s: (course / str(FEEDBACK).format(s)).read_text(encoding="utf-8") for s in STUDENTS}
+    found = {s: course / str(FEEDBACK).format(s) for s in grades}
+    return {s: path.read_text(encoding="utf-8") if path.is_file() else None
+            for s, path in found.items()}
+
+
+@pytest.fixture(scope="module")
+def pages(all_pages) -> dict[str, str]:
+    """The solution's and the untouched release's pages."""
+    return {s: all_pages[s] for s in STUDENTS}
 
 
 def grade_cells(nb) -> list:
@@ -227,16 +237,11 @@ def test_cut_hidden_hides_an_unterminated_region_to_the_end():
 FAILED = ("truncated", "empty", "not_a_notebook", "two_unnamed")
 
 
-def test_every_student_of_the_gradebook_gets_a_page_failures_included(graded):
-    course, grades = graded
-    shutil.rmtree(course / "feedback", ignore_errors=True)
-    proc = autograder("feedback", "--course-dir", course)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for student in grades:
-        assert (course / str(FEEDBACK).format(student)).is_file(), student
+def test_every_student_of_the_gradebook_gets_a_page_failures_included(all_pages, graded):
+    _, grades = graded
+    assert [s for s in grades if all_pages[s] is None] == []
     for student in FAILED:
-        page = (course / str(FEEDBACK).format(student)).read_text(encoding="utf-8")
-        text = visible_text(page)
+        text = visible_text(all_pages[student])
         assert "Your notebook could not be graded" in text and "What to do" in text
         assert html.unescape(grades[student]["error"]) in text
 
@@ -334,9 +339,9 @@ def chromium() -> str:
 
 
 @pytest.mark.parametrize("student", STUDENTS)
-def test_a_browser_renders_the_page_offline(pages, graded, student, tmp_path):
-    course, _ = graded
-    page = course / str(FEEDBACK).format(student)
+def test_a_browser_renders_the_page_offline(pages, student, tmp_path):
+    page = tmp_path / "feedback.html"  # the page stands alone: images inline, no network
+    page.write_text(pages[student], encoding="utf-8")
     shot = tmp_path / f"{student}.png"
     run = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     subprocess.run([*run, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],

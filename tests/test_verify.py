@@ -15,7 +15,8 @@ from digit_helpers import load_data
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _save(folder: Path, *, output="linear", from_logits=True, rate=0.001, epochs=0) -> Path:
+def _save(folder: Path, *, output="linear", from_logits=True, rate=0.001) -> Path:
+    """An untrained model, saved as the export cell saves one."""
     import keras
 
     keras.utils.set_random_seed(1234)
@@ -25,9 +26,6 @@ def _save(folder: Path, *, output="linear", from_logits=True, rate=0.001, epochs
                               keras.layers.Dense(10, activation=output)])
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
                   optimizer=keras.optimizers.Adam(learning_rate=rate))
-    if epochs:
-        X, y = load_data()
-        model.fit(X, y, epochs=epochs, verbose=0)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model.keras")
     (folder / "export.json").write_text(json.dumps({"model": True, "history": False,
@@ -40,24 +38,20 @@ def data():
     return load_data()
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    return _save(tmp_path_factory.mktemp("trained"), epochs=25)
+@pytest.mark.slow  # the solution notebook's run (shared: conftest's solution_run)
+def test_a_trained_correct_model_is_confirmed(solution_run, data):
+    _, exported = solution_run  # the model the solution trained, as its export cell saved it
+    assert checks.verdicts(exported, *data) == dict.fromkeys(checks.MODEL_TESTS)
 
 
-@pytest.mark.slow  # saves (and trains) a Keras model
-def test_a_trained_correct_model_is_confirmed(trained, data):
-    assert checks.verdicts(trained, *data) == dict.fromkeys(checks.MODEL_TESTS)
-
-
-@pytest.mark.slow  # saves (and trains) a Keras model
+@pytest.mark.slow  # saves a Keras model (imports TensorFlow)
 def test_an_untrained_model_fails_only_the_recomputed_accuracy(tmp_path, data):
     found = checks.verdicts(_save(tmp_path), *data)
     assert [g for g, problem in found.items() if problem] == ["test_training_accuracy"]
     assert "recomputed by the grader" in found["test_training_accuracy"]
 
 
-@pytest.mark.slow  # saves (and trains) a Keras model
+@pytest.mark.slow  # saves a Keras model (imports TensorFlow)
 def test_softmax_output_and_wrong_compile_are_caught(tmp_path, data):
     found = checks.verdicts(_save(tmp_path, output="softmax", from_logits=False, rate=0.01),
                             *data)
@@ -75,7 +69,7 @@ def test_missing_or_unreadable_exports_fail_every_model_test(tmp_path, data):
     assert all("could not be read" in problem for problem in found.values())
 
 
-@pytest.mark.slow  # saves (and trains) a Keras model
+@pytest.mark.slow  # saves a Keras model (imports TensorFlow)
 def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
     nb = nbformat.v4.new_notebook()
     for gid in (*checks.MODEL_TESTS, "test_my_relu"):
