@@ -47,8 +47,8 @@ def alembic_head() -> str:
 
     nbgrader's ``Gradebook`` asks for it whenever it creates a gradebook, by running
     ``alembic heads`` in a new Python that imports nbgrader and jsonschema afresh (~7 s):
-    every new course, and every Gradescope or Classroom 50 run, paid that. Same answer
-    (tests/test_gradebook.py compares the two).
+    every first ``grade`` of a course and every Gradescope zip built paid that. Same answer
+    (tests/test_notebooks.py compares it with what the nbgrader command stamps).
     """
     from alembic.script import ScriptDirectory
     from nbgrader.dbutil import ALEMBIC_DIR
