@@ -208,4 +208,3 @@ def test_record_keeps_the_graded_notebook_and_the_model_for_feedback(tiny_gradeb
     assert not path.exists()  # no graded notebook for a submission that could not run
     assert scores(course) == {"amy": 0}
 
-
