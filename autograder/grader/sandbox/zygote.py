@@ -20,6 +20,7 @@ imports started a thread, since fork copies a thread's locks but not the thread.
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import json
 import os
@@ -35,6 +36,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.sandbox import jail
@@ -253,10 +255,6 @@ def _warm_up() -> None:
     TensorFlow's runtime): compile nbformat's schema validator (~0.3 s a worker), then move
     everything imported so far out of the garbage collector's reach, so that a worker's
     collections do not walk (and copy, page by page) the imported modules' objects."""
-    import gc
-
-    import nbformat
-
     nbformat.validate(nbformat.v4.new_notebook())
     gc.freeze()
 
