@@ -15,7 +15,9 @@ Wall time is time.perf_counter around each command; CPU is this process's childr
 rusage (every process of the run is waited for by its parent, so all of it is counted).
 Memory per worker is the proportional set size (PSS: a page shared by k processes counts
 1/k to each) of each worker's process tree, sampled every 0.1 s with psutil; forked workers
-share most of their pages with their zygote, which RSS would count again for every process.
+share most of their pages with the zygote, which RSS would count again for every process.
+The zygote serves every slot, so each forked worker is charged its own tree's PSS plus the
+zygote's own PSS divided by the number of slots.
 The tree peak is RSS summed (an upper bound). Every copy must score 100 in both graders and
 the zygote's grades must equal the fresh processes' test for test, or the run fails; a
 missed target is printed as MISS and does not fail it.
@@ -55,8 +57,9 @@ TARGET_THROUGHPUT = 2.5   # ours / nbgrader, N submissions
 TARGET_OVERHEAD = 1.0     # ours with one submission / bare nbconvert execution
 TARGET_CPU_RATIO = 2.0    # CPU s per graded submission / CPU s of the training cell alone
 TARGET_WORKER_MEMORY = 1.0  # GiB (PSS) per worker
-# A worker's process tree: a zygote (with the workers it forks) or a fresh runner.
-WORKER_MARKS = ("autograder.grader.sandbox.zygote", "autograder.student.runner")
+# A worker's process tree: a fresh runner, or the zygote (with the workers it forks).
+ZYGOTE_MARK = "autograder.grader.sandbox.zygote"
+WORKER_MARKS = (ZYGOTE_MARK, "autograder.student.runner")
 
 
 class BenchError(RuntimeError):
@@ -82,16 +85,20 @@ class Measure:
 
 
 class TreeSampler(threading.Thread):
-    """Peak RSS of a process tree, of its root, and of each subtree that is a grading worker.
+    """Peak RSS of a process tree, of its root, and peak PSS of each grading worker.
 
     A worker subtree is a direct child of the root whose tree contains a process whose command
     line has one of ``worker_marks`` (a zygote, or a fresh runner possibly behind unshare).
+    Under a zygote, each process it forked is a worker, charged its tree's PSS and the
+    zygote's own divided by ``slots``.
     """
 
-    def __init__(self, pid: int, worker_marks: tuple[str, ...] = (), interval: float = 0.1):
+    def __init__(self, pid: int, worker_marks: tuple[str, ...] = (), interval: float = 0.1,
+                 slots: int = 1):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
         self.marks = worker_marks
+        self.slots = max(1, slots)
         self.interval = interval
         self.stop_event = threading.Event()
         self.tree_peak = self.main_peak = 0
@@ -132,6 +139,18 @@ class TreeSampler(threading.Thread):
                 pass
         return False  # not yet: unshare may not have started the worker on this sample
 
+    def _worker_pss(self, child: psutil.Process, tree: list[psutil.Process]) -> dict[int, int]:
+        """Each worker's PSS in ``child``'s tree, by the pid it is known by."""
+        try:
+            is_zygote = any(ZYGOTE_MARK in part for part in child.cmdline())
+            forked = child.children() if is_zygote else []
+        except psutil.Error:
+            return {}
+        if not is_zygote:
+            return {child.pid: sum(self._pss(p) for p in tree)}
+        share = self._pss(child) // self.slots
+        return {w.pid: share + sum(self._pss(p) for p in self._subtree(w)) for w in forked}
+
     def sample(self) -> None:
         main = self._rss(self.root)
         total = main
@@ -144,8 +163,8 @@ class TreeSampler(threading.Thread):
             rss = sum(self._rss(p) for p in tree)
             total += rss
             if self._worker(child, tree):
-                pss = sum(self._pss(p) for p in tree)
-                self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0), pss)
+                for pid, pss in self._worker_pss(child, tree).items():
+                    self.worker_peaks[pid] = max(self.worker_peaks.get(pid, 0), pss)
         self.main_peak = max(self.main_peak, main)
         self.tree_peak = max(self.tree_peak, total)
 
@@ -168,7 +187,7 @@ def _own_cpu() -> float:
 
 
 def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | None = None,
-          worker_marks: tuple[str, ...] = ()) -> str:
+          worker_marks: tuple[str, ...] = (), slots: int = 1) -> str:
     """Run cmd, filling measure's wall time and memory; return its output (fail if it fails)."""
     # The machine may be shared: what the whole system used minus what this run used is the
     # others' load, reported with every figure (the load average would include our own runs).
@@ -176,7 +195,7 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    sampler = TreeSampler(proc.pid, worker_marks)
+    sampler = TreeSampler(proc.pid, worker_marks, slots=slots)
     sampler.start()
     output, _ = proc.communicate()
     measure.wall = time.perf_counter() - start
@@ -255,7 +274,8 @@ def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: 
     output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
                     "--course-dir", str(course), "--json", str(out), "--quiet",
                     "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra],
-                   m, ROOT, tool_env(), worker_marks=WORKER_MARKS)
+                   m, ROOT, tool_env(), worker_marks=WORKER_MARKS,
+                   slots=min(workers, len(names)))  # the slots that work
     if "without isolation" in output or "isolation is off" in output:
         m.notes.append("ran without isolation")
     if "no zygote" in output:

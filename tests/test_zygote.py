@@ -1,5 +1,5 @@
-"""The zygote (autograder/grader/sandbox/zygote.py): one pre-imported process per worker slot
-forks a clean worker for every submission.
+"""The zygote (autograder/grader/sandbox/zygote.py): one pre-imported process forks a clean
+worker for every submission, for every worker slot.
 
 A small TensorFlow stand-in assignment (``probe``) has one answer cell and six one-point test
 cells, each of which fails if a previous student's process state is visible: numpy patched,
@@ -21,8 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.grader.sandbox import folder
 from autograder.grader.sandbox.isolation import isolation_problem
-from autograder.grader.sandbox.zygote import notebook_imports
+from autograder.grader.sandbox.limits import Limits
+from autograder.grader.sandbox.zygote import Job, Zygote, notebook_imports
 
 from helpers import (
     NOTEBOOK_NAME,
@@ -251,13 +253,57 @@ def test_the_zygote_preloads_what_the_source_notebook_imports():
     assert notebook_imports(nb)[-3:] == ["a.b", "d", "e.f"]
 
 
+def _fds(pid: int | str = "self") -> list[str]:
+    fds = Path(f"/proc/{pid}/fd")
+    return [os.readlink(fd) for fd in fds.iterdir() if fd.exists()]
+
+
+# The student's code lists what its kernel holds (the kernel is forked from the worker).
+LOOK = """import os, time
+held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+        if os.path.exists(f"/proc/self/fd/{fd}")]
+print([f for f in held if "pidfd" in f])"""
+
+
+def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_path):
+    """Slot 0's worker runs while slot 1's is forked. The zygote then holds a pidfd for
+    slot 0's worker (what it waits on), which a worker forked at that moment would inherit,
+    and with it the power to signal another student's worker: the zygote closes it in the
+    child, with every slot's socket."""
+    from autograder.student.notebook import read_notebook
+
+    def job(source: str) -> Job:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        box = folder.create(nbformat.writes(nb), tmp_path)
+        return Job.of(box, Limits(), threads=1, uid=None, paths=None)
+
+    zygote = Zygote(tmp_path / "zygote", slots=2)
+    try:
+        sleeper, looker = zygote.slots
+        sleeping = sleeper.start(job("import time\ntime.sleep(60)"))
+        held = _fds(zygote.process.pid)
+        assert held.count("anon_inode:[pidfd]") == 1, held  # the attack surface exists
+        look = job(LOOK)
+        looker.start(look)
+        assert looker.poll(60) == 0
+        assert sleeper.poll() is None and looker.pid != sleeping  # both served at once
+        [cell] = read_notebook(Path(look.root) / "executed.ipynb").cells
+        assert cell.outputs[0]["text"].strip() == "[]", cell.outputs  # the worker held none
+        sleeper.kill()
+        assert sleeper.wait() == -9
+    finally:
+        zygote.close()
+
+
 REFUSE = """
 import socket, threading, time
 from multiprocessing.connection import Connection
 threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # as a library might
 from autograder.grader.sandbox import zygote
 a, b = socket.socketpair()
-code = zygote.serve(Connection(a.detach()), [])
+code = zygote.serve([Connection(a.detach())], [])
 print(code, Connection(b.detach()).recv_bytes().decode())
 """
 

@@ -13,6 +13,7 @@ import os
 import queue
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -34,7 +35,7 @@ from autograder.grader.sandbox.isolation import (
 )
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.sandbox.uids import UidLease
-from autograder.grader.sandbox.zygote import Job, Zygote, ZygoteError, notebook_imports
+from autograder.grader.sandbox.zygote import Job, Slot, Zygote, ZygoteError, notebook_imports
 from autograder.grader.steps import (
     Outcome,
     collect,
@@ -75,8 +76,8 @@ class Options:
     force: bool = False            # regrade submissions whose content did not change
     hidden: list[Path] = field(default_factory=list)  # extra paths student code must not see
     thread_limit: int | None = None  # threads per worker (default: the cores shared out)
-    # Fork each worker from a pre-imported process per slot (sandbox/zygote.py) instead of
-    # starting Python, Jupyter and TensorFlow afresh for every submission.
+    # Fork each worker from one pre-imported process (sandbox/zygote.py) instead of starting
+    # Python, Jupyter and TensorFlow afresh for every submission.
     zygote: bool = True
 
     def threads(self, running: int | None = None) -> int:
@@ -117,21 +118,24 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
 
 class Executor:
     """Runs sandboxes on a fixed number of worker slots, each with its own uid and, unless
-    ``options.zygote`` is off or none can work here, its own zygote."""
+    ``options.zygote`` is off or none can work here, its line to the one zygote."""
 
     def __init__(self, course: Course, options: Options, base: Path, expected: int = 1):
-        """``expected``: submissions that may run; that many zygotes (at most one per slot)
-        start importing now, while the grader prepares the submissions."""
+        """``expected``: submissions that may run; if any, the zygote starts importing now,
+        while the grader prepares the submissions."""
         self.options = options
         self.base = base
         self.hidden = [*course.private_paths(), *options.hidden]
+        self.workers = max(1, options.workers)
         self.slots: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for slot in range(max(1, options.workers)):
+        for slot in range(self.workers):
             self.slots.put(slot)
         self.lease = UidLease()
         self.uids = [self.lease.take() if options.isolate else None
-                     for _ in range(max(1, options.workers))]
-        self.zygotes: dict[int, Zygote] = {}
+                     for _ in range(self.workers)]
+        self.zygote: Zygote | None = None
+        self.retired: list[Zygote] = []  # ended, but a slot's thread may still hold its line
+        self.lock = threading.Lock()     # the slots' threads share the zygote
         self.fresh_because: str | None = (
             "turned off" if not options.zygote else
             None if hasattr(os, "fork") and sys.platform == "linux" else
@@ -141,43 +145,53 @@ class Executor:
         self.preload = notebook_imports(nbformat.read(course.source_notebook, as_version=4)) \
             if self.fresh_because is None else []
         self.threads = options.threads(expected)
-        for slot in range(min(max(1, options.workers), expected)):
-            self._start_zygote(slot)
+        if expected:
+            self._start_zygote()
 
-    def _start_zygote(self, slot: int) -> None:
+    def _start_zygote(self) -> None:
         if self.fresh_because is not None:
             return
         try:
-            self.zygotes[slot] = Zygote(self.base / f"zygote-{slot}-{time.monotonic_ns()}",
-                                        self.preload)
+            self.zygote = Zygote(self.base / f"zygote-{time.monotonic_ns()}", self.preload,
+                                 slots=self.workers)
         except OSError as exc:
-            self._fall_back(slot, exc)
+            self._fall_back(exc)
 
-    def _fall_back(self, slot: int, why: Exception) -> None:
-        """No new zygote from now on; those serving other slots finish the class."""
-        self.fresh_because = str(why)
-        log.warning("grading with a fresh process per submission: no zygote (%s)", why)
-        failed = self.zygotes.pop(slot, None)
-        if failed is not None:
-            failed.close()
+    def _fall_back(self, why: Exception, failed: Zygote | None = None) -> None:
+        """No zygote from now on: every slot runs fresh processes. (Only a zygote that
+        could not start or never became ready comes here, so no slot's worker is lost.)"""
+        if self.fresh_because is None:
+            self.fresh_because = str(why)
+            log.warning("grading with a fresh process per submission: no zygote (%s)", why)
+        self._retire(failed)
 
-    def _zygote(self, slot: int) -> Zygote | None:
-        """The slot's zygote, started or restarted as needed and ready; None: fresh
-        processes."""
-        old = self.zygotes.get(slot)
-        if old is not None and not old.alive and old.import_seconds is not None:
-            old.close()  # it served before, so it can be started again
-            del self.zygotes[slot]
-        if slot not in self.zygotes:
-            self._start_zygote(slot)
-        zygote = self.zygotes.get(slot)
-        if zygote is not None:
-            try:
-                zygote.ready()
-            except ZygoteError as exc:  # it cannot work here (imports, threads): none will
-                self._fall_back(slot, exc)
+    def _retire(self, zygote: Zygote | None) -> None:
+        """End ``zygote`` (if still current); its lines are closed with the executor, since
+        another slot's thread may still be reading its own."""
+        if zygote is not None and zygote is self.zygote:
+            zygote.end()
+            self.retired.append(zygote)
+            self.zygote = None
+
+    def _line(self, slot: int) -> Slot | None:
+        """The slot's line to the zygote, started or restarted as needed and ready; None:
+        fresh processes."""
+        with self.lock:
+            old = self.zygote
+            if old is not None and not old.alive and old.import_seconds is not None:
+                self._retire(old)  # it served before, so it can be started again
+            if self.zygote is None:
+                self._start_zygote()
+            if self.zygote is None:
                 return None
-        return zygote
+            line = self.zygote.slots[slot]
+        try:
+            line.ready()
+        except ZygoteError as exc:  # it cannot work here (imports, threads): none will
+            with self.lock:
+                self._fall_back(exc, line.zygote)
+            return None
+        return line
 
     def __call__(self, box: Sandbox) -> Execution:
         slot = self.slots.get()
@@ -189,19 +203,20 @@ class Executor:
                 sandbox.hand_over(box, uid)
                 prefix = (isolation_prefix(box, uid, self.hidden) if self.options.namespaces
                           else uid_prefix(uid))
-            zygote = self._zygote(slot)
-            if zygote is not None:
+            line = self._line(slot)
+            if line is not None:
                 paths = jail_paths(box, self.hidden) if isolate and self.options.namespaces \
                     else None
                 job = Job.of(box, self.options.limits, self.threads,
                              uid if isolate else None, paths)
                 try:
-                    run = execute.run_forked(box, self.options.limits, zygote, job)
+                    run = execute.run_forked(box, self.options.limits, line, job)
                 except ZygoteError as exc:  # gone since its last job: this one runs fresh
                     log.warning("slot %d: %s", slot, exc)
-                    self.zygotes.pop(slot).close()
-                    zygote = None
-            if zygote is None:
+                    with self.lock:
+                        self._retire(line.zygote)
+                    line = None
+            if line is None:
                 run = execute.run_worker(box, self.options.limits, self.threads, prefix)
             if run.notebook is not None:  # in a fresh process, after the notebook has ended
                 run.functions_dir, run.functions_problem = execute.call_functions(
@@ -214,7 +229,7 @@ class Executor:
             self.slots.put(slot)
 
     def close(self) -> None:
-        for zygote in self.zygotes.values():
+        for zygote in [*self.retired, *([self.zygote] if self.zygote else [])]:
             zygote.close()
         self.lease.release()
 
@@ -289,7 +304,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
                    course.graded_dir / "graded_models"):
         folder.mkdir(parents=True, exist_ok=True)
     base = sandbox.new_base()
-    # The zygotes import while the submissions are prepared.
+    # The zygote imports while the submissions are prepared.
     run = Executor(course, options, base, expected=sum(1 for _, sub in todo if not sub.error))
     try:
         pending: list[tuple[int, Submission, Prepared]] = []

@@ -1,20 +1,21 @@
-"""A pre-imported process per worker slot that forks a clean worker for each submission.
+"""A pre-imported process that forks a clean worker for each submission, for every slot.
 
 Starting Python, a Jupyter kernel and TensorFlow costs every submission ~13 s of the same
-work. The zygote (as PrairieLearn's Python grader has it) pays that once per worker slot:
-it imports what a graded notebook imports, never runs student code, and for each request
-forks a child that locks itself in exactly as ``unshare`` + ``autograder.grader.sandbox.jail``
-do for a fresh worker (namespaces, hidden paths, limits, the slot's uid), then runs
+work. The zygote (as PrairieLearn's Python grader has it) pays that once per class: it
+imports what a graded notebook imports, never runs student code, and for each request forks
+a child that locks itself in exactly as ``unshare`` + ``autograder.grader.sandbox.jail`` do
+for a fresh worker (namespaces, hidden paths, limits, the slot's uid), then runs
 ``autograder.student.runner`` in-process with a kernel forked from itself. Every
 submission starts from the zygote's untouched memory, so nothing one student's code does
-is seen by the next.
+is seen by the next. One zygote serves all the worker slots, each over its own socket pair:
+a second copy of TensorFlow's imports would cost ~10 CPU s and ~0.3 GiB and buy nothing.
 
-The grader talks to it over a socket pair that no child keeps: student code cannot reach
-or alter it. It refuses to serve (and the grader falls back to fresh processes) when its
-imports started a thread, since fork copies a thread's locks but not the thread.
+No child keeps a socket or another worker's pidfd: student code cannot reach or alter the
+zygote. It refuses to serve (and the grader falls back to fresh processes) when its imports
+started a thread, since fork copies a thread's locks but not the thread.
 
-    parent (grader)   --request-->  zygote  --fork-->  worker [--fork--> namespace PID 1]
-                      <--pid, exit--                       runner + forked kernel
+    parent (grader)   --request (slot k)-->  zygote  --fork-->  worker [--fork--> PID 1]
+                      <--pid, exit (slot k)--                     runner + forked kernel
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import nbformat
@@ -87,35 +88,67 @@ class Job:
 
 
 class Zygote:
-    """The grader's handle on one zygote process (one per worker slot)."""
+    """The grader's handle on the zygote process; ``slots[k]`` is worker slot k's."""
 
-    def __init__(self, home: Path, preload: Sequence[str] = ()):
+    def __init__(self, home: Path, preload: Sequence[str] = (), slots: int = 1):
         """Start a zygote in ``home`` (a new folder) that imports ``preload`` (see
-        ``notebook_imports``) before it serves."""
-        parent, child = _socketpair()
+        ``notebook_imports``) before it serves ``slots`` worker slots."""
+        pairs = [_socketpair() for _ in range(max(1, slots))]
         home.mkdir(mode=0o700)
         env = environment(Sandbox(home), threads=1)  # BLAS without a thread pool to fork
         self._err = open(home / "zygote.err", "wb")
+        fds = [child.fileno() for _, child in pairs]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grader.sandbox.zygote", str(child.fileno()),
-             *preload],
-            pass_fds=[child.fileno()], cwd=home, env=env, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "autograder.grader.sandbox.zygote",
+             ",".join(map(str, fds)), *preload],
+            pass_fds=fds, cwd=home, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=self._err, preexec_fn=die_with_parent)
-        child.close()
-        self.conn = parent
+        for _, child in pairs:
+            child.close()
         self.home = home
+        self.import_seconds: float | None = None  # known once ready
+        self.slots = [Slot(self, parent) for parent, _ in pairs]
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def error(self) -> str:
+        err = (self.home / "zygote.err").read_text(errors="replace").strip()
+        return err.splitlines()[-1] if err else "no message"
+
+    def end(self) -> None:
+        """Kill the zygote (and so every worker it forked: they die with it)."""
+        self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.kill()
+            slot.conn.close()
+        self.end()
+        self._err.close()
+
+
+class Slot:
+    """One worker slot's line to the zygote: one job at a time, as a fresh worker."""
+
+    def __init__(self, zygote: Zygote, conn: Connection):
+        self.zygote = zygote
+        self.conn = conn
         self.pid: int | None = None   # the running job's worker
         self.exit: int | None = None
-        self.import_seconds: float | None = None  # known once ready
+        self._ready = False
 
     def ready(self) -> None:
         """Wait until the imports are done (it imports while the grader prepares)."""
-        if self.import_seconds is not None:
+        if self._ready:
             return
         hello = self._receive(START_SECONDS, "start")
         if not hello.get("ready"):
             raise ZygoteError(hello.get("why", "not ready"))
-        self.import_seconds = hello["seconds"]
+        self._ready = True
+        self.zygote.import_seconds = hello["seconds"]
 
     def _receive(self, timeout: float, what: str) -> dict:
         try:
@@ -123,9 +156,7 @@ class Zygote:
                 return json.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
             pass
-        err = (self.home / "zygote.err").read_text(errors="replace").strip()
-        raise ZygoteError(f"the zygote did not answer ({what}): "
-                          f"{err.splitlines()[-1] if err else 'no message'}")
+        raise ZygoteError(f"the zygote did not answer ({what}): {self.zygote.error()}")
 
     def start(self, job: Job) -> int:
         """Fork a worker for ``job``; its pid (the leader of its own process group)."""
@@ -136,10 +167,6 @@ class Zygote:
             raise ZygoteError(f"the zygote is gone ({exc})") from None
         self.pid, self.exit = self._receive(10, "fork")["pid"], None
         return self.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
     def poll(self, timeout: float = 0) -> int | None:
         """The worker's exit status (negative: the signal) once it has ended, else None."""
@@ -165,13 +192,6 @@ class Zygote:
             raise ZygoteError("the worker did not end after it was killed")
         self.pid = None  # its number may be reused: never signal it again
         return code
-
-    def close(self) -> None:
-        self.kill()
-        self.conn.close()
-        self.process.kill()
-        self.process.wait()
-        self._err.close()
 
 
 def notebook_imports(nb: NotebookNode) -> list[str]:
@@ -213,7 +233,7 @@ def running_threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-def serve(conn: Connection, preload: list[str]) -> int:
+def serve(conns: list[Connection], preload: list[str]) -> int:
     start = time.perf_counter()
     for name in preload:
         try:
@@ -224,30 +244,58 @@ def serve(conn: Connection, preload: list[str]) -> int:
         for name in WORKER_MODULES:
             importlib.import_module(name)
     except Exception as exc:
-        conn.send_bytes(json.dumps({"ready": False, "why": f"import failed: {exc}"}).encode())
-        return 1
+        return _refuse(conns, f"import failed: {exc}")
+    try:
+        os.close(os.pidfd_open(os.getpid()))  # how it waits for its workers (Linux 5.3)
+    except (AttributeError, OSError) as exc:
+        return _refuse(conns, f"cannot wait for workers here ({exc})")
     _warm_up()
     threads = running_threads()
     if threads != 1:
-        conn.send_bytes(json.dumps({"ready": False, "why": (
-            f"{threads} threads are running after the imports; forking would copy their "
-            "locks without them")}).encode())
-        return 1
-    conn.send_bytes(json.dumps({"ready": True,
-                                "seconds": round(time.perf_counter() - start, 2)}).encode())
+        return _refuse(conns, f"{threads} threads are running after the imports; forking "
+                              "would copy their locks without them")
+    for conn in conns:
+        conn.send_bytes(json.dumps({"ready": True,
+                                    "seconds": round(time.perf_counter() - start, 2)}).encode())
     zygote = os.getpid()
-    while True:
-        try:
-            job = Job(**json.loads(conn.recv_bytes()))
-        except EOFError:
-            return 0  # the grader is done
-        pid = os.fork()
-        if pid == 0:
-            conn.close()  # the worker and the student's code never hold the socket
-            os._exit(_worker(job, zygote))
-        conn.send_bytes(json.dumps({"pid": pid}).encode())
-        _, status = os.waitpid(pid, 0)
-        conn.send_bytes(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode())
+    serving = list(conns)
+    running: dict[int, tuple[Connection, int]] = {}  # a worker's pidfd: (its slot, its pid)
+    while serving:  # until the grader closes every slot
+        for ready in wait([*serving, *running]):
+            if isinstance(ready, int):  # a worker ended
+                conn, pid = running.pop(ready)
+                os.close(ready)
+                _, status = os.waitpid(pid, 0)
+                _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+                continue
+            try:
+                job = Job(**json.loads(ready.recv_bytes()))
+            except EOFError:
+                serving.remove(ready)
+                continue
+            pid = os.fork()
+            if pid == 0:  # the worker and the student's code hold no socket and no pidfd
+                for conn in conns:
+                    conn.close()
+                for fd in running:
+                    os.close(fd)
+                os._exit(_worker(job, zygote))
+            running[os.pidfd_open(pid)] = (ready, pid)
+            _send(ready, {"pid": pid})
+    return 0
+
+
+def _send(conn: Connection, message: dict) -> None:
+    try:
+        conn.send_bytes(json.dumps(message).encode())
+    except OSError:  # the grader closed this slot; its worker was killed first
+        pass
+
+
+def _refuse(conns: list[Connection], why: str) -> int:
+    for conn in conns:
+        conn.send_bytes(json.dumps({"ready": False, "why": why}).encode())
+    return 1
 
 
 def _warm_up() -> None:
@@ -329,7 +377,7 @@ def _follow(pid: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    return serve(Connection(int(argv[0])), argv[1:])
+    return serve([Connection(int(fd)) for fd in argv[0].split(",")], argv[1:])
 
 
 if __name__ == "__main__":

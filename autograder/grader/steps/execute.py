@@ -22,7 +22,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.sandbox.folder import Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
-from autograder.grader.sandbox.zygote import Job, Zygote
+from autograder.grader.sandbox.zygote import Job, Slot
 from autograder.student import runner
 
 POLL_SECONDS = 0.2
@@ -61,7 +61,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 class _Started:
-    """A worker started with Popen, as the watch loop sees it (see Zygote for the other)."""
+    """A worker started with Popen, as the watch loop sees it (a zygote's Slot is the other)."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc, self.pid = proc, proc.pid
@@ -124,10 +124,11 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
     return _executed(box, limits, code, problem)
 
 
-def run_forked(box: Sandbox, limits: Limits, zygote: Zygote, job: Job) -> Execution:
-    """Run the notebook in a worker forked by ``zygote``, locked in as ``job`` says."""
-    zygote.start(job)
-    code, problem = _watch(zygote, limits, "the notebook", limits.notebook_timeout)
+def run_forked(box: Sandbox, limits: Limits, line: Slot, job: Job) -> Execution:
+    """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
+    says."""
+    line.start(job)
+    code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout)
     return _executed(box, limits, code, problem)
 
 
