@@ -8,7 +8,7 @@ for a fresh worker (namespaces, hidden paths, limits, the slot's uid), then runs
 ``autograder.student.runner`` in-process with a kernel forked from itself. Every
 submission starts from the zygote's untouched memory, so nothing one student's code does
 is seen by the next. One zygote serves all the worker slots, each over its own socket pair:
-a second copy of TensorFlow's imports would cost ~10 CPU s and ~0.3 GiB and buy nothing.
+a second copy of TensorFlow's imports would cost ~10 CPU s and ~0.5 GiB and buy nothing.
 
 No child keeps a socket or another worker's pidfd: student code cannot reach or alter the
 zygote. It refuses to serve (and the grader falls back to fresh processes) when its imports
