@@ -253,13 +253,8 @@ def test_the_zygote_preloads_what_the_source_notebook_imports():
     assert notebook_imports(nb)[-3:] == ["a.b", "d", "e.f"]
 
 
-def _fds(pid: int | str = "self") -> list[str]:
-    fds = Path(f"/proc/{pid}/fd")
-    return [os.readlink(fd) for fd in fds.iterdir() if fd.exists()]
-
-
 # The student's code lists what its kernel holds (the kernel is forked from the worker).
-LOOK = """import os, time
+LOOK = """import os
 held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
         if os.path.exists(f"/proc/self/fd/{fd}")]
 print([f for f in held if "pidfd" in f])"""
@@ -283,13 +278,14 @@ def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_pa
     try:
         sleeper, looker = zygote.slots
         sleeping = sleeper.start(job("import time\ntime.sleep(60)"))
-        held = _fds(zygote.process.pid)
+        fds = Path(f"/proc/{zygote.process.pid}/fd")
+        held = [os.readlink(fd) for fd in fds.iterdir() if fd.exists()]
         assert held.count("anon_inode:[pidfd]") == 1, held  # the attack surface exists
         look = job(LOOK)
         looker.start(look)
         assert looker.poll(60) == 0
         assert sleeper.poll() is None and looker.pid != sleeping  # both served at once
-        [cell] = read_notebook(Path(look.root) / "executed.ipynb").cells
+        [cell] = read_notebook(folder.Sandbox(Path(look.root)).executed).cells
         assert cell.outputs[0]["text"].strip() == "[]", cell.outputs  # the worker held none
         sleeper.kill()
         assert sleeper.wait() == -9
