@@ -154,6 +154,15 @@ while pid > 1:
 if found:
     np.maximum = None  # scores 0 on test_numpy: the attack reached the zygote"""
 
+# Busy when the attacker beside it kills the zygote. A second run in the folder of its first
+# would find what the first left there, and score 0 on test_numpy.
+BUSY = """result = 1
+import time
+if os.path.exists("was_here"):
+    np.maximum = None
+open("was_here", "w").close()
+time.sleep(10)"""
+
 
 @pytest.fixture(scope="module")
 def probe_course(tmp_path_factory) -> Path:
@@ -199,7 +208,7 @@ def one_zygote(probe_course, tmp_path_factory) -> dict:
     grades, text = run_grade(probe_course, base / "subs", "--workers", "1",
                              "--notebook-timeout", "120",
                              "--db", f"sqlite:///{base / 'one-zygote.db'}")
-    assert "no zygote" not in text
+    assert "no zygote" not in text and "ended while" not in text
     return grades
 
 
@@ -227,15 +236,23 @@ def test_thirty_forks_in_a_row_train_without_a_hang_and_grade_as_fresh_processes
 
 @pytest.mark.slow
 @pytest.mark.skipif(isolation_problem() is not None, reason=f"{isolation_problem()}")
-def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course, one_zygote):
-    """Without isolation the student runs as the grader and kills the zygote (the next
-    student is still graded: the slot starts a new one). Locked in, it finds nothing."""
+def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course, one_zygote, fresh):
+    """Without isolation the student runs as the grader and kills the zygote, and with it
+    the worker of the student graded beside it. Both are graded again in fresh processes, in
+    new sandboxes, and the next student by a new zygote. Locked in, it finds nothing."""
     subs = tmp_path / "subs"
     place(subs, "a_attacker", submission(ATTACK_ZYGOTE))
+    place(subs, "b_busy", submission(BUSY))
     place(subs, "next", submission(CLEAN))
-    open_grades, _ = run_grade(probe_course, subs, "--workers", "1", "--isolation", "off",
-                               "--db", f"sqlite:///{tmp_path / 'open.db'}")
-    assert points(open_grades)["a_attacker"]["test_numpy"] == 0  # it found and killed it
+    open_grades, text = run_grade(probe_course, subs, "--workers", "2", "--isolation", "off",
+                                  "--db", f"sqlite:///{tmp_path / 'open.db'}")
+    for student in ("a_attacker", "b_busy"):  # the attack worked: the zygote ended
+        assert (f"{student}: the zygote ended while the notebook ran; running it again in "
+                "a fresh process") in text, text
+    got = by_student(open_grades)
+    assert got["b_busy"]["tests"] == fresh["right"]["tests"]  # not its first run's folder
+    # A fresh run has no zygote above it to find: the attack bought the attacker a rerun.
+    assert points(open_grades)["a_attacker"] == dict.fromkeys(TESTS, 1)
     assert points(open_grades)["next"] == dict.fromkeys(TESTS, 1)
 
     assert points(one_zygote)["a_attacker"] == dict.fromkeys(TESTS, 1)

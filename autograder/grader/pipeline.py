@@ -95,6 +95,7 @@ class Prepared:
 
     sandbox: Sandbox
     tampering: list[str]
+    source: str  # the sanitized notebook: the runner deletes the sandbox's copy once read
 
 
 def failed(sub: Submission, message: str, points: dict[str, float]) -> SubmissionResult:
@@ -112,8 +113,8 @@ def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
     handed_in = sub.handed_in()
     gradebook.register(course, sub.student, handed_in)
     record.keep_submission(course, sub.student, sub.notebook, handed_in)
-    nb = sanitize.sanitize(nb, course, sub.student)
-    return Prepared(sandbox.create(nbformat.writes(nb), base), tampering)
+    source = nbformat.writes(sanitize.sanitize(nb, course, sub.student))
+    return Prepared(sandbox.create(source, base), tampering, source)
 
 
 class Executor:
@@ -193,40 +194,57 @@ class Executor:
             return None
         return line
 
-    def __call__(self, box: Sandbox) -> Execution:
+    def __call__(self, prep: Prepared, student: str) -> Execution:
+        """Run ``prep``'s notebook on a free slot. A worker the zygote could not fork, or
+        lost because the zygote ended (retired after another slot's error, or killed), is
+        run again in a fresh process, in a new sandbox: ``prep.sandbox`` is replaced."""
         slot = self.slots.get()
-        uid = self.uids[slot]
-        isolate = self.options.isolate
         try:
-            prefix = None
-            if isolate:
-                sandbox.hand_over(box, uid)
-                prefix = (isolation_prefix(box, uid, self.hidden) if self.options.namespaces
-                          else uid_prefix(uid))
             line = self._line(slot)
             if line is not None:
-                paths = jail_paths(box, self.hidden) if isolate and self.options.namespaces \
-                    else None
-                job = Job.of(box, self.options.limits, self.threads,
-                             uid if isolate else None, paths)
                 try:
-                    run = execute.run_forked(box, self.options.limits, line, job)
-                except ZygoteError as exc:  # gone since its last job: this one runs fresh
-                    log.warning("slot %d: %s", slot, exc)
+                    return self._run(prep.sandbox, slot, line)
+                except ZygoteError as exc:
+                    log.warning("%s: %s; running it again in a fresh process",
+                                student, exc)
                     with self.lock:
                         self._retire(line.zygote)
-                    line = None
-            if line is None:
-                run = execute.run_worker(box, self.options.limits, self.threads, prefix)
-            if run.notebook is not None:  # in a fresh process, after the notebook has ended
-                run.functions_dir, run.functions_problem = execute.call_functions(
-                    box, self.options.limits, verify_functions.files(run.notebook),
-                    uid if isolate else None, prefix)
-            return run
+                    self._end_leftovers(slot)
+                    # What the lost worker wrote must not be seen by the new run.
+                    prep.sandbox.remove()
+                    prep.sandbox = sandbox.create(prep.source, self.base)
+            return self._run(prep.sandbox, slot, None)
         finally:
-            if isolate and not self.options.namespaces:
-                kill_uid(uid)  # no PID namespace to end what the student left running
+            self._end_leftovers(slot)
             self.slots.put(slot)
+
+    def _run(self, box: Sandbox, slot: int, line: Slot | None) -> Execution:
+        """The notebook, forked over ``line`` (None: a fresh process), then the student's
+        functions in a fresh process."""
+        uid = self.uids[slot]
+        isolate = self.options.isolate
+        prefix = None
+        if isolate:
+            sandbox.hand_over(box, uid)
+            prefix = (isolation_prefix(box, uid, self.hidden) if self.options.namespaces
+                      else uid_prefix(uid))
+        if line is not None:
+            paths = jail_paths(box, self.hidden) if isolate and self.options.namespaces \
+                else None
+            job = Job.of(box, self.options.limits, self.threads, uid if isolate else None,
+                         paths)
+            run = execute.run_forked(box, self.options.limits, line, job)
+        else:
+            run = execute.run_worker(box, self.options.limits, self.threads, prefix)
+        if run.notebook is not None:  # in a fresh process, after the notebook has ended
+            run.functions_dir, run.functions_problem = execute.call_functions(
+                box, self.options.limits, verify_functions.files(run.notebook),
+                uid if isolate else None, prefix)
+        return run
+
+    def _end_leftovers(self, slot: int) -> None:
+        if self.options.isolate and not self.options.namespaces:
+            kill_uid(self.uids[slot])  # no PID namespace to end what the student left running
 
     def close(self) -> None:
         for zygote in [*self.retired, *([self.zygote] if self.zygote else [])]:
@@ -315,7 +333,8 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
                 fail(i, sub, exc)
 
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-            futures = {pool.submit(run, prep.sandbox): (i, sub, prep) for i, sub, prep in pending}
+            futures = {pool.submit(run, prep, sub.student): (i, sub, prep)
+                       for i, sub, prep in pending}
             for future in as_completed(futures):
                 i, sub, prep = futures[future]
                 try:

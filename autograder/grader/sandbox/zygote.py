@@ -138,6 +138,7 @@ class Slot:
         self.conn = conn
         self.pid: int | None = None   # the running job's worker
         self.exit: int | None = None
+        self.lost = False             # the zygote ended before it reported the exit
         self._ready = False
 
     def ready(self) -> None:
@@ -165,7 +166,7 @@ class Slot:
             self.conn.send_bytes(json.dumps(asdict(job)).encode())
         except OSError as exc:
             raise ZygoteError(f"the zygote is gone ({exc})") from None
-        self.pid, self.exit = self._receive(10, "fork")["pid"], None
+        self.pid, self.exit, self.lost = self._receive(10, "fork")["pid"], None, False
         return self.pid
 
     def poll(self, timeout: float = 0) -> int | None:
@@ -174,7 +175,7 @@ class Slot:
             if self.exit is None and self.conn.poll(timeout):
                 self.exit = json.loads(self.conn.recv_bytes())["exit"]
         except (EOFError, OSError):  # the zygote died; its worker dies with it
-            self.exit = -signal.SIGKILL
+            self.exit, self.lost = -signal.SIGKILL, True
         return self.exit
 
     def kill(self) -> None:

@@ -22,7 +22,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.sandbox.folder import Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
-from autograder.grader.sandbox.zygote import Job, Slot
+from autograder.grader.sandbox.zygote import Job, Slot, ZygoteError
 from autograder.student import runner
 
 POLL_SECONDS = 0.2
@@ -126,9 +126,12 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
 
 def run_forked(box: Sandbox, limits: Limits, line: Slot, job: Job) -> Execution:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
-    says."""
+    says. ZygoteError: the zygote could not fork it, or ended while it ran (the student's
+    code did not end it, isolated: it cannot reach the zygote)."""
     line.start(job)
     code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout)
+    if line.lost and problem is None:
+        raise ZygoteError("the zygote ended while the notebook ran")
     return _executed(box, limits, code, problem)
 
 
