@@ -24,7 +24,8 @@ from traitlets.config import Config
 from autograder.spec import CELL_TIMEOUT
 from autograder.student.export_cell import export_cell_source
 
-KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",)
+KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",
+               "--InteractiveShellApp.extensions=autograder.student.inline_figures")
 
 
 class GuardedExecute(NotebookClient):
