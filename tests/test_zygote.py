@@ -350,3 +350,46 @@ def test_without_fork_the_class_is_graded_in_fresh_processes_with_a_warning(
     assert [(r.student, r.score, r.error) for r in results] == [("amy", 5, None),
                                                                  ("bob", 0, None)]
     assert "grading with a fresh process per submission: a zygote needs Linux" in caplog.text
+
+
+# grade, with two spies: when the zygote is started, whether nbgrader is imported yet; and how
+# many zygotes are made in all (the pipeline must use the one started, not start another).
+EARLY = """import os, sys
+from autograder.cli import main
+from autograder.grader.sandbox import zygote
+start, init, made = zygote.start, zygote.Zygote.__init__, []
+def spy(*args):
+    print("nbgrader imported first:", "nbgrader" in sys.modules)
+    started = start(*args)
+    print("folder:", started.folder)
+    return started
+def counting(self, *args, **kwargs):
+    made.append(1)
+    init(self, *args, **kwargs)
+zygote.start, zygote.Zygote.__init__ = spy, counting
+code = main(sys.argv[1:])
+print("zygotes made:", len(made))
+sys.exit(code)"""
+
+
+def test_grade_starts_the_zygote_before_importing_nbgrader_and_grades_with_it(tmp_path):
+    """The zygote imports (TensorFlow, for the real assignment) while the grader imports
+    nbgrader and reads the gradebook. The pipeline grades with that zygote; with nothing to
+    grade (the second run: unchanged), it ends it. Either way its folder is removed."""
+    course = tmp_path / "course"
+    (course / "solutions" / "digit_recognition").mkdir(parents=True)
+    nbformat.write(tiny_source_notebook(),
+                   course / "solutions" / "digit_recognition" / NOTEBOOK_NAME)
+    place(tmp_path / "subs", "amy", tiny_submission())
+    cmd = [sys.executable, "-c", EARLY, "grade", str(tmp_path / "subs"), "--course-dir",
+           str(course), "--workers", "1", "--json", str(tmp_path / "grades.json"), "--quiet"]
+    for run in ("graded", "unchanged"):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "nbgrader imported first: False" in proc.stdout
+        assert "zygotes made: 1" in proc.stdout, proc.stdout
+        folder = Path(proc.stdout.split("folder: ")[1].split()[0])
+        assert folder.name.startswith("autograder-") and not folder.exists()
+        [amy] = json.loads((tmp_path / "grades.json").read_text())["submissions"]
+        assert amy["score"] == 5
+        assert ("unchanged since it was last graded" in proc.stdout) == (run == "unchanged")

@@ -12,7 +12,6 @@ import logging
 import os
 import queue
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +34,14 @@ from autograder.grader.sandbox.isolation import (
 )
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.sandbox.uids import UidLease
-from autograder.grader.sandbox.zygote import Job, Slot, Zygote, ZygoteError, notebook_imports
+from autograder.grader.sandbox.zygote import (
+    Job,
+    Slot,
+    Zygote,
+    ZygoteError,
+    notebook_imports,
+    unavailable,
+)
 from autograder.grader.steps import (
     Outcome,
     collect,
@@ -121,9 +127,11 @@ class Executor:
     """Runs sandboxes on a fixed number of worker slots, each with its own uid and, unless
     ``options.zygote`` is off or none can work here, its line to the one zygote."""
 
-    def __init__(self, course: Course, options: Options, base: Path, expected: int = 1):
+    def __init__(self, course: Course, options: Options, base: Path, expected: int = 1,
+                 started: Zygote | None = None):
         """``expected``: submissions that may run; if any, the zygote starts importing now,
-        while the grader prepares the submissions."""
+        while the grader prepares the submissions, unless one ``started`` already (see
+        ``zygote.start``): that one is used if it can be, and closed if not."""
         self.options = options
         self.base = base
         self.hidden = [*course.private_paths(), *options.hidden]
@@ -137,16 +145,18 @@ class Executor:
         self.zygote: Zygote | None = None
         self.retired: list[Zygote] = []  # ended, but a slot's thread may still hold its line
         self.lock = threading.Lock()     # the slots' threads share the zygote
-        self.fresh_because: str | None = (
-            "turned off" if not options.zygote else
-            None if hasattr(os, "fork") and sys.platform == "linux" else
-            "a zygote needs Linux (fork and /proc)")
+        self.fresh_because: str | None = "turned off" if not options.zygote else unavailable()
         if options.zygote and self.fresh_because:
             log.warning("grading with a fresh process per submission: %s", self.fresh_because)
         self.preload = notebook_imports(nbformat.read(course.source_notebook, as_version=4)) \
             if self.fresh_because is None else []
         self.threads = options.threads(expected)
-        if expected:
+        if started is not None and (not expected or self.fresh_because is not None
+                                    or len(started.slots) != self.workers):
+            started.close()  # nothing to run, or not for these slots
+        elif started is not None:
+            self.zygote = started
+        elif expected:
             self._start_zygote()
 
     def _start_zygote(self) -> None:
@@ -278,8 +288,9 @@ def finish(course: Course, sub: Submission, prepared: Prepared, run: Execution
 def grade_all(course: Course, subs: list[Submission], options: Options,
               points: dict[str, float],
               on_done: Callable[[SubmissionResult], None] | None = None,
-              ) -> list[SubmissionResult]:
+              started: Zygote | None = None) -> list[SubmissionResult]:
     """Grade every submission; a broken one becomes an error result, never a crash.
+    ``started``: a zygote started early for these workers (see ``Executor``).
 
     Unchanged submissions (same bytes, same tests) keep their recorded result unless
     ``options.force``; each new result is recorded in the ledger after its grades.
@@ -323,7 +334,8 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         folder.mkdir(parents=True, exist_ok=True)
     base = sandbox.new_base()
     # The zygote imports while the submissions are prepared.
-    run = Executor(course, options, base, expected=sum(1 for _, sub in todo if not sub.error))
+    run = Executor(course, options, base, expected=sum(1 for _, sub in todo if not sub.error),
+                   started=started)
     try:
         pending: list[tuple[int, Submission, Prepared]] = []
         for i, sub in todo:

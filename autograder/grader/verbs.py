@@ -9,6 +9,7 @@ installed, the CLI says which extra to install.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from autograder.grader.collected import Collection
     from autograder.grader.course import Course
+    from autograder.grader.sandbox.zygote import Zygote
 
 EXIT_OK = 0
 EXIT_SOME_SKIPPED = 1
@@ -150,7 +152,7 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="start Python, Jupyter and TensorFlow afresh for every submission "
                         "instead of forking each from a pre-imported process per worker")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=_command(cmd_grade))
+    p.set_defaults(run=_grade)
 
 
 def _command(fn):
@@ -173,7 +175,27 @@ def _course(args: argparse.Namespace) -> Course:
     return Course(args.course_dir.resolve(), args.db)
 
 
-def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+def _grade(args: argparse.Namespace) -> int:
+    """``grade``, with the zygote started before anything heavy is imported: it imports
+    TensorFlow (~3 s) while the grader imports nbgrader and reads the gradebook (~1.5 s)."""
+    from autograder.grader.sandbox import zygote
+
+    started = None
+    source = _course(args).source_notebook
+    if args.zygote and zygote.unavailable() is None and source.is_file():
+        try:
+            started = zygote.start(source, max(1, args.workers))
+        except Exception:  # a broken source notebook: the gradebook step says what is wrong
+            started = None
+    try:
+        return _command(functools.partial(cmd_grade, started=started))(args)
+    finally:
+        if started is not None:
+            started.close()  # the pipeline has closed it already, unless it never ran
+
+
+def cmd_grade(args: argparse.Namespace, console: Console,
+              started: Zygote | None = None) -> int:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -209,7 +231,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         task = progress.add_task("", total=len(subs))
         results = pipeline.grade_all(
             course, subs, options, gradebook.points_by_test(course),
-            lambda result: progress.update(task, advance=1, description=result.student))
+            lambda result: progress.update(task, advance=1, description=result.student),
+            started)
     report.print_table(results, console)
     report.print_feedback(results, console)
     if args.json:

@@ -26,6 +26,7 @@ import importlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.sandbox import jail
-from autograder.grader.sandbox.folder import Sandbox, environment
+from autograder.grader.sandbox.folder import BASE_PREFIX, Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, die_with_parent
 
 # What every worker imports; the assignment's own imports come from its source notebook.
@@ -55,6 +56,24 @@ EXIT_SETUP = 4       # as the jail: the sandbox could not be set up
 
 class ZygoteError(RuntimeError):
     pass
+
+
+def unavailable() -> str | None:
+    """Why no zygote can work on this machine, or None."""
+    return None if hasattr(os, "fork") and sys.platform == "linux" else \
+        "a zygote needs Linux (fork and /proc)"
+
+
+def start(source_notebook: Path, slots: int) -> Zygote:
+    """A zygote for the assignment of ``source_notebook``, importing from now on, in a new
+    folder of its own (removed when it is closed; after a killed grader, by the next one's
+    ``folder.new_base``). ``grade`` starts it before it imports nbgrader and reads the
+    gradebook (~1.5 s), and the grading pipeline adopts it."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-zygote-"))
+    preload = notebook_imports(nbformat.read(source_notebook, as_version=4))
+    zygote = Zygote(folder / "zygote", preload, slots)
+    zygote.folder = folder
+    return zygote
 
 
 @dataclass
@@ -106,6 +125,7 @@ class Zygote:
         for _, child in pairs:
             child.close()
         self.home = home
+        self.folder: Path | None = None  # its own folder, removed on close (see start)
         self.import_seconds: float | None = None  # known once ready
         self.slots = [Slot(self, parent) for parent, _ in pairs]
 
@@ -123,11 +143,14 @@ class Zygote:
         self.process.wait()
 
     def close(self) -> None:
+        """End it and its workers, and remove its folder (it may be called again)."""
         for slot in self.slots:
             slot.kill()
             slot.conn.close()
         self.end()
         self._err.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Slot:
