@@ -22,7 +22,7 @@ The tree peak is RSS summed (an upper bound). Every copy must score 100 in both 
 the zygote's grades must equal the fresh processes' test for test, or the run fails; a
 missed target is printed as MISS and does not fail it.
 
-    .venv/bin/python bench/bench_grade.py [--n 6] [--workers CORES] [--json OUT]
+    .venv/bin/python bench/bench_grade.py [--n 6] [--workers W] [--json OUT]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from pathlib import Path
 
 import psutil
 from profile_submission import floor
+
+from autograder.grader.verbs import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
@@ -325,8 +327,8 @@ def verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=6, help="copies of the solution (default 6)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="our grader's --workers (default: number of cores)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="our grader's --workers (default: the grader's, %(default)s here)")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if args.n < 1 or args.workers < 1:

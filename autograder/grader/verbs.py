@@ -132,8 +132,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="class list (columns student, first_name, last_name, email, ...): "
                         "names for the gradebook, shown by formgrader and the exports")
     _course_args(p)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="submissions executed at once (default: number of cores)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="submissions executed at once (default: one more than the cores, "
+                        "%(default)s here)")
     p.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
                    help="seconds per cell (default: %(default)s)")
     p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
@@ -173,6 +174,14 @@ def _course(args: argparse.Namespace) -> Course:
     from autograder.grader.course import Course
 
     return Course(args.course_dir.resolve(), args.db)
+
+
+def default_workers() -> int:
+    """One more worker than cores: a training kernel waits for about a fifth of its time
+    (TensorFlow hands every step between threads; the kernel and its runner exchange
+    messages), so with one per core the cores idled as much. A class of 6 on 2 cores, the
+    same CPU either way: 30.2 s with 2 workers, 27.5 s with 3 (three runs each)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def _grade(args: argparse.Namespace) -> int:
