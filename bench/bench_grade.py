@@ -93,15 +93,22 @@ class TreeSampler(threading.Thread):
     line has one of ``worker_marks`` (a zygote, or a fresh runner possibly behind unshare).
     Under a zygote, each process it forked is a worker, charged its tree's PSS and the
     zygote's own divided by ``slots``.
+
+    RSS every ``interval``, PSS every ``pss_every`` samples: PSS costs the reader ~5 ms of
+    CPU per TensorFlow process (the kernel walks its page tables), so at every 0.1 s it took a
+    third of a core from the run it measured. A worker holds its peak through its training
+    (seconds), which a sample a second still sees.
     """
 
     def __init__(self, pid: int, worker_marks: tuple[str, ...] = (), interval: float = 0.1,
-                 slots: int = 1):
+                 slots: int = 1, pss_every: int = 10):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
         self.marks = worker_marks
         self.slots = max(1, slots)
         self.interval = interval
+        self.pss_every = pss_every
+        self.samples = 0
         self.stop_event = threading.Event()
         self.tree_peak = self.main_peak = 0
         self.worker_peaks: dict[int, int] = {}
@@ -154,6 +161,8 @@ class TreeSampler(threading.Thread):
         return {w.pid: share + sum(self._pss(p) for p in self._subtree(w)) for w in forked}
 
     def sample(self) -> None:
+        with_pss = self.samples % self.pss_every == 0  # the first, then every pss_every-th
+        self.samples += 1
         main = self._rss(self.root)
         total = main
         try:
@@ -164,7 +173,7 @@ class TreeSampler(threading.Thread):
             tree = self._subtree(child)
             rss = sum(self._rss(p) for p in tree)
             total += rss
-            if self._worker(child, tree):
+            if with_pss and self._worker(child, tree):
                 for pid, pss in self._worker_pss(child, tree).items():
                     self.worker_peaks[pid] = max(self.worker_peaks.get(pid, 0), pss)
         self.main_peak = max(self.main_peak, main)
@@ -181,11 +190,11 @@ def _busy_cpu() -> float:
     return sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
 
-def _own_cpu() -> float:
-    """CPU seconds of this process and every descendant it (transitively) waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
+def _children_cpu() -> float:
+    """CPU seconds of every descendant this process (transitively) waited for: the commands
+    run, not this process's own sampling, which the run's others' load shows instead."""
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return kids.ru_utime + kids.ru_stime
 
 
 def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | None = None,
@@ -193,7 +202,7 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     """Run cmd, filling measure's wall time and memory; return its output (fail if it fails)."""
     # The machine may be shared: what the whole system used minus what this run used is the
     # others' load, reported with every figure (the load average would include our own runs).
-    busy0, own0 = _busy_cpu(), _own_cpu()
+    busy0, own0 = _busy_cpu(), _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -203,7 +212,7 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     measure.wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()
-    measure.cpu = _own_cpu() - own0
+    measure.cpu = _children_cpu() - own0
     others = (_busy_cpu() - busy0) - measure.cpu
     measure.other_cores = max(0.0, others / measure.wall)
     measure.tree_peak, measure.main_peak = sampler.tree_peak, sampler.main_peak
