@@ -9,7 +9,7 @@ DEMO   := build/demo
 
 help:
 	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
-	@echo "make test       run the test suite (real kernels, real training; 9-12 min on 2 cores)"
+	@echo "make test       run the test suite (real kernels, real training; 4-9 min on 2 cores)"
 	@echo "make test-fast  the tests that need no TensorFlow training (under a minute)"
 	@echo "make release    regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make reference  execute the solution notebook; write the reference model and metrics"
