@@ -17,6 +17,7 @@ It exits 1 only when some copy does not get full marks.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -49,6 +50,7 @@ def one(size: int, db_url: str | None, workers: int) -> dict:
     from autograder.grader.steps import collect, ledger, record, report, sanitize, tamper_check
 
     work = Path(tempfile.mkdtemp(prefix="scale-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # this process is one configuration
     course = Course(tiny_course_at(work / "course"), db_url)
     gradebook.quiet_nbgrader()
     gradebook.ensure_assignment(course)
@@ -71,7 +73,6 @@ def one(size: int, db_url: str | None, workers: int) -> dict:
     wall = time.perf_counter() - start
     full = sum(1 for r in results if r.score == r.max_score and not r.error)
     overhead = sum(cpu_s for _, cpu_s in phases.rows.values())
-    shutil.rmtree(work, ignore_errors=True)
     return {"size": size, "wall": wall, "full_marks": full,
             "overhead_ms_per_submission": 1000 * overhead / size,
             "by_step_ms_per_submission": {k: 1000 * v[1] / size for k, v in phases.rows.items()},

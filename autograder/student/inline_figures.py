@@ -24,9 +24,10 @@ def _inline() -> bool:
     import matplotlib
 
     try:
-        return matplotlib.get_backend(auto_select=False) in INLINE  # never picks one
-    except TypeError:  # matplotlib before 3.10
-        return False
+        backend = matplotlib.get_backend(auto_select=False)  # never picks one
+    except TypeError:  # matplotlib before 3.10: the value as set, without resolving it
+        backend = dict.__getitem__(matplotlib.rcParams, "backend")
+    return backend in INLINE
 
 
 def load_ipython_extension(ip) -> None:

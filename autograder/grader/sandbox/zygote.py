@@ -69,9 +69,13 @@ def start(source_notebook: Path, slots: int) -> Zygote:
     folder of its own (removed when it is closed; after a killed grader, by the next one's
     ``folder.new_base``). ``grade`` starts it before it imports nbgrader and reads the
     gradebook (~1.5 s), and the grading pipeline adopts it."""
-    folder = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-zygote-"))
     preload = notebook_imports(nbformat.read(source_notebook, as_version=4))
-    zygote = Zygote(folder / "zygote", preload, slots)
+    folder = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-zygote-"))
+    try:
+        zygote = Zygote(folder / "zygote", preload, slots)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     zygote.folder = folder
     return zygote
 
@@ -209,6 +213,7 @@ class Slot:
                 os.killpg(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            self.pid = None  # its group is ended, and its number may be reused: not again
 
     def wait(self) -> int:
         code = self.poll(30)

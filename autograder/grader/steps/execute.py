@@ -99,7 +99,12 @@ def _watch(worker, limits: Limits, what: str, timeout: int) -> tuple[int, str | 
             worker.kill()
             break
     worker.kill()  # the kernel or anything the student started must not outlive us
-    return worker.wait(), problem
+    try:
+        return worker.wait(), problem
+    except ZygoteError:  # no exit reported: keep the verdict if there is one
+        if problem is None:
+            raise
+        return -signal.SIGKILL, problem
 
 
 def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err_file: Path,
@@ -126,8 +131,8 @@ def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
 
 def run_forked(box: Sandbox, limits: Limits, line: Slot, job: Job) -> Execution:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
-    says. ZygoteError: the zygote could not fork it, or ended while it ran (the student's
-    code did not end it, isolated: it cannot reach the zygote)."""
+    says. ZygoteError: the zygote could not fork it, or ended while it ran (not by the
+    student's code when isolated: it cannot reach the zygote)."""
     line.start(job)
     code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout)
     if line.lost and problem is None:
