@@ -14,8 +14,9 @@ CPU seconds per graded submission are measured against.
 Wall time is time.perf_counter around each command; CPU is this process's children's
 rusage (every process of the run is waited for by its parent, so all of it is counted).
 Memory per worker is the proportional set size (PSS: a page shared by k processes counts
-1/k to each) of each worker's process tree, sampled every 0.1 s with psutil; forked workers
-share most of their pages with the zygote, which RSS would count again for every process.
+1/k to each) of each worker's process tree, sampled every 1 s with psutil (RSS every
+0.1 s); forked workers share most of their pages with the zygote, which RSS would count
+again for every process.
 The zygote serves every slot, so each forked worker is charged its own tree's PSS plus the
 zygote's own PSS divided by the number of slots.
 The tree peak is RSS summed (an upper bound). Every copy must score 100 in both graders and
@@ -202,7 +203,7 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     """Run cmd, filling measure's wall time and memory; return its output (fail if it fails)."""
     # The machine may be shared: what the whole system used minus what this run used is the
     # others' load, reported with every figure (the load average would include our own runs).
-    busy0, own0 = _busy_cpu(), _children_cpu()
+    busy0, cpu0 = _busy_cpu(), _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -212,7 +213,7 @@ def timed(cmd: list[str], measure: Measure, cwd: Path, env: dict[str, str] | Non
     measure.wall = time.perf_counter() - start
     sampler.stop_event.set()
     sampler.join()
-    measure.cpu = _children_cpu() - own0
+    measure.cpu = _children_cpu() - cpu0
     others = (_busy_cpu() - busy0) - measure.cpu
     measure.other_cores = max(0.0, others / measure.wall)
     measure.tree_peak, measure.main_peak = sampler.tree_peak, sampler.main_peak

@@ -33,6 +33,7 @@ from helpers import (
     make_cell,
     place,
     run_grade,
+    tiny_course_at,
     tiny_source_notebook,
     tiny_submission,
 )
@@ -354,7 +355,7 @@ def test_without_fork_the_class_is_graded_in_fresh_processes_with_a_warning(
 
 # grade, with two spies: when the zygote is started, whether nbgrader is imported yet; and how
 # many zygotes are made in all (the pipeline must use the one started, not start another).
-EARLY = """import os, sys
+EARLY = """import sys
 from autograder.cli import main
 from autograder.grader.sandbox import zygote
 start, init, made = zygote.start, zygote.Zygote.__init__, []
@@ -376,10 +377,7 @@ def test_grade_starts_the_zygote_before_importing_nbgrader_and_grades_with_it(tm
     """The zygote imports (TensorFlow, for the real assignment) while the grader imports
     nbgrader and reads the gradebook. The pipeline grades with that zygote; with nothing to
     grade (the second run: unchanged), it ends it. Either way its folder is removed."""
-    course = tmp_path / "course"
-    (course / "solutions" / "digit_recognition").mkdir(parents=True)
-    nbformat.write(tiny_source_notebook(),
-                   course / "solutions" / "digit_recognition" / NOTEBOOK_NAME)
+    course = tiny_course_at(tmp_path / "course")
     place(tmp_path / "subs", "amy", tiny_submission())
     cmd = [sys.executable, "-c", EARLY, "grade", str(tmp_path / "subs"), "--course-dir",
            str(course), "--workers", "1", "--json", str(tmp_path / "grades.json"), "--quiet"]

@@ -213,7 +213,7 @@ class Executor:
             line = self._line(slot)
             if line is not None:
                 try:
-                    return self._run(prep.sandbox, slot, line)
+                    run = self._run(prep.sandbox, slot, line)
                 except ZygoteError as exc:
                     log.warning("%s: %s; running it again in a fresh process",
                                 student, exc)
@@ -223,6 +223,11 @@ class Executor:
                     # What the lost worker wrote must not be seen by the new run.
                     prep.sandbox.remove()
                     prep.sandbox = sandbox.create(prep.source, self.base)
+                else:
+                    if line.lost:  # its time or memory verdict stands; the zygote serves no more
+                        with self.lock:
+                            self._retire(line.zygote)
+                    return run
             return self._run(prep.sandbox, slot, None)
         finally:
             self._end_leftovers(slot)

@@ -195,7 +195,7 @@ def _grade(args: argparse.Namespace) -> int:
         try:
             started = zygote.start(source, max(1, args.workers))
         except Exception:  # a broken source notebook: the gradebook step says what is wrong
-            started = None
+            pass
     try:
         return _command(functools.partial(cmd_grade, started=started))(args)
     finally:

@@ -165,7 +165,7 @@ class Slot:
         self.conn = conn
         self.pid: int | None = None   # the running job's worker
         self.exit: int | None = None
-        self.lost = False             # the zygote ended before it reported the exit
+        self.lost: str | None = None  # why the zygote reported no exit (then -SIGKILL)
         self._ready = False
 
     def ready(self) -> None:
@@ -193,7 +193,7 @@ class Slot:
             self.conn.send_bytes(json.dumps(asdict(job)).encode())
         except OSError as exc:
             raise ZygoteError(f"the zygote is gone ({exc})") from None
-        self.pid, self.exit, self.lost = self._receive(10, "fork")["pid"], None, False
+        self.pid, self.exit, self.lost = self._receive(10, "fork")["pid"], None, None
         return self.pid
 
     def poll(self, timeout: float = 0) -> int | None:
@@ -202,7 +202,7 @@ class Slot:
             if self.exit is None and self.conn.poll(timeout):
                 self.exit = json.loads(self.conn.recv_bytes())["exit"]
         except (EOFError, OSError):  # the zygote died; its worker dies with it
-            self.exit, self.lost = -signal.SIGKILL, True
+            self.exit, self.lost = -signal.SIGKILL, "the zygote ended while the notebook ran"
         return self.exit
 
     def kill(self) -> None:
@@ -217,8 +217,9 @@ class Slot:
 
     def wait(self) -> int:
         code = self.poll(30)
-        if code is None:
-            raise ZygoteError("the worker did not end after it was killed")
+        if code is None:  # killed, yet its end never reported: the zygote is not answering
+            self.exit = code = -signal.SIGKILL
+            self.lost = "the zygote did not report the end of the killed notebook"
         self.pid = None  # its number may be reused: never signal it again
         return code
 

@@ -99,12 +99,7 @@ def _watch(worker, limits: Limits, what: str, timeout: int) -> tuple[int, str | 
             worker.kill()
             break
     worker.kill()  # the kernel or anything the student started must not outlive us
-    try:
-        return worker.wait(), problem
-    except ZygoteError:  # no exit reported: keep the verdict if there is one
-        if problem is None:
-            raise
-        return -signal.SIGKILL, problem
+    return worker.wait(), problem
 
 
 def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err_file: Path,
@@ -135,8 +130,8 @@ def run_forked(box: Sandbox, limits: Limits, line: Slot, job: Job) -> Execution:
     student's code when isolated: it cannot reach the zygote)."""
     line.start(job)
     code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout)
-    if line.lost and problem is None:
-        raise ZygoteError("the zygote ended while the notebook ran")
+    if line.lost and problem is None:  # a time or memory verdict stands as it is
+        raise ZygoteError(line.lost)
     return _executed(box, limits, code, problem)
 
 
