@@ -2,7 +2,10 @@
 (autograder/grader/collecting/lms.py cites where each comes from), made into one folder per
 student with the class record beside them."""
 
+import io
 import json
+import re
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -20,13 +23,19 @@ def nb(marker: str) -> str:
                        "nbformat_minor": 5})
 
 
-def make_zip(path: Path, entries: dict[str, str], times: dict[str, tuple] | None = None
-             ) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
+def make_zip(path: Path, entries: dict[str, str | bytes],
+             times: dict[str, tuple] | None = None) -> Path:
+    path.write_bytes(zip_bytes(entries, times))
+    return path
+
+
+def zip_bytes(entries: dict[str, str | bytes], times: dict[str, tuple] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in entries.items():
             info = zipfile.ZipInfo(name, (times or {}).get(name, (2026, 11, 30, 12, 0, 0)))
             archive.writestr(info, text)
-    return path
+    return buffer.getvalue()
 
 
 def run(*args) -> int:
@@ -67,8 +76,8 @@ def test_canvas_keeps_the_newest_upload_and_the_late_marker(tmp_path: Path, caps
     assert "submitted as my_lab.ipynb" in students["23456"]["notes"]
     assert students["12345"]["submitted_at"] is None  # Canvas names carry no time
     [unmatched] = record(out)["unmatched"]
-    assert unmatched.startswith("submissions/bitdiddleben_12345_text.html")
-    assert "not collected: submissions/bitdiddleben_12345_text.html" in capsys.readouterr().out
+    assert unmatched.startswith("bitdiddleben_12345_text.html: not named as Canvas names")
+    assert "not collected: bitdiddleben_12345_text.html" in capsys.readouterr().out
 
 
 def test_canvas_with_a_roster_maps_ids_and_names_who_is_missing(tmp_path: Path):
@@ -155,9 +164,70 @@ def test_names_that_climb_out_of_the_download_stay_inside(tmp_path: Path):
     (tmp_path / "dl").mkdir()
     download = make_zip(tmp_path / "dl" / "s.zip", entries)
     out = tmp_path / "class"
-    run(download, "--from", "canvas", out)
+    assert run(download, "--from", "canvas", out) == 1
     assert kept(out, "12345") == "ben"
     assert not (tmp_path / "outside.ipynb").exists() and not Path("/abs.ipynb").exists()
+    assert record(out)["unmatched"] == [
+        "../../outside.ipynb climbs out of its folder with ..; not unpacked",
+        "/abs.ipynb has an absolute name; not unpacked"]
+
+
+def test_a_link_in_an_unpacked_download_is_not_followed(tmp_path: Path):
+    secret = tmp_path / "solution.ipynb"
+    secret.write_text(nb("the instructor's"))
+    folder = tmp_path / "unpacked" / "Ben Bitdiddle_1234567_assignsubmission_file"
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK_NAME).symlink_to(secret)
+    (folder / "mine.ipynb").write_text(nb("ben"))
+    out = tmp_path / "class"
+    assert run(folder.parent, "--from", "moodle", out) == 1
+    assert kept(out, "1234567") == "ben"
+    assert record(out)["unmatched"] == [
+        f"{folder.name}/{NOTEBOOK_NAME} is a symbolic link; not unpacked"]
+
+
+def test_a_students_archive_is_opened_and_its_notebook_is_theirs(tmp_path: Path):
+    upload = zip_bytes({
+        "lab/digit_recognition.ipynb": nb("ben"),
+        "scratch.ipynb": nb("scratch"),
+        **{f"data/d{i:02}.csv": "1,2" for i in range(12)},
+        "__MACOSX/lab/._digit_recognition.ipynb": "resource fork",
+        "lab/.ipynb_checkpoints/digit_recognition-checkpoint.ipynb": nb("checkpoint"),
+    })
+    download = make_zip(tmp_path / "submissions.zip", {
+        "bitdiddleben_12345_678901_digit_recognition.ipynb": nb("ben-first"),
+        "bitdiddleben_LATE_12345_678950_work.zip": upload})
+    out = tmp_path / "class"
+    assert run(download, "--from", "canvas", out) == 0
+    assert kept(out, "12345") == "ben"  # the newer upload; in it, the expected name
+    ben = record(out)["students"]["12345"]
+    upload_name = "bitdiddleben_LATE_12345_678950_work.zip"
+    assert ben["source"] == f"{upload_name}/lab/digit_recognition.ipynb" and ben["late"]
+    assert ben["notes"] == [
+        "not a notebook, not graded: " + ", ".join(
+            f"{upload_name}/data/d{i:02}.csv" for i in range(10)) + " and 2 more",
+        f"older file not graded: {upload_name}/scratch.ipynb",
+        "older file not graded: bitdiddleben_12345_678901_digit_recognition.ipynb"]
+
+
+def test_a_tar_upload_takes_its_attempts_time(tmp_path: Path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:  # as `tar -czf w.tgz .`
+        folder = tarfile.TarInfo("./")
+        folder.type = tarfile.DIRTYPE
+        archive.addfile(folder)
+        raw = nb("ben").encode()
+        notebook = tarfile.TarInfo("./mine.ipynb")
+        notebook.size = len(raw)
+        archive.addfile(notebook, io.BytesIO(raw))
+    download = make_zip(tmp_path / "gradebook.zip", {
+        "Digits Lab_bitdiddle_attempt_2026-12-01-09-30-00_work.tar.gz": buffer.getvalue()})
+    out = tmp_path / "class"
+    assert run(download, "--from", "blackboard", out, "--timezone", "Europe/Berlin") == 0
+    assert kept(out, "bitdiddle") == "ben"
+    ben = read(out)["bitdiddle"]
+    assert ben.submitted_at == "2026-12-01T09:30:00+01:00"
+    assert ben.notes == ["submitted as mine.ipynb"]
 
 
 def test_collect_refuses_to_mix_with_an_earlier_collection(tmp_path: Path, capsys):
@@ -167,6 +237,17 @@ def test_collect_refuses_to_mix_with_an_earlier_collection(tmp_path: Path, capsy
     (out / "something").write_text("x")
     assert run(download, "--from", "canvas", out) == 3
     assert "is not empty: collect into a new folder" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("submissions.zip", b"not a zip", "could not read the download .*: File is not a zip file"),
+    ("submissions.rar", b"Rar!", "is neither a folder nor a .zip or .tar archive"),
+])
+def test_an_unusable_download_is_a_clear_error(tmp_path: Path, capsys, name, content,
+                                               message):
+    (tmp_path / name).write_bytes(content)
+    assert run(tmp_path / name, "--from", "canvas", tmp_path / "out") == 3
+    assert re.search(message, capsys.readouterr().out.replace("\n", ""))
 
 
 @pytest.mark.parametrize(("roster", "message"), [

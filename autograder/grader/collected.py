@@ -2,7 +2,8 @@
 
 One entry per student: where the work came from, when it was submitted and which commit was
 taken (when known), and why nothing could be collected. It sits beside the students'
-folders, never inside one, so nothing a student submits can forge it. ``grade`` reads it
+folders, never inside one, and ``grade`` reads it only there (``steps.collect.class_record``),
+so nothing a student submits can forge it. ``grade`` reads it
 (``steps/collect.py``): the times reach nbgrader's late-penalty settings and the grade JSON.
 """
 
@@ -33,7 +34,8 @@ class Collection:
     origin: str                        # canvas, moodle, blackboard or git
     source: str                        # the download or the roster
     students: list[Collected]
-    unmatched: list[str] = field(default_factory=list)   # files that belong to no student
+    # files not collected: a file of no student, or a student's file that could not be unpacked
+    unmatched: list[str] = field(default_factory=list)
     deadline: str | None = None
 
     def as_dict(self) -> dict:

@@ -10,9 +10,24 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.records import SubmissionError
 
+# A notebook of this course is a few MB with its outputs; past this, it is not read at all.
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+
+
+def too_large(path: Path) -> str | None:
+    """Why the file at ``path`` is too large to read as a notebook, or None."""
+    size = Path(path).stat().st_size
+    if size <= MAX_NOTEBOOK_BYTES:
+        return None
+    return (f"{Path(path).name} is {size / 2**20:.0f} MiB, more than the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may be: clear large outputs "
+            "(Edit → Clear Outputs of All Cells), save and submit again")
+
 
 def read_notebook(path: Path) -> NotebookNode:
     """Parse and validate a submitted file, with a message a student can act on."""
+    if too_large(path):
+        raise SubmissionError(too_large(path))
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise SubmissionError(f"{path.name} is empty: submit the notebook saved from Jupyter")
