@@ -1,11 +1,19 @@
-"""Step, report: the score table on the terminal and the grade JSON."""
+"""Step, report: the score table on the terminal and the grade JSON.
+
+Student text (a student id, which is a folder's name; an error quoting a student's exception;
+a note naming a student's files; a test's feedback) reaches the instructor's terminal only
+through :func:`plain`: rich reads ``[...]`` in it as markup, and passes ESC and C1 controls
+through, which a terminal obeys (OSC 8 links, window titles, cursor moves, clearing).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autograder.records import SubmissionResult, plain_number
@@ -31,6 +39,17 @@ def write_document(path: Path, doc: dict) -> None:
     tmp.replace(path)
 
 
+# C0 controls but tab and newline, DEL, C1 controls: without ESC (and CSI, U+009B) no escape
+# sequence starts; what follows it is left as inert, readable text.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    """``text`` as rich markup that prints it literally: control characters removed, markup
+    escaped. For student text anywhere rich reads markup (table cells, ``console.print``)."""
+    return escape(CONTROL.sub("", text))
+
+
 def table(results: list[SubmissionResult]) -> Table:
     t = Table(title="Grades")
     t.add_column("student", no_wrap=True)
@@ -40,8 +59,8 @@ def table(results: list[SubmissionResult]) -> Table:
     for r in results:
         lost = [g.removeprefix("test_") for g, x in r.tests.items() if x.points < x.max_points]
         failed = "all tests" if r.error or (lost and len(lost) == len(r.tests)) else ", ".join(lost)
-        t.add_row(r.student, f"{plain_number(r.score)}/{plain_number(r.max_score)}", failed,
-                  r.error or "; ".join(r.notes))
+        t.add_row(plain(r.student), f"{plain_number(r.score)}/{plain_number(r.max_score)}",
+                  plain(failed), plain(r.error or "; ".join(r.notes)))
     return t
 
 
@@ -57,8 +76,8 @@ def print_feedback(results: list[SubmissionResult], console: Console | None = No
         lost = [(g, t) for g, t in r.tests.items() if t.points < t.max_points]
         if not lost:
             continue
-        console.print(f"[bold]{r.student}[/bold]")
+        console.print(f"[bold]{plain(r.student)}[/bold]")
         for gid, t in lost:
             got = f"{plain_number(t.points)}/{plain_number(t.max_points)}"
-            console.print(f"  {gid} ({got}): {t.feedback}", markup=False, highlight=False)
+            console.print(plain(f"  {gid} ({got}): {t.feedback}"), highlight=False)
 
