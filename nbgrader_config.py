@@ -45,11 +45,23 @@ if not plain_nbgrader():
     c.Autograde.autograde_preprocessors = [SandboxedAutograde]
 
 # formgrader's review page and nbgrader's feedback pages show a student's markdown cells and
-# HTML outputs: a script there would run in the instructor's Jupyter session (which can open
-# a terminal). nbconvert's SanitizeHTML escapes their markup and drops JavaScript outputs
-# first; the notebook's own text keeps <kbd>.
+# outputs: a script there would run in the instructor's Jupyter session (which can open a
+# terminal). nbconvert's SanitizeHTML escapes their markup and drops JavaScript outputs first
+# (the notebook's own text keeps <kbd>); SanitizeOutputMetadata keeps only well-formed image
+# sizes (nbconvert prints them unquoted); SafeMarkdown drops javascript: and other links out
+# of the web, and images that would be fetched, from rendered markdown (autograder/grader/
+# page_safety.py; `python -m autograder feedback` adds them if this file lacks them).
 import bleach  # noqa: E402
 from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 
-c.HTMLExporter.preprocessors = [SanitizeHTML]
+from autograder.grader.page_safety import SafeMarkdown, SanitizeOutputMetadata  # noqa: E402
+
+c.HTMLExporter.preprocessors = [SanitizeHTML, SanitizeOutputMetadata]
 c.SanitizeHTML.tags = [*bleach.ALLOWED_TAGS, "kbd"]
+c.HTMLExporter.filters = {"markdown2html": SafeMarkdown}
+
+# nbgrader's CSV exporter joins fields with commas and quotes nothing: a name with a comma
+# moves the score column, and one starting with "=" is a live spreadsheet formula. The
+# course's exporter writes nbgrader's columns as RFC 4180 CSV, text quoted and formula-leading
+# text prefixed with ' (autograder/grader/grades_csv.py); `nbgrader export` uses it too.
+c.ExportApp.plugin_class = "autograder.grader.grades_csv.SafeCsvExportPlugin"

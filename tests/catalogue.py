@@ -261,3 +261,56 @@ def noisy_but_correct() -> str:
     call them: nbgrader would score those tests 0; they keep full marks."""
     return text(as_student({"my_relu": RELU_PRINTS_TO_STDERR,
                             "my_softmax": SOFTMAX_LOGS_AND_WARNS}))
+
+
+# --- hostile files and processes outside the kernel (test_hostile_*.py) ---------------------
+
+RELU_CRASHES_OUTSIDE = '''import os, sys
+
+def my_relu(z):
+    if "ipykernel" not in sys.modules:  # called by the grader, outside the notebook
+        os._exit(3)
+    return np.maximum(0, z)'''
+
+
+def relu_crashes_outside() -> str:
+    """A my_relu that ends its process when the grader calls it: it costs my_relu's test
+    only, not my_softmax's (test_hostile_functions.py)."""
+    return text(as_student({"my_relu": RELU_CRASHES_OUTSIDE}))
+
+
+EXTERNAL_STORAGE_SAVE = '''import io, zipfile
+import h5py
+
+class _ExternalWeights:
+    """The trained model, saved with every kernel's weights stored in another file: an
+    HDF5 dataset with external storage, which h5py reads from wherever it says."""
+    def __init__(self, model):
+        self.model = model
+    def save(self, path):
+        self.model.save(path)
+        with zipfile.ZipFile(path) as saved:
+            kept = {n: saved.read(n) for n in saved.namelist() if n != "model.weights.h5"}
+        weights = io.BytesIO()
+        with h5py.File(weights, "w") as h5:
+            for i, layer in enumerate(self.model.layers):
+                kernel, bias = (w.numpy() for w in layer.weights)
+                group = h5.create_group(f"layers/dense{'_%d' % i if i else ''}/vars")
+                group.create_dataset("0", shape=kernel.shape, dtype="<f4",
+                                     external=[(SECRET, 0, kernel.nbytes)])
+                group.create_dataset("1", data=bias)
+        with zipfile.ZipFile(path, "w") as out:
+            for name, data in kept.items():
+                out.writestr(name, data)
+            out.writestr("model.weights.h5", weights.getvalue())
+
+model = _ExternalWeights(model)  # the export cell saves `model` after the tests'''
+
+
+def model_external_storage(secret) -> str:
+    """The solution, whose saved model's weights point at ``secret``, a root-only file of
+    the grader's machine (test_hostile_model.py)."""
+    nb = as_student()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"SECRET = {str(secret)!r}\n{EXTERNAL_STORAGE_SAVE}"))
+    return text(nb)

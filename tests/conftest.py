@@ -100,7 +100,8 @@ def solution_run(tmp_path_factory) -> tuple[NotebookNode, Path]:
 def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
     """The real assignment's catalogue graded once, in one batch, as an instructor would.
 
-    Returns (course folder, grade JSON, console output). Expected results: test_catalogue.py.
+    Returns (course folder, grade JSON, console output). Expected results: test_catalogue.py
+    and, for the hostile ones, test_hostile_functions.py and test_hostile_model.py.
     """
     import catalogue
 
@@ -119,6 +120,11 @@ def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
     place(subs, "noisy_but_correct", catalogue.noisy_but_correct())
     for name in catalogue.ATTACKS:
         place(subs, name, catalogue.attack(name))
+    place(subs, "relu_crashes_outside", catalogue.relu_crashes_outside())
+    secret = base / "root-only.bin"  # where the grader runs, hidden from the sandbox
+    secret.write_bytes(bytes(range(256)) * 64)
+    secret.chmod(0o600)
+    place(subs, "model_external_storage", catalogue.model_external_storage(secret))
     place(subs, "truncated", SOLUTION.read_text()[:5000])
     place(subs, "empty", "")
     place(subs, "not_a_notebook", b"PK\x03\x04 a zip, not a notebook")

@@ -31,7 +31,7 @@ def result(graded_class) -> dict[str, dict]:
 
 def test_every_submission_is_reported_once(graded_class, result):
     assert graded_class[1]["assignment"] == "digit_recognition"
-    assert len(graded_class[1]["submissions"]) == len(result) == 16
+    assert len(graded_class[1]["submissions"]) == len(result) == 18
     for sub in result.values():
         assert sub["max_score"] == 100
         assert {g: t["max_points"] for g, t in sub["tests"].items()} == TESTS

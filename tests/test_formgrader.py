@@ -59,21 +59,26 @@ ROSTER = ("student,first_name,last_name,email\n"
 NAMES = {"solution": "Lovelace, Ada", "untouched_release": "Turing, Alan",
          "mallory": "Hacker, Mallory"}
 SCORES = {"solution": "5 / 5", "untouched_release": "0 / 5", "mallory": "5 / 5"}
-# Each time from another source: collect's record, nbgrader's timestamp.txt, the file's mtime.
+# A hand-in time comes from collect's record only: mallory's own timestamp.txt and the
+# release's file time are not (test_hostile_times.py), so formgrader shows none for them.
 COLLECTED_AT = "2026-12-01T23:50:00+01:00"
 STAMPED_AT = "2026-12-01 10:00:00.000000 UTC"
 MODIFIED_AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-SHOWN_TIMES = {"solution": "2026-12-01 22:50:00 UTC", "mallory": "2026-12-01 10:00:00 UTC",
-               "untouched_release": "2026-11-30 12:00:00 UTC"}
+SHOWN_TIMES = {"solution": "2026-12-01 22:50:00 UTC", "mallory": "None",
+               "untouched_release": "None"}
 WRITTEN = "written-by-student-code.txt"
 # Harmless stand-ins for a script that would use the instructor's session (the Jupyter API)
 SCRIPT_IN_OUTPUT = """<img src="none.png" onerror="document.body.dataset.output = 'ran'">"""
 SCRIPT_IN_MARKDOWN = """<img src="none.png" onerror="document.body.dataset.markdown = 'ran'">"""
+# nbconvert prints an image's width unquoted: this one is an attribute of its own
+SCRIPT_IN_METADATA = "1 onerror=document.body.dataset.metadata=1"
+SCRIPT_LINK = "[my link](javascript:void(document.body.dataset.link=1))"
 
 
 def hostile(course: Path) -> str:
     """A correct `add` whose cell also writes a file into the course folder, if it can, and
-    HTML with a script for whoever views the notebook (in its output and a markdown cell)."""
+    scripts for whoever views the notebook: in HTML (in its output and a markdown cell), in an
+    image's metadata, and in a markdown link."""
     target = course / WRITTEN
     nb = nbformat.reads(tiny_submission(
         "    return a + b\n\n"
@@ -83,27 +88,17 @@ def hostile(course: Path) -> str:
         "    print('wrote into the course folder')\n"
         "except OSError as exc:\n"
         "    print('refused:', exc)\n"
-        "from IPython.display import HTML, display\n"
-        f"display(HTML({SCRIPT_IN_OUTPUT!r}))\n"), as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"My notes {SCRIPT_IN_MARKDOWN}"))
+        "from IPython.display import HTML, display, publish_display_data\n"
+        f"display(HTML({SCRIPT_IN_OUTPUT!r}))\n"
+        "publish_display_data({'image/png': 'AAAA'},\n"
+        f"                     {{'image/png': {{'width': {SCRIPT_IN_METADATA!r}}}}})\n"),
+        as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"My notes {SCRIPT_IN_MARKDOWN}\n\n"
+                                                  f"{SCRIPT_LINK}"))
     return nbformat.writes(nb)
 
 
 # --- fast: the pieces ----------------------------------------------------------------------
-
-def test_the_time_handed_in_prefers_collect_then_timestamp_txt_then_the_file(tmp_path):
-    notebook = place(tmp_path, "amy", tiny_submission())
-    os.utime(notebook, (MODIFIED_AT.timestamp(),) * 2)
-    sub = Submission("amy", notebook)
-    assert sub.handed_in() == "2026-11-30T12:00:00+00:00"
-    (notebook.parent / "timestamp.txt").write_text("not a time")
-    assert sub.handed_in() == "2026-11-30T12:00:00+00:00"  # unreadable: as nbgrader, ignored
-    (notebook.parent / "timestamp.txt").write_text(STAMPED_AT + "\n")
-    assert sub.handed_in() == "2026-12-01T10:00:00+00:00"
-    sub.submitted_at = COLLECTED_AT
-    assert sub.handed_in() == COLLECTED_AT
-    assert Submission("amy", None).handed_in() is None
-
 
 def test_a_submission_is_kept_as_nbgrader_keeps_it(tiny_gradebook_course, tmp_path):
     course: Course = tiny_gradebook_course
@@ -119,7 +114,7 @@ def test_a_submission_is_kept_as_nbgrader_keeps_it(tiny_gradebook_course, tmp_pa
         recorded = gb.find_submission(ASSIGNMENT, "amy").timestamp
     assert coursedir.get_existing_timestamp(str(kept.parent)) == recorded
     assert recorded == datetime(2026, 12, 1, 22, 50)
-    assert Submission("amy", kept).handed_in() == "2026-12-01T22:50:00+00:00"
+    assert Submission("amy", kept).handed_in(course) == "2026-12-01T22:50:00+00:00"
     # graded from that folder (formgrader's Autograde button): left as it is
     record.keep_submission(course, "amy", kept, "2027-01-01T00:00:00+00:00")
     assert coursedir.get_existing_timestamp(str(kept.parent)) == recorded
@@ -301,17 +296,21 @@ def test_a_graded_notebook_opens_for_manual_review(browser, server):
 @pytest.mark.slow
 def test_without_the_sanitizer_a_students_markup_reaches_the_page(course):
     """The attack: nbconvert's HTML export (what formgrader's review page and nbgrader's
-    feedback are) puts a student's HTML output and markdown into the page as live tags. With
-    the course's nbgrader_config.py (nbconvert's SanitizeHTML) they arrive as text."""
+    feedback are) puts a student's HTML output and markdown into the page as live tags, an
+    image's metadata as an attribute and a markdown link as a javascript: URL. With the
+    course's nbgrader_config.py (nbconvert's SanitizeHTML, page_safety's sanitizers) the
+    markup arrives as text and the image size and the link's target not at all."""
     from nbconvert import HTMLExporter
 
     live = re.compile(r"<img [^>]*onerror=\S*document\.body\.dataset\.(\w+)")
     nb = nbformat.read(Course(course).autograded_notebook("mallory"), as_version=4)
     plain, _ = HTMLExporter().from_notebook_node(nb)
-    assert sorted(live.findall(plain)) == ["markdown", "output"]
+    assert sorted(live.findall(plain)) == ["markdown", "metadata", "output"]
+    assert 'href="javascript:' in plain
     cleaned, _ = HTMLExporter(config=Course(course).nbgrader_config()).from_notebook_node(nb)
-    assert live.findall(cleaned) == []
+    assert live.findall(cleaned) == [] and "javascript:" not in cleaned
     assert "dataset.output" in cleaned and "dataset.markdown" in cleaned  # shown, as text
+    assert "<a>my link</a>" in cleaned
 
 
 @pytest.mark.slow
@@ -324,6 +323,11 @@ def test_a_students_html_runs_no_script_in_the_review_page(browser, server):
         d.find_elements(By.CSS_SELECTOR, "#main-table td.name a")), None)).click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
     time.sleep(1)  # the images fail to load at once: their handlers have run by now
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a'))"
+                                   ".filter(a => a.textContent === 'my link')"
+                                   ".map(a => { a.click(); return a.getAttribute('href'); })")
+    assert links == [None]  # shown, with nowhere to go
+    time.sleep(0.3)  # a javascript: URL would have run by now
     ran = browser.execute_script("return Object.assign({}, document.body.dataset)")
     assert ran == {}
 

@@ -20,6 +20,7 @@ from autograder.grader.steps import record
 from autograder.grader.steps.sanitize import sanitize
 from autograder.records import SubmissionResult, TestResult
 from autograder.student import verdicts
+from autograder.student.export_cell import read_exported
 from autograder.student.notebook import grade_id
 
 from helpers import tiny_course_at, tiny_submission
@@ -193,7 +194,7 @@ def test_record_keeps_the_graded_notebook_and_the_model_for_feedback(tiny_gradeb
     (export / "history.json").write_text('{"loss": [1.0]}')
     (export / "export.json").write_text("{}")
     nb = graded(course, "amy")
-    path = record.save(course, "amy", nb, export)
+    path = record.save(course, "amy", nb, read_exported(tmp_path))
     assert path == course.autograded_notebook("amy")
     assert nbformat.read(path, as_version=4) == nb
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file

@@ -173,7 +173,8 @@ def _thief(root: Path) -> bytes:
         "        except OSError:\n"
         "            pass\n"
         "    at = text.find('BEGIN ' + 'HIDDEN TESTS')  # not in this cell's own text\n"
-        "    raise AssertionError('LOOT ' + text[at:at + 300].replace('\\n', ' '))\n")
+        "    # reversed: the grader redacts hidden lines as written, not every encoding\n"
+        "    raise AssertionError('LOOT ' + text[at:at + 300].replace('\\n', ' ')[::-1])\n")
     return nbformat.writes(nb).encode()
 
 
@@ -187,5 +188,5 @@ def test_student_code_cannot_read_the_hidden_tests(root, mode):
     doc = valid(run_autograder(root, AUTOGRADER_ISOLATION=mode))
     relu = next((t for t in doc["tests"] if t["name"] == "test_my_relu"), doc)
     assert "LOOT" in relu["output"]  # the attack ran
-    stolen = "BEGIN HIDDEN TESTS" in relu["output"]
+    stolen = "BEGIN HIDDEN TESTS"[::-1] in relu["output"]
     assert stolen is (mode == "off"), relu["output"]

@@ -15,7 +15,15 @@ from nbgrader.api import Gradebook
 
 from autograder.grader import gradebook, pipeline
 from autograder.grader.course import Course
-from autograder.grader.steps import ledger, score, tamper_check, verify, verify_functions
+from autograder.grader.steps import (
+    ledger,
+    notes,
+    redact,
+    score,
+    tamper_check,
+    verify,
+    verify_functions,
+)
 from autograder.grader.steps.collect import Submission, collect
 from autograder.grader.steps.execute import Execution
 from autograder.records import SubmissionError, SubmissionResult, TestResult
@@ -43,6 +51,7 @@ def test_steps_run_in_the_declared_order():
         "steps.execute",       # the notebook run there, watched
         "steps.score",         # outputs -> points
         "steps.verify_functions", "steps.verify",  # verdicts student code cannot fake
+        "steps.redact",        # no hidden-test text in what the student is shown
         "steps.record",        # the gradebook and the graded notebook
         "steps.report",        # the table and the grade JSON, for the whole class
     ]
@@ -50,7 +59,8 @@ def test_steps_run_in_the_declared_order():
 
 def test_scoring_steps_tidy_first_and_annotate_last():
     assert pipeline.SCORING == (score.clean_outputs, score.mark_not_run, verify_functions.apply,
-                                verify.apply, tamper_check.annotate)
+                                verify.apply, redact.apply, notes.annotate,
+                                tamper_check.annotate)
 
 
 # -- after execution --------------------------------------------------------------------------
@@ -114,7 +124,8 @@ def students(course: Course) -> list[str]:
         return [s.id for s in gb.students]
 
 
-def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, tmp_path: Path):
+def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, tmp_path: Path,
+                                                                     request):
     nb = nbformat.reads(tiny_submission(), as_version=4)
     nb.cells[2].source = "pass  # no tests for me"
     [sub] = collect([place(tmp_path / "subs", "amy", nbformat.writes(nb))])
@@ -128,6 +139,7 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
     assert sub == before  # findings are returned, not written into the submission
     assert sub.notebook.read_text(encoding="utf-8") == nbformat.writes(nb)  # file untouched
     box = prepared.sandbox
+    request.addfinalizer(box.remove)  # a tmpfs of its own where the grader may mount
     assert box.root.parent == base
     assert sorted(p.name for p in box.root.iterdir()) == ["data", "export", "submission.ipynb"]
     sandboxed = nbformat.read(box.notebook, as_version=4)
@@ -137,7 +149,9 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
 
 def test_prepare_an_untouched_submission_finds_nothing(course, tmp_path: Path):
     [sub] = collect([place(tmp_path / "subs", "bob", tiny_submission())])
-    assert pipeline.prepare(course, sub, tmp_path).tampering == []
+    prepared = pipeline.prepare(course, sub, tmp_path)
+    prepared.sandbox.remove()
+    assert prepared.tampering == []
 
 
 @pytest.mark.parametrize("content, message", [

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from autograder.grader.sandbox.isolation import kill_uid
-from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, NoFreeUid, UidLease
+from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS, NoFreeUid, UidLease
 
 HOLD = ("import sys, time\n"
         "from pathlib import Path\n"
@@ -60,21 +60,28 @@ def _student_process(uid: int) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="starting a process as another uid needs root")
-def test_one_graders_clean_up_no_longer_ends_anothers_student(tmp_path, other_grader):
+def test_one_graders_clean_up_no_longer_ends_anothers_student():
     # The attack on the old scheme (uid = base + slot in every grader): grader B's clean-up
-    # after its own student ends grader A's student too, mid-notebook.
-    a_student = _student_process(SANDBOX_UID_BASE)
-    kill_uid(SANDBOX_UID_BASE)  # B cleans up "its" slot 0
+    # after its own student ends grader A's student too, mid-notebook. Shown on the range's
+    # last uid, which no grader leases here: ending every process of a uid a grader holds
+    # would end a real student of a grader running beside this test.
+    shared = SANDBOX_UID_BASE + SANDBOX_UIDS - 1
+    a_student = _student_process(shared)
+    kill_uid(shared)  # B cleans up "its" slot 0
     assert a_student.wait(timeout=10) == -signal.SIGKILL
-    # Leased: B's slot 0 is a uid of its own, and A's student lives on.
-    _, held_by_a = other_grader
-    a_student = _student_process(held_by_a[0])
-    b_uid = UidLease(tmp_path).take()
-    assert b_uid not in held_by_a
-    b_student = _student_process(b_uid)
-    kill_uid(b_uid)
-    assert b_student.wait(timeout=10) == -signal.SIGKILL
-    time.sleep(0.2)
-    assert a_student.poll() is None, "the other grader's student was ended"
-    a_student.kill()
-    a_student.wait()
+    # Leased in the machine's own lock folder, as every grader on it leases: B's slot 0 is
+    # a uid of its own, and A's student lives on.
+    a, b = UidLease(), UidLease()
+    try:
+        a_uid, b_uid = a.take(), b.take()
+        assert a_uid != b_uid
+        a_student, b_student = _student_process(a_uid), _student_process(b_uid)
+        kill_uid(b_uid)
+        assert b_student.wait(timeout=10) == -signal.SIGKILL
+        time.sleep(0.2)
+        assert a_student.poll() is None, "the other grader's student was ended"
+        a_student.kill()
+        a_student.wait()
+    finally:
+        a.release()
+        b.release()

@@ -10,6 +10,7 @@ import pytest
 from autograder.grader.steps import Outcome, verify
 from autograder.model import checks
 from autograder.student import verdicts
+from autograder.student.export_cell import Exported, read_exported
 from digit_helpers import load_data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -33,6 +34,11 @@ def _save(folder: Path, *, output="linear", from_logits=True, rate=0.001) -> Pat
     return folder
 
 
+def exported(folder: Path) -> Exported:
+    """An export folder read as the boundary reads the sandbox's."""
+    return read_exported(folder, "")
+
+
 @pytest.fixture(scope="module")
 def data():
     return load_data()
@@ -40,32 +46,32 @@ def data():
 
 @pytest.mark.slow  # the solution notebook's run (shared: conftest's solution_run)
 def test_a_trained_correct_model_is_confirmed(solution_run, data):
-    _, exported = solution_run  # the model the solution trained, as its export cell saved it
-    assert checks.verdicts(exported, *data) == dict.fromkeys(checks.MODEL_TESTS)
+    _, folder = solution_run  # the model the solution trained, as its export cell saved it
+    assert checks.verdicts(exported(folder), *data) == dict.fromkeys(checks.MODEL_TESTS)
 
 
 @pytest.mark.slow  # saves a Keras model (imports TensorFlow)
 def test_an_untrained_model_fails_only_the_recomputed_accuracy(tmp_path, data):
-    found = checks.verdicts(_save(tmp_path), *data)
+    found = checks.verdicts(exported(_save(tmp_path)), *data)
     assert [g for g, problem in found.items() if problem] == ["test_training_accuracy"]
     assert "recomputed by the grader" in found["test_training_accuracy"]
 
 
 @pytest.mark.slow  # saves a Keras model (imports TensorFlow)
 def test_softmax_output_and_wrong_compile_are_caught(tmp_path, data):
-    found = checks.verdicts(_save(tmp_path, output="softmax", from_logits=False, rate=0.01),
-                            *data)
+    found = checks.verdicts(
+        exported(_save(tmp_path, output="softmax", from_logits=False, rate=0.01)), *data)
     assert "softmax" in found["test_model_activations"]
     assert "from_logits" in found["test_loss_from_logits"]
     assert found["test_model_architecture"] is None
 
 
 def test_missing_or_unreadable_exports_fail_every_model_test(tmp_path, data):
-    found = checks.verdicts(tmp_path, *data)
+    found = checks.verdicts(exported(tmp_path), *data)
     assert all("did not finish" in problem for problem in found.values())
     (tmp_path / "model.keras").write_bytes(b"not a zip")
     (tmp_path / "export.json").write_text('{"model": true}')
-    found = checks.verdicts(tmp_path, *data)
+    found = checks.verdicts(exported(tmp_path), *data)
     assert all("could not be read" in problem for problem in found.values())
 
 
@@ -77,7 +83,7 @@ def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
         cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                      "grade_id": gid, "points": 10, "schema_version": 3}
         nb.cells.append(cell)
-    verify.apply(nb, Outcome(export_dir=_save(tmp_path)))  # an untrained model
+    verify.apply(nb, Outcome(exported=exported(_save(tmp_path))))  # an untrained model
     results = verdicts.score(nb)
     assert results["test_training_accuracy"].points == 0
     assert results["test_training_accuracy"].feedback.startswith("GraderCheck: ")

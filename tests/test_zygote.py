@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from autograder.grader.sandbox import folder
+from autograder.grader.sandbox.boundary import Log
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.sandbox.zygote import Job, Zygote, notebook_imports
@@ -290,7 +291,10 @@ def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_pa
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         box = folder.create(nbformat.writes(nb), tmp_path)
-        return Job.of(box, Limits(), threads=1, uid=None, paths=None)
+        made = Job.of(box, Limits(), threads=1, uid=None, paths=None)
+        # the grader's files, as run_forked makes them
+        made.err_file, made.out_file = (str(Log(box, name).path) for name in ("err", "out"))
+        return made
 
     zygote = Zygote(tmp_path / "zygote", slots=2)
     try:
@@ -303,7 +307,7 @@ def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_pa
         looker.start(look)
         assert looker.poll(60) == 0
         assert sleeper.poll() is None and looker.pid != sleeping  # both served at once
-        [cell] = read_notebook(folder.Sandbox(Path(look.root)).executed).cells
+        [cell] = read_notebook(Path(look.out_file)).cells
         assert cell.outputs[0]["text"].strip() == "[]", cell.outputs  # the worker held none
         sleeper.kill()
         assert sleeper.wait() == -9

@@ -5,6 +5,10 @@ nbgrader renders the autograded notebook, in which the hidden tests were restore
 feedback shows their source (jupyter/nbgrader#917). ``HideHiddenTests`` runs first among
 the feedback preprocessors and removes that source from the cells and from the outputs
 (tracebacks quote the failing line and its neighbours) before anything is rendered.
+
+Every page here is opened by a student and shows a student's work, so none runs a script or
+loads anything from elsewhere: the sanitizers of ``page_safety`` render it, whatever the
+course's ``nbgrader_config.py`` says, and each page carries its Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from nbgrader.utils import capture_log
 from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
+from autograder.grader.page_safety import protect, with_csp
 from autograder.grader.steps.ledger import Ledger
 from autograder.model.saved_model import (
     ModelShapeError,
@@ -39,9 +44,12 @@ from autograder.model.saved_model import (
 )
 from autograder.records import SubmissionResult, TestResult, plain_number
 from autograder.student import verdicts
+from autograder.untrusted import Refused, read_bytes
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
 SECTION_ID = "model-feedback"
+# A real history is a few kilobytes (lists of floats, one per epoch); the file is the student's.
+HISTORY_LIMIT = 1 << 20
 __all__ = ["HideHiddenTests", "cut_hidden", "generate", "write_page"]
 
 
@@ -62,15 +70,20 @@ def _note(text: str) -> str:
     return f"<p><em>{html.escape(text)}</em></p>"
 
 
-def _loss_part(history_file: Path) -> list[str]:
+def _loss_part(artifacts: Path) -> list[str]:
+    """The loss curve from the student's ``history.json``, read as untrusted (no link
+    followed, at most ``HISTORY_LIMIT`` bytes); a file that is not read is said, not fatal."""
     parts = ["<h4>Loss curve</h4>"]
-    if not history_file.is_file():
+    try:
+        raw = read_bytes(artifacts, "history.json", HISTORY_LIMIT)
+    except FileNotFoundError:
         return parts + [_note("No training history was saved for this submission: the "
                               "notebook did not finish training (history = model.fit(...)).")]
+    except (Refused, OSError) as exc:
+        return parts + [_note(f"The saved training history was not read: {exc}")]
     try:
-        parts.append(_png(plot_loss(json.loads(history_file.read_text(encoding="utf-8"))),
-                          "Your training loss, epoch by epoch"))
-    except (ValueError, TypeError) as exc:
+        parts.append(_png(plot_loss(json.loads(raw)), "Your training loss, epoch by epoch"))
+    except (ValueError, TypeError, RecursionError) as exc:  # deep nesting is a RecursionError
         parts.append(_note(f"The saved training history cannot be plotted: {exc}"))
     return parts
 
@@ -115,7 +128,7 @@ def _model_parts(model_file: Path) -> list[str]:
 def model_section(artifacts: Path) -> str:
     """HTML for the student's loss curve, misclassified digits and confusion matrix."""
     matplotlib.use("Agg")  # figures only become PNGs; a grading server has no display
-    body = _loss_part(artifacts / "history.json") + _model_parts(artifacts / "model.keras")
+    body = _loss_part(artifacts) + _model_parts(artifacts / "model.keras")
     return (f'<section id="{SECTION_ID}" class="container"><div class="panel panel-default">'
             '<div class="panel-heading"><h3>Your trained model</h3></div>'
             '<div class="panel-body">' + "\n".join(body) + "</div></div></section>\n")
@@ -163,15 +176,16 @@ def _after_body(page: str, section: str) -> str:
 
 def failure_page(course: Course, student: str, error: str, tests: dict[str, TestResult]) -> str:
     """A short page for a submission that could not be run: what happened, what to do."""
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
-            "</title></head><body>" + summary_table(tests, error)
-            + '<section class="container"><h3>What to do</h3><p>Open your notebook in '
-            "Jupyter, run <em>Kernel → Restart &amp; Run All</em>, check that it runs to the "
-            "end, save it and hand in that file (named "
-            f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is damaged, "
-            "start again from the released notebook and copy your answers over.</p></section>"
-            "</body></html>\n")
+    return with_csp(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
+        "</title></head><body>" + summary_table(tests, error)
+        + '<section class="container"><h3>What to do</h3><p>Open your notebook in '
+        "Jupyter, run <em>Kernel → Restart &amp; Run All</em>, check that it runs to the "
+        "end, save it and hand in that file (named "
+        f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is damaged, "
+        "start again from the released notebook and copy your answers over.</p></section>"
+        "</body></html>\n")
 
 
 # --- generate --------------------------------------------------------------------------
@@ -205,6 +219,7 @@ def _run_nbgrader(course: Course, student: str) -> Path:
     config = course.nbgrader_config()
     config.CourseDirectory.assignment_id = course.assignment_id
     config.CourseDirectory.student_id = student
+    protect(config)  # the sanitizers, even if the course's configuration lost them
     coursedir = CourseDirectory(config=config)
     # The course's nbgrader_config.py puts HideHiddenTests first among the preprocessors.
     app = GenerateFeedback(coursedir=coursedir, config=config)
@@ -252,7 +267,7 @@ def write_page(course: Course, student: str) -> Path:
     text = _offline(page.read_text(encoding="utf-8"))
     text = _after_body(text, summary_table(results))
     text = append_section(text, model_section(course.artifacts_dir(student)))
-    page.write_text(text, encoding="utf-8")
+    page.write_text(with_csp(text), encoding="utf-8")
     return page
 
 

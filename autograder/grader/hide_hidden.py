@@ -1,4 +1,5 @@
-"""Hidden tests out of nbgrader's feedback: ``HideHiddenTests``, a feedback preprocessor.
+"""Hidden tests out of what students see: the hidden lines of a notebook, and
+``HideHiddenTests``, a feedback preprocessor.
 
 nbgrader renders the autograded notebook, in which the hidden tests were restored, so its
 feedback shows their source (jupyter/nbgrader#917). ``HideHiddenTests`` runs first among
@@ -7,10 +8,19 @@ the feedback preprocessors and removes that source from the cells and from the o
 course's ``nbgrader_config.py`` registers it, so ``nbgrader generate_feedback`` and
 formgrader's button are as safe as ``python -m autograder feedback``; this module stays
 light (nbgrader only) because that file imports it.
+
+Student code can put hidden text anywhere its outputs go: the kernel keeps the source of
+every cell it ran (``In``, ``_ih``, frames), hidden tests included. So a line of output is
+taken to reveal a hidden line when it holds it as written, or as Python, JSON or HTML
+escape it (``print(In)`` shows ``\\n`` and quotes escaped). Text the student encoded
+some other way (base64, one character per line, an image) is not recognised: the grader
+knows the hidden text, not every encoding of it.
 """
 
 from __future__ import annotations
 
+import codecs
+import html
 import re
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -23,6 +33,7 @@ from autograder.student.verdicts import ANSI
 GUTTER = re.compile(r"^\s*(?:-*>)?\s*\d+ ?")
 # Shorter hidden lines (")", "]", "else:") are only matched as a whole line, not inside one.
 MIN_SUBSTRING = 12
+QUOTING = " \t'\"[](),"
 HIDDEN_IN_TRACEBACK = "  (hidden test lines not shown)\n"
 
 
@@ -59,12 +70,46 @@ def cut_hidden(source: str, begin: str, end: str) -> tuple[str, list[str]]:
     return "\n".join(kept), removed
 
 
-def reveals(line: str, secret: set[str]) -> bool:
-    """Whether a line of output quotes hidden-test source."""
+def secret_lines(nb: NotebookNode, begin: str, end: str) -> frozenset[str]:
+    """The lines between hidden-test markers that the student's own view does not show (text
+    such as ")" or "numpy.array(" appears elsewhere and is no secret)."""
+    hidden: list[str] = []
+    shown: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and begin in cell.source:
+            kept, lines = cut_hidden(cell.source, begin, end)
+            hidden += lines
+            shown.append(kept)
+        else:
+            shown.append(cell.source)
+    visible = "\n".join(shown)
+    return frozenset(line.strip() for line in hidden
+                     if line.strip() and line.strip() not in visible)
+
+
+def _readings(line: str) -> list[str]:
+    """The line as shown, and as it reads once Python, JSON or HTML escapes are undone."""
     plain = ANSI.sub("", line)
-    if GUTTER.sub("", plain).strip() in secret or plain.strip() in secret:
-        return True
-    return any(s in plain for s in secret if len(s) >= MIN_SUBSTRING)
+    found = [plain, html.unescape(plain)]
+    if "\\" in plain:
+        try:
+            found.append(codecs.decode(plain, "unicode_escape"))
+        except (UnicodeDecodeError, ValueError):
+            found.append(plain.replace("\\n", "\n").replace("\\'", "'").replace('\\"', '"'))
+    return found
+
+
+def reveals(line: str, secret: set[str] | frozenset[str]) -> bool:
+    """Whether a line of output quotes hidden-test source, in any of its readings."""
+    for reading in _readings(line):
+        for part in reading.split("\n"):
+            # a line of source as printed alone, in a traceback, or as an item of a list
+            forms = (part.strip(), GUTTER.sub("", part).strip(), part.strip(QUOTING).strip())
+            if any(form in secret for form in forms):
+                return True
+        if any(s in reading for s in secret if len(s) >= MIN_SUBSTRING):
+            return True
+    return False
 
 
 def scrub_text(text: str, secret: set[str], mark: str = "") -> str:
@@ -95,16 +140,11 @@ class HideHiddenTests(NbGraderPreprocessor):
                    resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         # The course's own markers, as nbgrader's ClearHiddenTests is configured.
         markers = ClearHiddenTests(parent=self)
-        hidden: list[str] = []
+        begin, end = markers.begin_test_delimeter, markers.end_test_delimeter
+        secret = secret_lines(nb, begin, end)
         for cell in nb.cells:
-            if cell.cell_type == "code" and markers.begin_test_delimeter in cell.source:
-                cell.source, lines = cut_hidden(cell.source, markers.begin_test_delimeter,
-                                                markers.end_test_delimeter)
-                hidden += lines
-        # Text the feedback shows anyway (")", "numpy.array(") is no secret: leave it be.
-        visible = "\n".join(cell.source for cell in nb.cells)
-        secret = {line.strip() for line in hidden if line.strip()}
-        secret = {line for line in secret if line not in visible}
+            if cell.cell_type == "code" and begin in cell.source:
+                cell.source, _ = cut_hidden(cell.source, begin, end)
         if secret:
             for cell in nb.cells:
                 for output in cell.get("outputs", []):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -47,7 +46,9 @@ from autograder.grader.steps import (
     collect,
     execute,
     ledger,
+    notes,
     record,
+    redact,
     report,
     sanitize,
     score,
@@ -62,10 +63,10 @@ from autograder.student.notebook import read_notebook
 
 # Every step, in the order a submission meets it (report runs once, for the whole class).
 STEPS = (collect, ledger, tamper_check, sanitize, sandbox, execute, score, verify_functions,
-         verify, record, report)
+         verify, redact, record, report)
 # After execution: each step writes its verdicts into the notebook (step(nb, outcome) -> nb).
 SCORING = (score.clean_outputs, score.mark_not_run, verify_functions.apply, verify.apply,
-           tamper_check.annotate)
+           redact.apply, notes.annotate, tamper_check.annotate)
 
 log = logging.getLogger(__name__)
 UNCHANGED = "unchanged since it was last graded: previous result kept (--force regrades)"
@@ -101,7 +102,10 @@ class Prepared:
 
     sandbox: Sandbox
     tampering: list[str]
-    source: str  # the sanitized notebook: the runner deletes the sandbox's copy once read
+    # The sanitized notebook: the runner deletes the sandbox's copy once read, and the
+    # executed notebook's outputs are taken onto it (boundary.outputs_onto).
+    source: str
+    hidden: frozenset[str] = frozenset()  # its hidden-test lines (see steps/redact.py)
 
 
 def failed(sub: Submission, message: str, points: dict[str, float]) -> SubmissionResult:
@@ -110,17 +114,21 @@ def failed(sub: Submission, message: str, points: dict[str, float]) -> Submissio
                                      notes=[sub.note] if sub.note else [])
 
 
-def prepare(course: Course, sub: Submission, base: Path) -> Prepared:
+def prepare(course: Course, sub: Submission, base: Path, limits: Limits | None = None
+            ) -> Prepared:
     """Read, check, register and sanitize one submission, and lay out its sandbox."""
     if sub.error:
         raise SubmissionError(sub.error)
     nb = read_notebook(sub.notebook)
     tampering = tamper_check.find(course, sub)
-    handed_in = sub.handed_in()
+    handed_in = sub.handed_in(course)
     gradebook.register(course, sub.student, handed_in)
     record.keep_submission(course, sub.student, sub.notebook, handed_in)
-    source = nbformat.writes(sanitize.sanitize(nb, course, sub.student))
-    return Prepared(sandbox.create(source, base), tampering, source)
+    sanitized = sanitize.sanitize(nb, course, sub.student)
+    source = nbformat.writes(sanitized)
+    disk = (limits or Limits()).disk
+    return Prepared(sandbox.create(source, base, disk), tampering, source,
+                    sanitize.hidden_lines(sanitized, course))
 
 
 class Executor:
@@ -213,7 +221,7 @@ class Executor:
             line = self._line(slot)
             if line is not None:
                 try:
-                    run = self._run(prep.sandbox, slot, line)
+                    run = self._run(prep, slot, line)
                 except ZygoteError as exc:
                     log.warning("%s: %s; running it again in a fresh process",
                                 student, exc)
@@ -222,20 +230,22 @@ class Executor:
                     self._end_leftovers(slot)
                     # What the lost worker wrote must not be seen by the new run.
                     prep.sandbox.remove()
-                    prep.sandbox = sandbox.create(prep.source, self.base)
+                    prep.sandbox = sandbox.create(prep.source, self.base,
+                                                  self.options.limits.disk)
                 else:
                     if line.lost:  # its time or memory verdict stands; the zygote serves no more
                         with self.lock:
                             self._retire(line.zygote)
                     return run
-            return self._run(prep.sandbox, slot, None)
+            return self._run(prep, slot, None)
         finally:
             self._end_leftovers(slot)
             self.slots.put(slot)
 
-    def _run(self, box: Sandbox, slot: int, line: Slot | None) -> Execution:
-        """The notebook, forked over ``line`` (None: a fresh process), then the student's
-        functions in a fresh process."""
+    def _run(self, prep: Prepared, slot: int, line: Slot | None) -> Execution:
+        """The notebook, forked over ``line`` (None: a fresh process), then each of the
+        student's functions in a fresh process."""
+        box = prep.sandbox
         uid = self.uids[slot]
         isolate = self.options.isolate
         prefix = None
@@ -248,12 +258,13 @@ class Executor:
                 else None
             job = Job.of(box, self.options.limits, self.threads, uid if isolate else None,
                          paths)
-            run = execute.run_forked(box, self.options.limits, line, job)
+            run = execute.run_forked(box, prep.source, self.options.limits, line, job)
         else:
-            run = execute.run_worker(box, self.options.limits, self.threads, prefix)
-        if run.notebook is not None:  # in a fresh process, after the notebook has ended
-            run.functions_dir, run.functions_problem = execute.call_functions(
-                box, self.options.limits, verify_functions.files(run.notebook),
+            run = execute.run_worker(box, prep.source, self.options.limits, self.threads, prefix)
+        self._end_leftovers(slot)  # nothing of the notebook's may run beside the calls
+        if run.notebook is not None:  # in fresh processes, after the notebook has ended
+            run.functions = execute.call_functions(
+                box, self.options.limits, verify_functions.calls(run.notebook),
                 uid if isolate else None, prefix)
         return run
 
@@ -267,12 +278,14 @@ class Executor:
         self.lease.release()
 
 
-def scored_notebook(run: Execution, tampering: list[str]) -> NotebookNode:
+def scored_notebook(run: Execution, tampering: list[str],
+                    hidden: frozenset[str] = frozenset()) -> NotebookNode:
     """The executed notebook with every verdict written into its test cells' outputs."""
     if run.notebook is None:
-        raise SubmissionError(run.problem or "the notebook could not be run")
-    outcome = Outcome(run.problem, run.export_dir, tampering, run.functions_dir,
-                      run.functions_problem)
+        raise SubmissionError(redact.redact_text(run.problem or "the notebook could not be run",
+                                                 hidden).strip())
+    outcome = Outcome(run.problem, run.exported, tampering, run.functions, hidden,
+                      [redact.redact_text(n, hidden).strip() for n in run.notes])
     nb = run.notebook
     for step in SCORING:
         nb = step(nb, outcome)
@@ -282,12 +295,13 @@ def scored_notebook(run: Execution, tampering: list[str]) -> NotebookNode:
 def finish(course: Course, sub: Submission, prepared: Prepared, run: Execution
            ) -> SubmissionResult:
     """Score an executed notebook and record it."""
-    nb = scored_notebook(run, prepared.tampering)
+    nb = scored_notebook(run, prepared.tampering, prepared.hidden)
     results = score.score(nb)
-    record.save(course, sub.student, nb, run.export_dir)
-    return SubmissionResult.of_tests(
-        sub.student, results, notes=[n for n in (sub.note, run.problem) if n],
-        tampering=prepared.tampering)
+    record.save(course, sub.student, nb, run.exported)
+    notes = [redact.redact_text(n, prepared.hidden).strip()
+             for n in (sub.note, run.problem, *run.notes) if n]
+    return SubmissionResult.of_tests(sub.student, results, notes=notes,
+                                     tampering=prepared.tampering)
 
 
 def grade_all(course: Course, subs: list[Submission], options: Options,
@@ -345,7 +359,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         pending: list[tuple[int, Submission, Prepared]] = []
         for i, sub in todo:
             try:
-                pending.append((i, sub, prepare(course, sub, base)))
+                pending.append((i, sub, prepare(course, sub, base, options.limits)))
             except Exception as exc:  # one bad submission must not cost the rest of the class
                 fail(i, sub, exc)
 
@@ -362,6 +376,6 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
                     prep.sandbox.remove()
     finally:
         run.close()
-    shutil.rmtree(base, ignore_errors=True)
+    sandbox.remove_base(base)
     book.close()
     return [results[i] for i in sorted(results)]

@@ -102,18 +102,20 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
 
 
 def _report_collection(collection: Collection, out: Path, console: Console) -> int:
-    from rich.markup import escape
     from rich.table import Table
 
-    # File names and git messages come from students: never read them as rich markup.
+    from autograder.grader.steps.report import plain
+
+    # File names and git messages come from students: inert text, never markup or escapes.
     table = Table("student", "submitted", "commit", "notes")
     for s in collection.students:
-        status = f"[red]{escape(s.problem)}[/red]" if s.problem else escape("; ".join(s.notes))
+        status = f"[red]{plain(s.problem)}[/red]" if s.problem else plain("; ".join(s.notes))
         late = " [yellow]late[/yellow]" if s.late else ""
-        table.add_row(s.student, (s.submitted_at or "") + late, (s.commit or "")[:12], status)
+        table.add_row(plain(s.student), (s.submitted_at or "") + late, (s.commit or "")[:12],
+                      status)
     console.print(table)
     for line in collection.unmatched:
-        console.print(f"[yellow]not collected:[/yellow] {escape(line)}")
+        console.print(f"[yellow]not collected:[/yellow] {plain(line)}")
     missing = [s for s in collection.students if s.problem]
     console.print(f"collected {len(collection.students) - len(missing)} of "
                   f"{len(collection.students)} students into {out}; grade them with "
@@ -141,6 +143,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="seconds for a whole notebook (default: %(default)s)")
     p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
                    help="memory limit per submission in GiB (default: %(default)s)")
+    p.add_argument("--disk-mib", type=int, default=Limits.disk // 2**20,
+                   help="what a submission's files may take in its folder, in MiB "
+                        "(default: %(default)s)")
     p.add_argument("--force", action="store_true",
                    help="regrade submissions that did not change since they were last graded")
     p.add_argument("--shard", metavar="I/N", type=_shard,
@@ -230,7 +235,7 @@ def cmd_grade(args: argparse.Namespace, console: Console,
         console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
         return EXIT_CANNOT_RUN
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                    memory=int(args.memory_gib * 2**30))
+                    memory=int(args.memory_gib * 2**30), disk=args.disk_mib * 2**20)
     options = pipeline.Options(limits=limits, workers=args.workers,
                                isolate=_isolation(args.isolation, console), force=args.force,
                                hidden=[p.resolve() for p in args.paths], zygote=args.zygote)
@@ -286,8 +291,11 @@ def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
     run = generate(_course(args), args.student)
     for path in run.written:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
-    for student, why in run.skipped.items():
-        console.print(f"[red]skipped[/red] {student}: {why}", highlight=False, soft_wrap=True)
+    from autograder.grader.steps.report import plain
+
+    for student, why in run.skipped.items():  # the reason may quote a student's file
+        console.print(f"[red]skipped[/red] {plain(student)}: {plain(why)}", highlight=False,
+                      soft_wrap=True)
     if run.skipped:
         console.print(f"{len(run.skipped)} student(s) got no page; everyone else did")
         return EXIT_SOME_SKIPPED
@@ -295,7 +303,8 @@ def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="write the grades CSV (nbgrader's exporter)")
+    p = sub.add_parser("export", help="write the grades CSV (nbgrader's columns, RFC 4180, "
+                                      "formulas neutralized)")
     p.add_argument("--to", type=Path, default=Path("grades.csv"), metavar="FILE")
     _course_args(p)
     p.set_defaults(run=_command(cmd_export))

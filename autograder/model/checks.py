@@ -9,14 +9,12 @@ training accuracy recomputed with a numpy forward pass on trusted data.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from autograder import spec
 from autograder.model.saved_model import (
+    EXPECTED_SHAPES,
     ModelShapeError,
     SavedModel,
     UnreadableModel,
@@ -24,12 +22,12 @@ from autograder.model.saved_model import (
     check_weights,
     read_saved_model,
 )
+from autograder.student.export_cell import NOT_SAVED, Exported
 from autograder.student.verdicts import fail_test, score
 
 # The notebook's model tests, each decided again here (their points come from the notebook).
 MODEL_TESTS = ("test_model_architecture", "test_model_activations", "test_loss_from_logits",
                "test_training_accuracy")
-NOT_SAVED = "the notebook did not finish, so no model was saved"
 
 
 def architecture_problem(saved: SavedModel) -> str | None:
@@ -39,6 +37,9 @@ def architecture_problem(saved: SavedModel) -> str | None:
     if kinds != [spec.LAYER_CLASS] * len(expected) or units != expected:
         return (f"the saved model has layers {kinds} with units {units}; expected "
                 f"{len(expected)} {spec.LAYER_CLASS} layers with units {expected}")
+    if saved.weight_shapes != EXPECTED_SHAPES:
+        return (f"the saved model's weights are wrong: expected weight shapes "
+                f"{EXPECTED_SHAPES}, got {saved.weight_shapes}")
     try:
         check_weights(saved.weights)
     except ModelShapeError as exc:
@@ -84,14 +85,14 @@ def accuracy_problem(saved: SavedModel, X: np.ndarray, y: np.ndarray) -> str | N
     return None
 
 
-def verdicts(export_dir: Path, X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
+def verdicts(exported: Exported, X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
     """grade_id -> None (confirmed) or the reason the test fails, for every model test."""
-    status = _export_status(export_dir)
+    status = exported.problem()
     if status:
         return dict.fromkeys(MODEL_TESTS, f"the trained model could not be checked outside "
                                           f"the notebook: {status}")
     try:
-        saved = read_saved_model(export_dir / "model.keras")
+        saved = read_saved_model(exported.model)
     except UnreadableModel as exc:
         return dict.fromkeys(MODEL_TESTS, str(exc))
     return {
@@ -102,27 +103,18 @@ def verdicts(export_dir: Path, X: np.ndarray, y: np.ndarray) -> dict[str, str | 
     }
 
 
-def _export_status(export_dir: Path) -> str | None:
-    try:
-        report = json.loads((export_dir / "export.json").read_text())
-    except (OSError, ValueError):
-        return NOT_SAVED
-    if not report.get("model") or not (export_dir / "model.keras").is_file():
-        return report.get("error") or "no model was saved"
-    return None
-
-
-def confirm(nb: NotebookNode, export_dir: Path | None, data) -> NotebookNode:
+def confirm(nb: NotebookNode, exported: Exported | None, data) -> NotebookNode:
     """Fail, with the reason, every model test that passed in the kernel but not here.
 
-    ``data`` is a callable giving the trusted ``(X, y)``; it is called only when a model
-    test passed in the kernel.
+    ``exported``: what the export cell left, read as data (None: nothing ran). ``data`` is a
+    callable giving the trusted ``(X, y)``; it is called only when a model test passed in
+    the kernel.
     """
     passed = {gid for gid, result in score(nb).items()
               if gid in MODEL_TESTS and result.points > 0}
     if not passed:
         return nb
-    found = (verdicts(export_dir, *data()) if export_dir
+    found = (verdicts(exported, *data()) if exported is not None
              else dict.fromkeys(MODEL_TESTS, NOT_SAVED))
     for gid in sorted(passed):
         if found.get(gid):

@@ -4,10 +4,21 @@ A ``.keras`` file is a zip of ``config.json`` and ``model.weights.h5``; it is re
 data only (JSON and HDF5 arrays; no Keras deserialization, so no code from the file runs,
 and no TensorFlow import). The grader's verdicts, the feedback figures and the reference
 build all read models through this module.
+
+The file comes from student code, so every read is bounded before it happens:
+
+- the zip's members are read with a byte cap each, whatever their headers claim;
+- in the HDF5 file only hard links are followed (an external or soft link is refused), and
+  a weight is read only once its dataset is known to hold no more than the assignment's
+  shape (``spec.LAYER_SIZES``) of plain floats, stored in the file itself as Keras writes
+  it: contiguous or compact, no filters (a few kB of compressed or fill-valued data can
+  declare gigabytes), no external storage (raw data in any file the reader can open) and no
+  virtual dataset (data in other files).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -19,9 +30,16 @@ import h5py
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from autograder import untrusted
 from autograder.spec import LAYER_SIZES
+from autograder.student.export_cell import MODEL_BYTES
 
-MAX_MODEL_BYTES = 20 * 2**20   # a 400-25-15-10 model is ~100 kB
+CONFIG_BYTES = 2**20
+WEIGHTS_NAME = "model.weights.h5"
+MAX_LAYERS = 64
+# How Keras stores a weight: in the file, in one piece (h5py.h5d.CONTIGUOUS, COMPACT).
+PLAIN_LAYOUTS = (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)
+EXPECTED_SHAPES = [shape for n_in, n_out in LAYER_SIZES for shape in ((n_in, n_out), (n_out,))]
 
 
 class UnreadableModel(ValueError):
@@ -35,7 +53,9 @@ class ModelShapeError(ValueError):
 @dataclass
 class SavedModel:
     layers: list[dict] = field(default_factory=list)   # class_name, units, activation
+    # Read only when the shapes are the assignment's (EXPECTED_SHAPES); else empty.
     weights: list[np.ndarray] = field(default_factory=list)
+    weight_shapes: list[tuple[int, ...]] = field(default_factory=list)
     loss: object = None
     optimizer: object = None
 
@@ -44,24 +64,44 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def read_saved_model(path: Path) -> SavedModel:
-    """The layers, weights and compile settings of a ``.keras`` file, read as plain data."""
-    path = Path(path)
-    if path.stat().st_size > MAX_MODEL_BYTES:
-        raise UnreadableModel(f"the saved model is {path.stat().st_size} bytes; far too large")
+def read_saved_model(source: Path | bytes) -> SavedModel:
+    """The layers, weights and compile settings of a ``.keras`` file (a path, read under
+    ``autograder.untrusted``'s rules, or its bytes), read as plain data."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-            with archive.open("model.weights.h5") as raw, h5py.File(raw, "r") as h5:
-                return _parse(config, h5)
-    except (KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        data = source if isinstance(source, bytes) else \
+            untrusted.read_bytes(Path(source).parent, Path(source).name, MODEL_BYTES)
+    except (untrusted.Refused, OSError) as exc:
         raise UnreadableModel(f"the saved model could not be read: {exc}") from None
+    if len(data) > MODEL_BYTES:
+        raise UnreadableModel(f"the saved model is {len(data)} bytes; far too large")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            config = json.loads(_member(archive, "config.json", CONFIG_BYTES))
+            weights = _member(archive, WEIGHTS_NAME, MODEL_BYTES)
+        with h5py.File(io.BytesIO(weights), "r") as h5:
+            return _parse(config, h5)
+    except UnreadableModel:
+        raise
+    except Exception as exc:  # whatever a hostile file makes zipfile, json or h5py raise
+        raise UnreadableModel(f"the saved model could not be read: {exc}") from None
+
+
+def _member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    with archive.open(name) as member:  # KeyError when missing
+        data = member.read(limit + 1)   # the header's size may lie
+    if len(data) > limit:
+        raise UnreadableModel(f"{name} in the saved model is more than {limit} bytes")
+    return data
 
 
 def _parse(config: dict, h5: h5py.File) -> SavedModel:
     saved = SavedModel()
     counts: dict[str, int] = {}
-    for layer in config.get("config", {}).get("layers", []):
+    datasets: list[h5py.Dataset] = []
+    layers = config.get("config", {}).get("layers", [])
+    if not isinstance(layers, list) or len(layers) > MAX_LAYERS:
+        raise UnreadableModel("the saved model's layer list is not one this reader takes")
+    for layer in layers:
         cls = layer.get("class_name")
         if cls == "InputLayer":
             continue
@@ -72,25 +112,69 @@ def _parse(config: dict, h5: h5py.File) -> SavedModel:
         saved.layers.append({"class_name": cls, "units": cfg.get("units"),
                              "activation": activation})
         # Keras names weight groups by class, in layer order: dense, dense_1, ...
-        base = _snake(cls)
+        base = _snake(str(cls))
         n = counts.get(base, 0)
         counts[base] = n + 1
-        group = h5.get(f"layers/{base}{'' if n == 0 else f'_{n}'}/vars")
+        group = _hard(h5, ["layers", f"{base}{'' if n == 0 else f'_{n}'}", "vars"])
         if group is not None:
-            saved.weights += [np.array(group[k]) for k in sorted(group, key=int)]
+            datasets += [_dataset(group, k) for k in sorted(group, key=int)]
+    saved.weight_shapes = [tuple(d.shape) for d in datasets]
+    saved.weights = _read_weights(datasets)
     compile_config = config.get("compile_config") or {}
     saved.loss = compile_config.get("loss")
     saved.optimizer = compile_config.get("optimizer")
     return saved
 
 
+def _hard(h5: h5py.File, path: list[str]) -> h5py.Group | None:
+    """The group at ``path`` through hard links only; None when it is not there."""
+    group = h5
+    for name in path:
+        link = group.get(name, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise UnreadableModel(f"the saved model's {name!r} is a {type(link).__name__}, "
+                                  "which points outside the file; it is not followed")
+        group = group[name]
+        if not isinstance(group, h5py.Group):
+            return None
+    return group
+
+
+def _dataset(group: h5py.Group, name: str) -> h5py.Dataset:
+    """A weight's dataset, once its storage is known to be plain data inside the file."""
+    if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+        raise UnreadableModel(f"weight {name!r} is a link to elsewhere; it is not followed")
+    dataset = group[name]
+    if not isinstance(dataset, h5py.Dataset):
+        raise UnreadableModel(f"weight {name!r} is not an array")
+    plist = dataset.id.get_create_plist()
+    if plist.get_layout() not in PLAIN_LAYOUTS:
+        raise UnreadableModel(f"weight {name!r} is not stored as Keras stores weights "
+                              "(chunked, virtual or external data is not read)")
+    if plist.get_external_count() or plist.get_nfilters():
+        raise UnreadableModel(f"weight {name!r} uses external storage or filters, which "
+                              "Keras does not write; it is not read")
+    if dataset.dtype.kind != "f" or dataset.dtype.itemsize > 8:
+        raise UnreadableModel(f"weight {name!r} holds {dataset.dtype}, not floats")
+    return dataset
+
+
+def _read_weights(datasets: list[h5py.Dataset]) -> list[np.ndarray]:
+    """The weights, read only when their declared shapes are the assignment's (a few kB can
+    declare gigabytes); none otherwise."""
+    if [tuple(d.shape) for d in datasets] != EXPECTED_SHAPES:
+        return []
+    return [np.array(d[()], dtype=np.float64) for d in datasets]
+
+
 def check_weights(weights: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Return ``[W1, b1, W2, b2, W3, b3]`` as float64 arrays after checking their shapes."""
-    expected = [shape for n_in, n_out in LAYER_SIZES for shape in ((n_in, n_out), (n_out,))]
     arrays = [np.asarray(w, dtype=np.float64) for w in weights]
     shapes = [a.shape for a in arrays]
-    if shapes != expected:
-        raise ModelShapeError(f"expected weight shapes {expected}, got {shapes}")
+    if shapes != EXPECTED_SHAPES:
+        raise ModelShapeError(f"expected weight shapes {EXPECTED_SHAPES}, got {shapes}")
     if not all(np.isfinite(a).all() for a in arrays):
         raise ModelShapeError("the weights contain NaN or infinite values")
     return arrays

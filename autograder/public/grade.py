@@ -20,6 +20,7 @@ from autograder.records import SubmissionError, TestResult
 from autograder.spec import CELL_TIMEOUT
 from autograder.student import verdicts
 from autograder.student.check import run_notebook
+from autograder.student.export_cell import read_exported
 from autograder.student.notebook import grade_id, is_solution, read_notebook
 
 
@@ -72,7 +73,7 @@ def grade(notebook: Path | None, release: Path, data, cell_timeout: int = CELL_T
             return PublicGrade(_all_failed(points, str(exc)), str(exc), notes)
         finally:
             runnable.unlink(missing_ok=True)
-        nb = checks.confirm(nb, work / "export", data)
+        nb = checks.confirm(nb, read_exported(work), data)
         return PublicGrade(verdicts.score(nb), None, notes)
 
 

@@ -15,12 +15,15 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder import untrusted
 from autograder.records import SubmissionError, TestResult, plain_number
 from autograder.spec import CELL_TIMEOUT
 from autograder.student import runner, verdicts
 from autograder.student.notebook import read_notebook
 
 EXIT_OK = 0
+EXECUTED = "executed.ipynb"
+EXECUTED_BYTES = 64 * 2**20  # the runner keeps 2 MiB of output; a notebook holds the rest
 EXIT_TESTS_FAILED = 1
 EXIT_CANNOT_RUN = 3
 
@@ -30,13 +33,16 @@ def run_notebook(notebook: Path, workdir: Path, cell_timeout: int = CELL_TIMEOUT
     """Execute ``notebook`` (unchanged) in a fresh kernel, in the notebook's folder; the
     executed notebook, tidied, with tests that never ran marked as failed. The model the
     notebook trained is saved in ``workdir/export``."""
-    executed = workdir / "executed.ipynb"
+    executed = workdir / EXECUTED
     cmd = runner.command(notebook.resolve(), executed, workdir / "export", cell_timeout)
     proc = subprocess.run(cmd, cwd=notebook.resolve().parent, capture_output=True, text=True,
                           env=env)
-    if not executed.is_file():
-        raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip()}")
-    nb = verdicts.tidy(nbformat.read(executed, as_version=4))
+    try:  # the notebook's code ran in this folder: read what it left as untrusted data
+        text = untrusted.read_text(workdir, EXECUTED, EXECUTED_BYTES)
+    except (OSError, ValueError) as exc:
+        raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip() or exc}"
+                           ) from None
+    nb = verdicts.tidy(nbformat.reads(text, as_version=4))
     if proc.returncode != 0:
         verdicts.mark_not_run(nb, (proc.stderr.strip().splitlines()
                                    or ["the notebook stopped early"])[-1])

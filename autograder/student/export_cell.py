@@ -10,9 +10,27 @@ The cell never raises and prints nothing (stdout, stderr and warnings are swallo
 it runs): every problem ends up in ``export.json["error"]``. It runs in a namespace of its
 own with the real builtins, so student code that shadowed ``open``, ``json`` or
 ``Exception`` cannot break it; only ``model`` and ``history`` are read from the notebook.
+
+Student code runs before it and can replace any of these files (by a link, a FIFO, a huge
+file, or bytes of its choosing), so :func:`read_exported` reads them back as untrusted data:
+never through a link, each capped (``autograder.untrusted``).
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from autograder import untrusted
+
+FOLDER = "export"
+MODEL, HISTORY, REPORT = "model.keras", "history.json", "export.json"
+# A 400-25-15-10 model is ~100 kB and its history a few kB: far below these.
+MODEL_BYTES = 20 * 2**20
+HISTORY_BYTES = 2**20
+REPORT_BYTES = 64 * 2**10
+NOT_SAVED = "the notebook did not finish, so no model was saved"
 
 # Executed with exec() in a fresh namespace holding `out_dir` (str) and `user_ns` (the
 # notebook's globals). Everything it needs is imported here.
@@ -80,3 +98,55 @@ def export_cell_source(out_dir: str) -> str:
         "    pass\n"
         "del __autograder_builtins\n"
     )
+
+
+@dataclass
+class Exported:
+    """What the export cell left, as bytes read under ``autograder.untrusted``'s rules."""
+
+    report: dict | None = None     # export.json; None: missing or refused
+    model: bytes | None = None
+    history: bytes | None = None
+    refused: list[str] = field(default_factory=list)  # why a file was not read (a link, ...)
+
+    def problem(self) -> str | None:
+        """Why no model can be checked, or None when there is one."""
+        if self.refused:
+            return "the exported files were not read: " + "; ".join(self.refused)
+        if self.report is None:
+            return NOT_SAVED
+        if not self.report.get("model") or self.model is None:
+            error = self.report.get("error")
+            return str(error)[:500] if error else "no model was saved"
+        return None
+
+
+def read_exported(folder: Path | int, under: str = FOLDER) -> Exported:
+    """The export folder ``folder/under`` (``folder``: a path or a folder descriptor)."""
+    found = Exported()
+    for name, limit in ((REPORT, REPORT_BYTES), (MODEL, MODEL_BYTES), (HISTORY, HISTORY_BYTES)):
+        try:
+            data = untrusted.read_bytes(folder, PurePosixPath(under, name), limit)
+        except FileNotFoundError:
+            continue
+        except (untrusted.Refused, OSError) as exc:
+            found.refused.append(str(exc))
+            continue
+        if name == REPORT:
+            found.report = _report(data, found.refused)
+        elif name == MODEL:
+            found.model = data
+        else:
+            found.history = data
+    return found
+
+
+def _report(data: bytes, refused: list[str]) -> dict | None:
+    try:
+        report = json.loads(data)
+    except (ValueError, RecursionError):
+        report = None
+    if not isinstance(report, dict):
+        refused.append(f"{REPORT} is not the report the export cell writes")
+        return None
+    return report

@@ -58,11 +58,13 @@ class ForkedChild:
         self.send_signal(signal.SIGTERM)
 
 
-def fork_kernel(socket_dir: str, kernel_args: list[str]) -> AsyncKernelManager:
+def fork_kernel(socket_dir: str, kernel_args: list[str], close: tuple[int, ...] = ()
+                ) -> AsyncKernelManager:
     """Fork an IPython kernel listening on Unix sockets in ``socket_dir``; its manager.
 
     The child runs in this process's working directory and environment, as a launched
-    kernel would, and never returns.
+    kernel would, and never returns. It closes the descriptors in ``close`` first (a
+    launched kernel would not inherit them).
     """
     connection_file, _ = write_connection_file(
         os.path.join(socket_dir, "kernel.json"), ip=os.path.join(socket_dir, "kernel"),
@@ -72,6 +74,8 @@ def fork_kernel(socket_dir: str, kernel_args: list[str]) -> AsyncKernelManager:
     pid = os.fork()
     if pid == 0:  # the kernel
         code = 0
+        for fd in close:
+            os.close(fd)
         try:
             from ipykernel.kernelapp import IPKernelApp
 

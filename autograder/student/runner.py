@@ -4,6 +4,11 @@ Grading (inside the sandbox, with its environment and limits, which the kernel i
 the student's self-check and ``make reference`` all start it the same way, as
 ``python -m autograder.student.runner IN OUT EXPORT_DIR`` (see :func:`command`). It never
 touches the gradebook: it reads one notebook and writes one notebook and the export folder.
+
+When grading, OUT is a descriptor of a file the grader made outside the sandbox
+(``--out-fd``), not a name in the sandbox: student code cannot replace it with a link, and a
+sandbox that student code filled to its cap still leaves room for the result. The kernel
+never holds that descriptor.
 """
 
 from __future__ import annotations
@@ -99,25 +104,29 @@ class GuardedExecute(NotebookClient):
             raise
 
 
-def command(nb_in: Path, nb_out: Path, export_dir: Path, cell_timeout: int = CELL_TIMEOUT,
+def command(nb_in: Path, nb_out: Path | int, export_dir: Path, cell_timeout: int = CELL_TIMEOUT,
             output_limit: int = GuardedExecute.output_limit, consume: bool = False
             ) -> list[str]:
-    """The command line that runs ``nb_in`` into ``nb_out`` in a fresh process.
+    """The command line that runs ``nb_in`` into ``nb_out`` (a path, or a descriptor the
+    process inherits) in a fresh process.
 
     ``consume`` deletes ``nb_in`` once read: grading restores the hidden tests into it,
     and student code runs in the same folder.
     """
-    return [sys.executable, "-m", "autograder.student.runner", str(nb_in), str(nb_out),
-            str(export_dir), "--cell-timeout", str(cell_timeout),
+    out = ["-", "--out-fd", str(nb_out)] if isinstance(nb_out, int) else [str(nb_out)]
+    return [sys.executable, "-m", "autograder.student.runner", str(nb_in), out[0],
+            str(export_dir), *out[1:], "--cell-timeout", str(cell_timeout),
             "--output-limit", str(output_limit), *(["--consume"] if consume else [])]
 
 
-def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
+def execute(nb_in: str, nb_out: str | int, export_dir: str, cell_timeout: int,
             output_limit: int = GuardedExecute.output_limit, consume: bool = False,
             fork: bool = False) -> None:
-    """Run ``nb_in`` into ``nb_out``; ``fork``: fork the kernel from this process (which
-    has imported what the notebook needs, see ``autograder.student.forked_kernel``)
-    instead of starting a new one."""
+    """Run ``nb_in`` into ``nb_out`` (a path, or an open descriptor); ``fork``: fork the
+    kernel from this process (which has imported what the notebook needs, see
+    ``autograder.student.forked_kernel``) instead of starting a new one."""
+    if isinstance(nb_out, int):
+        os.set_inheritable(nb_out, False)  # no kernel or process it starts gets it
     nb = nbformat.read(nb_in, as_version=4)
     if consume:
         os.unlink(nb_in)  # before any student code runs
@@ -135,7 +144,8 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
     if fork:
         from autograder.student.forked_kernel import fork_kernel
 
-        km = fork_kernel(sockets, list(KERNEL_ARGS))
+        km = fork_kernel(sockets, list(KERNEL_ARGS),
+                         close=(nb_out,) if isinstance(nb_out, int) else ())
         kernel = km.provisioner.process  # held here: nbclient may drop the provisioner
     executor = GuardedExecute(nb, cell_timeout, config=config, km=km,
                               resources={"metadata": {"path": os.getcwd()}})
@@ -149,8 +159,16 @@ def execute(nb_in: str, nb_out: str, export_dir: str, cell_timeout: int,
         _stop_leftovers()
         if nb.cells and nb.cells[-1].source == export_source:
             nb.cells.pop()
-        nbformat.write(nb, nb_out)
+        _write(nb, nb_out)
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _write(nb, nb_out: str | int) -> None:
+    if isinstance(nb_out, int):
+        with os.fdopen(nb_out, "w", encoding="utf-8") as out:
+            nbformat.write(nb, out)
+    else:
+        nbformat.write(nb, nb_out)
 
 
 def _stop_leftovers() -> None:
@@ -167,14 +185,16 @@ def _stop_leftovers() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.student.runner")
     parser.add_argument("nb_in")
-    parser.add_argument("nb_out")
+    parser.add_argument("nb_out", help="the executed notebook's path (- with --out-fd)")
     parser.add_argument("export_dir")
+    parser.add_argument("--out-fd", type=int, help="write the executed notebook here instead")
     parser.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT)
     parser.add_argument("--output-limit", type=int, default=GuardedExecute.output_limit)
     parser.add_argument("--consume", action="store_true", help="delete NB_IN once read")
     args = parser.parse_args(argv)
     try:
-        execute(args.nb_in, args.nb_out, args.export_dir, args.cell_timeout,
+        out = args.out_fd if args.out_fd is not None else args.nb_out
+        execute(args.nb_in, out, args.export_dir, args.cell_timeout,
                 args.output_limit, args.consume)
     except Exception as exc:  # reported to the grader through the exit status and stderr
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)

@@ -1,19 +1,27 @@
-"""Runs inside the sandbox, in a fresh process: call a student's functions on the grader's
-inputs and save what they return as plain arrays.
+"""Runs inside the sandbox, in a fresh process: call one of a student's functions on the
+grader's inputs and save what it returns as plain arrays.
 
-Started by the grader after the notebook and everything it started have ended, as
-``python -m autograder.grader.sandbox.call_functions FOLDER``. FOLDER holds
+Started by the grader after the notebook and everything it started have ended, once per
+tested function (so that one function's hang, crash or exit costs only its own tests), as
+``python -m autograder.grader.sandbox.call_functions FOLDER [ALARM]``. FOLDER, made new by
+the grader (``boundary.new_folder``), holds
 
-- ``functions.py``  the student's function cells (their solution cells and their own cells
-  above the function tests), written by the grader from the executed notebook;
-- ``calls.json``    ``[{"case": id, "function": name}, ...]``;
-- ``inputs.npz``    one input array per case.
+- ``cells.json``   the student's function cells (their solution cells and their own cells
+  above the function tests), in order;
+- ``calls.json``   ``[{"case": id, "function": name}, ...]``;
+- ``inputs.npz``   one input array per case.
+
+Each cell runs on its own, and each call, under an alarm of ALARM seconds (0: none): a cell
+that does not finish (an endless loop left in another function's cell) is skipped with a
+note, and a call that does not return fails its case, and the function's later cases are
+not called. The grader's watch on the process ends it past its time, whatever student code
+did to the alarm.
 
 It writes ``results.npz`` (``out/<case>``: the returned value as a numeric array,
 ``after/<case>``: the input after the call) and ``errors.json`` (case -> why there is no
-output). Only numbers leave this process (no pickle): the grader compares them with its own
-expected values, so nothing the student's code patches here can change a verdict except by
-returning the right numbers.
+output; ``*``: the cells that could not run). Only numbers leave this process (no pickle):
+the grader compares them with its own expected values, so nothing the student's code patches
+here can change a verdict except by returning the right numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -31,6 +40,29 @@ import numpy as np
 _asarray, _array, _savez = np.asarray, np.array, np.savez
 NUMERIC_KINDS = "biuf"
 MAX_ELEMENTS = 10**6
+# A function cell defines functions, and a call takes milliseconds: anything this long is a
+# loop left behind. The grader passes it (and the tests a shorter one).
+ALARM_SECONDS = 10
+
+
+class _OutOfTime(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _OutOfTime
+
+
+@contextlib.contextmanager
+def _within(seconds: int):
+    """Interrupt the block after ``seconds``, if any (SIGALRM; the grader's watch is the
+    backstop)."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
 
 
 def _student_namespace() -> dict:
@@ -59,7 +91,43 @@ def _as_numbers(value) -> np.ndarray:
     return _array(arr, dtype=np.float64 if arr.dtype.kind == "f" else arr.dtype, copy=True)
 
 
-def run(folder: Path) -> None:
+def run_cells(cells: list[str], namespace: dict, alarm: int) -> list[str]:
+    """Run each cell in ``namespace``; what went wrong, cell by cell."""
+    problems = []
+    for n, source in enumerate(cells, 1):
+        try:
+            with _within(alarm):
+                exec(compile(source, f"your cell {n}", "exec"), namespace)
+        except _OutOfTime:
+            problems.append(f"your function cell {n} did not finish within {alarm} s "
+                            "and was skipped")
+        except BaseException as exc:  # the functions may still be defined above the error
+            problems.append(f"your function cell {n} could not run: {_problem(exc)}")
+    return problems
+
+
+def call(function, argument, case: str, results: dict, errors: dict, alarm: int) -> bool:
+    """Call ``function(argument)`` for ``case``; False when it did not return in time."""
+    try:
+        with _within(alarm):
+            returned = function(argument)
+    except _OutOfTime:
+        errors[case] = f"did not return within {alarm} s"
+        return False
+    except BaseException as exc:
+        errors[case] = f"raised {_problem(exc)}"
+        return True
+    try:
+        results[f"out/{case}"] = _as_numbers(returned)
+        results[f"after/{case}"] = _as_numbers(argument)
+    except BaseException as exc:
+        errors[case] = (f"returned a {type(returned).__name__}, which is not a number or a "
+                        f"numeric array ({_problem(exc)})")
+    return True
+
+
+def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
+    cells = json.loads((folder / "cells.json").read_text(encoding="utf-8"))
     calls = json.loads((folder / "calls.json").read_text(encoding="utf-8"))
     with np.load(folder / "inputs.npz", allow_pickle=False) as data:
         inputs = {name: _array(data[name]) for name in data.files}
@@ -68,39 +136,30 @@ def run(folder: Path) -> None:
     namespace = _student_namespace()
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        try:
-            code = compile((folder / "functions.py").read_text(encoding="utf-8"),
-                           "your notebook", "exec")
-            exec(code, namespace)
-        except BaseException as exc:  # the functions may still be defined above the error
-            errors["*"] = f"your function cells could not run: {_problem(exc)}"
-        for call in calls:
-            case, name = call["case"], call["function"]
+        problems = run_cells(cells, namespace, alarm)
+        if problems:
+            errors["*"] = "; ".join(problems)
+        stuck = None
+        for entry in calls:
+            case, name = entry["case"], entry["function"]
             function = namespace.get(name)
-            if not callable(function):
+            if stuck:
+                errors[case] = f"not called: {stuck}"
+            elif not callable(function):
                 errors[case] = f"could not be called: {name} is not defined"
-                continue
-            argument = _array(inputs[case])
-            if argument.ndim == 0:
-                argument = argument.item()  # a plain Python number, as a student would pass
-            try:
-                returned = function(argument)
-            except BaseException as exc:
-                errors[case] = f"raised {_problem(exc)}"
-                continue
-            try:
-                results[f"out/{case}"] = _as_numbers(returned)
-                results[f"after/{case}"] = _as_numbers(argument)
-            except BaseException as exc:
-                errors[case] = (f"returned a {type(returned).__name__}, which is not a "
-                                f"number or a numeric array ({_problem(exc)})")
+            else:
+                argument = _array(inputs[case])
+                if argument.ndim == 0:
+                    argument = argument.item()  # a plain Python number, as a student would pass
+                if not call(function, argument, case, results, errors, alarm):
+                    stuck = f"an earlier call of {name} did not return"
     _savez(folder / "results.npz", **results)
     (folder / "errors.json").write_text(json.dumps(errors), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    run(Path(args[0]))
+    run(Path(args[0]), int(args[1]) if len(args) > 1 else ALARM_SECONDS)
     return 0
 
 

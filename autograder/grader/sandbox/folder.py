@@ -1,6 +1,10 @@
 """A throw-away folder for one submission, and the scrubbed environment its kernel gets.
 
 The folder holds only what the student release needs (the notebook and a copy of the data).
+Where the grader may mount (Linux, as root: where it isolates submissions), the folder is a
+tmpfs of the submission's own, capped in bytes and files, so that a notebook cannot fill the
+grader's disk; elsewhere the watcher measures it (``usage``). What leaves the folder leaves
+through ``autograder.grader.sandbox.boundary`` only.
 """
 
 from __future__ import annotations
@@ -13,26 +17,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import digit_helpers
+from autograder import untrusted
+from autograder.student.export_cell import FOLDER as EXPORT_FOLDER
+
+# Files a sandbox may hold: the notebook, the data and the kernel's caches are a few dozen.
+MAX_FILES = 65536
 
 
 @dataclass
 class Sandbox:
     root: Path
+    # Bytes of the tmpfs mounted at root; None: not mounted (the watcher measures the folder).
+    disk_cap: int | None = None
 
     @property
     def notebook(self) -> Path:
         return self.root / "submission.ipynb"
 
     @property
-    def executed(self) -> Path:
-        return self.root / "executed.ipynb"
-
-    @property
     def export_dir(self) -> Path:
-        return self.root / "export"
+        return self.root / EXPORT_FOLDER
+
+    def filled(self) -> bool:
+        """Whether the submission used up its tmpfs (its writes then failed)."""
+        if self.disk_cap is None:
+            return False
+        room = os.statvfs(self.root)
+        return room.f_bavail * room.f_frsize < 2**20 or room.f_favail == 0
 
     def remove(self) -> None:
+        if self.disk_cap is not None:
+            _unmount(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
+        for log in self.root.parent.glob(f"{self.root.name}.*"):  # the boundary's logs
+            log.unlink(missing_ok=True)
 
 
 BASE_PREFIX = "autograder-"
@@ -44,10 +62,17 @@ def new_base() -> Path:
     for old in tmp.glob(f"{BASE_PREFIX}*-*"):
         pid = old.name.removeprefix(BASE_PREFIX).split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+            remove_base(old)
     base = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-"))
     base.chmod(0o711)  # each sandbox is reachable by its own uid, the folder is not listable
     return base
+
+
+def remove_base(base: Path) -> None:
+    """Remove a run's folder of sandboxes, unmounting any sandbox's tmpfs still in it."""
+    for mounted in _mounts_below(base):
+        _unmount(mounted)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -60,14 +85,55 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def create(nb_text: str, base: Path | None = None) -> Sandbox:
-    """A fresh folder with the sanitized notebook and the data set, nothing else."""
+def _mounts_below(folder: Path) -> list[Path]:
+    """Mount points at or below ``folder`` (deepest first), from this process's mount table."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    top = str(folder.resolve())
+    found = [line.split()[4].encode().decode("unicode_escape") for line in lines]
+    return [Path(p) for p in sorted(found, key=len, reverse=True)
+            if p == top or p.startswith(top + os.sep)]
+
+
+def _unmount(path: Path) -> None:
+    from autograder.grader.sandbox.jail import umount
+
+    try:
+        umount(str(path))
+    except OSError:
+        pass  # not mounted (any more)
+
+
+def _mount_disk(root: Path, size: int) -> int | None:
+    """A tmpfs of ``size`` bytes at ``root``; None where this process may not mount."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return None
+    from autograder.grader.sandbox.jail import MS_NODEV, MS_NOSUID, mount
+
+    try:
+        mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV,
+              f"size={size},nr_inodes={MAX_FILES},mode=0700")
+    except OSError:
+        return None
+    return size
+
+
+def create(nb_text: str, base: Path | None = None, disk: int | None = None) -> Sandbox:
+    """A fresh folder with the sanitized notebook and the data set, nothing else; with
+    ``disk``, a tmpfs of that many bytes where one can be mounted."""
     root = Path(tempfile.mkdtemp(prefix="grade-", dir=base))
-    box = Sandbox(root)
-    (root / "data").mkdir()
-    shutil.copy2(digit_helpers.DATA_FILE, root / "data" / Path(digit_helpers.DATA_FILE).name)
-    box.export_dir.mkdir()
-    box.notebook.write_text(nb_text, encoding="utf-8")
+    box = Sandbox(root, _mount_disk(root, disk) if disk else None)
+    data = Path(digit_helpers.DATA_FILE)
+    fd = untrusted.open_folder(root)  # as every name in it is written: new, never followed
+    try:
+        for folder in ("data", EXPORT_FOLDER):
+            os.mkdir(folder, 0o755, dir_fd=fd)
+        untrusted.create_new(fd, f"data/{data.name}", data.read_bytes(), 0o644)
+        untrusted.create_new(fd, box.notebook.name, nb_text.encode("utf-8"), 0o644)
+    finally:
+        os.close(fd)
     return box
 
 
@@ -107,6 +173,29 @@ def environment(box: Sandbox, threads: int = 1) -> dict[str, str]:
         if key in os.environ:
             env[key] = os.environ[key]
     return env
+
+
+def usage(root: Path, limit: int) -> int:
+    """Bytes of the files below ``root`` (links not followed), counted until past ``limit``;
+    a folder of more than MAX_FILES files counts as past it."""
+    total, files, stack = 0, 0, [str(root)]
+    while stack and total <= limit:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            files += 1
+            if files > MAX_FILES:
+                return limit + 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def hand_over(box: Sandbox, uid: int) -> None:

@@ -47,6 +47,16 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str = 
         raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
 
 
+MNT_DETACH = 2
+
+
+def umount(target: str) -> None:
+    """Detach the mount at target (lazily: a process still inside keeps it until it ends)."""
+    if _libc.umount2(target.encode(), MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount {target}: {os.strerror(err)}")
+
+
 def unshare_namespaces() -> None:
     """What ``unshare --mount --net --pid`` does: new mount and network namespaces for this
     process, a new PID namespace for its next child, and this process's mounts made private

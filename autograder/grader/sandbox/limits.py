@@ -27,6 +27,7 @@ class Limits:
     memory: int = 3 * GiB            # resident memory of the whole process tree
     cpu_seconds: int = 1200          # CPU time of any one process
     file_size: int = 256 * MiB       # largest file a process may write
+    disk: int = 512 * MiB            # all the files in the submission's folder together
     output_size: int = 2 * MiB       # largest executed notebook we accept back
 
 

@@ -96,6 +96,8 @@ class Job:
     hide: tuple[str, ...] = ()
     reveal: tuple[str, ...] = ()
     nproc: int = 1024
+    err_file: str = ""  # the grader's new files for the worker's stderr (boundary.Log)
+    out_file: str = ""  # and for the executed notebook
 
     @classmethod
     def of(cls, box: Sandbox, limits: Limits, threads: int, uid: int | None,
@@ -347,7 +349,9 @@ def _worker(job: Job, zygote: int) -> int:
         resource.setrlimit(resource.RLIMIT_CPU, (job.cpu_seconds, job.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (job.file_size, job.file_size))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        _redirect_output(Path(job.root) / "worker.err")
+        _redirect_output(job.err_file)
+        # Opened before the uid drops: the grader's file, in its own folder (root's).
+        out = os.open(job.out_file, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         if job.namespaces:
             jail.unshare_namespaces()
             first = os.fork()  # the first process of the new PID namespace
@@ -374,7 +378,7 @@ def _worker(job: Job, zygote: int) -> int:
         if "numpy" in sys.modules:  # new entropy, as a fresh process has (random reseeds)
             sys.modules["numpy"].random.seed()
         box = Sandbox(Path(job.root))
-        runner.execute(str(box.notebook), str(box.executed), str(box.export_dir),
+        runner.execute(str(box.notebook), out, str(box.export_dir),
                        job.cell_timeout, job.output_limit, consume=True, fork=True)
     except BaseException as exc:  # reported through the exit status and stderr, as runner
         traceback.print_exc()
@@ -383,11 +387,13 @@ def _worker(job: Job, zygote: int) -> int:
     return 0
 
 
-def _redirect_output(err_file: Path) -> None:
+def _redirect_output(err_file: str) -> None:
+    """stdin and stdout to /dev/null, stderr to the file the grader made for it (in its own
+    folder, so nothing student code left can be there: opened, never created)."""
     sys.stdout.flush()
     sys.stderr.flush()
     null = os.open(os.devnull, os.O_RDWR)
-    err = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(err_file, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.dup2(err, 2)
@@ -400,7 +406,8 @@ def _follow(pid: int) -> int:
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # these two have no handler to reset
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     return code
 

@@ -7,7 +7,11 @@ The steps after execution share one signature, as nbgrader's preprocessors do:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.grader.sandbox.boundary import Returned
+    from autograder.student.export_cell import Exported
 
 
 @dataclass
@@ -15,7 +19,10 @@ class Outcome:
     """What the steps before and during execution found for one submission."""
 
     problem: str | None = None            # why execution stopped early, for the student
-    export_dir: Path | None = None        # the model the sandbox saved after the notebook
+    exported: Exported | None = None      # the model the sandbox saved, read as data
     tampering: list[str] = field(default_factory=list)
-    functions_dir: Path | None = None     # what the student's functions returned, if called
-    functions_problem: str | None = None  # why they could not be called
+    # What each tested function returned when called outside the kernel (None: not called).
+    functions: dict[str, Returned] | None = None
+    # Hidden-test source lines: never shown to the student, wherever student code put them.
+    hidden: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)  # the run's, for the student (a full disk)

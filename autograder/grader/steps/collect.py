@@ -3,6 +3,11 @@
 A path is a notebook (student id = its folder's name, or ``--student``), a student's folder
 holding the notebook somewhere inside, or a class folder whose immediate subfolders are
 students (as ``git clone`` of each student repository or an LMS zip leaves them).
+
+What the student's folder holds is theirs to choose, so nothing in it is believed: a
+notebook that is a symbolic link is refused (whether found or named on the command line),
+and when and which commit was handed in comes only from records the student cannot write
+(``handed_in``, ``class_record``).
 """
 
 from __future__ import annotations
@@ -10,12 +15,18 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from autograder import untrusted
 from autograder.grader import collected
 from autograder.grader.collected import Collected
 from autograder.spec import NOTEBOOK_NAME as EXPECTED_NAME
+from autograder.student.notebook import too_large
+
+if TYPE_CHECKING:
+    from autograder.grader.course import Course
 
 # Student ids become folder names and database keys: keep them boring.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
@@ -43,29 +54,30 @@ class Submission:
             return None
         return self.notebook.read_bytes()
 
-    def handed_in(self) -> str | None:
-        """When the work was handed in (ISO 8601), as well as it is known: ``submitted_at``
-        from collect's record; else nbgrader's ``timestamp.txt`` beside the notebook (as its
-        ``submitted/`` folder holds one); else the notebook file's modification time.
+    def handed_in(self, course: Course | None = None) -> str | None:
+        """When the work was handed in (ISO 8601), from a record the student cannot write:
+        ``submitted_at`` from collect's record; else the ``timestamp.txt`` beside a notebook
+        in ``course``'s ``submitted/`` folder (written by nbgrader's exchange, or by an
+        earlier ``grade``); else None. A ``timestamp.txt`` in a student's own folder is
+        theirs to write, and a file's modification time is when it was copied.
 
         For the gradebook and formgrader only: the grade JSON and the ledger keep
         ``submitted_at``, which only ``collect`` sets.
         """
         if self.submitted_at:
             return self.submitted_at
-        if self.notebook is None or not self.notebook.is_file():
+        if self.notebook is None or course is None:
             return None
-        stamp = self.notebook.parent / TIMESTAMP_FILE
-        if stamp.is_file() and not stamp.is_symlink():
-            from nbgrader.utils import parse_utc  # not at import: the CLI's parser is light
+        submitted = course.submitted_dir.absolute()
+        if submitted not in self.notebook.absolute().parents:
+            return None
+        from nbgrader.utils import parse_utc  # not at import: the CLI's parser is light
 
-            try:
-                with stamp.open(encoding="utf-8", errors="replace") as fh:
-                    when = parse_utc(fh.read(100).strip())
-                return when.replace(tzinfo=UTC).isoformat()
-            except (ValueError, OverflowError):
-                pass  # not a time nbgrader could read either: the file's time below
-        return datetime.fromtimestamp(self.notebook.stat().st_mtime, UTC).isoformat()
+        try:
+            stamp = untrusted.read_text(self.notebook.parent, TIMESTAMP_FILE, 100)
+            return parse_utc(stamp.strip()).replace(tzinfo=UTC).isoformat()
+        except (OSError, ValueError, OverflowError):
+            return None  # none, or not a time nbgrader could read either
 
 
 def _notebooks_in(folder: Path) -> list[Path]:
@@ -82,12 +94,34 @@ def pick_notebook(student: str, folder: Path) -> Submission:
     """The student's notebook in ``folder``: the expected name, else the only notebook."""
     sub = _pick(student, folder)
     sub.folder = folder
+    if folder.is_symlink():
+        return _linked(sub, folder.name)
     if sub.notebook is not None and sub.notebook.is_symlink():
-        # a link could point the grader at any file it can read, a solution among them
-        sub.error = (f"{sub.notebook.relative_to(folder)} is a symbolic link: submit the "
-                     "notebook itself")
-        sub.notebook = None
+        return _linked(sub, str(sub.notebook.relative_to(folder)))
     return sub
+
+
+def _linked(sub: Submission, shown: str) -> Submission:
+    # a link could point the grader at any file it can read, a solution among them
+    sub.error = f"{shown} is a symbolic link: submit the notebook itself"
+    sub.notebook = None
+    return sub
+
+
+def class_record(sub: Submission) -> Path | None:
+    """The folder whose ``collection.json`` speaks for ``sub``: the one holding the
+    outermost folder named as the student on the way to the notebook (a folder ``collect``
+    made), when it has a record. A student's own folder cannot hold a folder above itself,
+    so a record planted inside it is never the one read."""
+    start = sub.folder or (sub.notebook.parent if sub.notebook else None)
+    if start is None:
+        return None
+    start = start.absolute()
+    named = [p for p in [*reversed(start.parents), start] if p.name == sub.student]
+    for folder in named:  # outermost first
+        if (folder.parent / collected.FILE).is_file():
+            return folder.parent
+    return None
 
 
 def _pick(student: str, folder: Path) -> Submission:
@@ -126,8 +160,9 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
         if path.is_file():
-            subs.append(Submission(student or path.resolve().parent.name, path,
-                                   folder=path.resolve().parent))
+            sub = Submission(student or path.absolute().parent.name, path,
+                             folder=path.absolute().parent)
+            subs.append(_linked(sub, str(path)) if path.is_symlink() else sub)
         elif student is not None or (path / EXPECTED_NAME).is_file():
             subs.append(pick_notebook(student or path.resolve().name, path))
         else:
@@ -139,8 +174,10 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
     seen: dict[str, Submission] = {}
     for sub in subs:
         _check_id(sub)
-        if sub.folder is not None:
-            parent = sub.folder.resolve().parent
+        if sub.notebook is not None and too_large(sub.notebook):
+            sub.error, sub.notebook = too_large(sub.notebook), None
+        parent = class_record(sub)
+        if parent is not None:
             if parent not in records:  # read once per class folder, not once per student
                 records[parent] = collected.read(parent)
             _apply(sub, records[parent].get(sub.student))

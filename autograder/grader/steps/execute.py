@@ -1,8 +1,9 @@
 """Step, execute: run one sandboxed notebook in a worker process and watch it.
 
 The worker (and the kernel it starts) run under the sandbox's environment and limits; this
-side enforces what rlimits cannot: the wall clock for the whole notebook and the resident
-memory of the whole process tree.
+side enforces what rlimits cannot: the wall clock for the whole notebook, the resident
+memory of the whole process tree, and (where the sandbox is no tmpfs of its own) the bytes
+its folder holds. What the run left comes back through ``sandbox.boundary`` only.
 """
 
 from __future__ import annotations
@@ -11,30 +12,34 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import nbformat
 import psutil
 from nbformat.notebooknode import NotebookNode
 
-from autograder.grader.sandbox.folder import Sandbox, environment
+from autograder.grader.sandbox import boundary
+from autograder.grader.sandbox import call_functions as calling
+from autograder.grader.sandbox.boundary import Returned
+from autograder.grader.sandbox.folder import Sandbox, environment, usage
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
 from autograder.grader.sandbox.zygote import Job, Slot, ZygoteError
 from autograder.student import runner
+from autograder.student.export_cell import Exported
 
 POLL_SECONDS = 0.2
+DISK_POLL_SECONDS = 1.0
+FUNCTION_SECONDS = 30  # per tested function, each in a process of its own
 
 
 @dataclass
 class Execution:
+    # The grader's sanitized notebook with the run's outputs (boundary.outputs_onto), if any.
     notebook: NotebookNode | None
-    export_dir: Path | None = None       # the model saved after the notebook, if any
+    exported: Exported | None = None     # the model saved after the notebook, read as data
     problem: str | None = None           # why execution stopped early, for the student
-    functions_dir: Path | None = None    # see call_functions
-    functions_problem: str | None = None
+    functions: dict[str, Returned] | None = None  # see call_functions
+    notes: list[str] = field(default_factory=list)  # for the student, beside the grades
 
 
 def _tree_rss(proc: psutil.Process | None) -> int:
@@ -79,20 +84,28 @@ class _Started:
         return self.proc.wait()
 
 
-def _watch(worker, limits: Limits, what: str, timeout: int) -> tuple[int, str | None]:
-    """Watch a started worker's wall time and the memory of its whole process tree;
-    (exit status, why it was stopped or None). Everything it started is killed at the end."""
+def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox
+           ) -> tuple[int, str | None]:
+    """Watch a started worker's wall time, the memory of its whole process tree and, where
+    the sandbox has no tmpfs of its own, the bytes in its folder; (exit status, why it was
+    stopped or None). Everything it started is killed at the end."""
     start = time.monotonic()
     try:
         watched = psutil.Process(worker.pid)
     except psutil.NoSuchProcess:  # a forked worker that ended at once is reaped at once
         watched = None
     problem = None
+    measured = start
     while worker.poll(POLL_SECONDS) is None:
-        if _tree_rss(watched) > limits.memory:
+        now = time.monotonic()
+        if box.disk_cap is None and now - measured > DISK_POLL_SECONDS:
+            measured = now
+            if usage(box.root, limits.disk) > limits.disk:
+                problem = disk_problem(what, limits)
+        if problem is None and _tree_rss(watched) > limits.memory:
             problem = (f"{what} used more than {limits.memory / 2**30:.1f} GiB of memory "
                        "and was stopped; look for very large arrays or models")
-        elif time.monotonic() - start > timeout:
+        if problem is None and now - start > timeout:
             problem = (f"{what} ran longer than {timeout} s in total and was stopped; look "
                        "for endless loops or very long training")
         if problem:
@@ -102,73 +115,95 @@ def _watch(worker, limits: Limits, what: str, timeout: int) -> tuple[int, str | 
     return worker.wait(), problem
 
 
-def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int, err_file: Path,
-                 what: str, timeout: int) -> tuple[int, str | None]:
-    """Run ``cmd`` in the sandbox under its limits and watch it (see ``_watch``)."""
-    with open(err_file, "wb") as err:
-        proc = subprocess.Popen(
-            cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=err, preexec_fn=rlimit_setter(limits),
-        )
-    return _watch(_Started(proc), limits, what, timeout)
+def disk_problem(what: str, limits: Limits) -> str:
+    return (f"{what} wrote more than {limits.disk / 2**20:.0f} MiB of files into its folder "
+            "and was stopped; save less (no copies of the data set, no large outputs)")
 
 
-def run_worker(box: Sandbox, limits: Limits, threads: int = 1,
+def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int,
+                 log: boundary.Log, what: str, timeout: int, pass_fds: tuple[int, ...] = ()
+                 ) -> tuple[int, str | None]:
+    """Run ``cmd`` in the sandbox under its limits, stderr into ``log``; watch it."""
+    proc = subprocess.Popen(
+        cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=log.fd, preexec_fn=rlimit_setter(limits),
+        pass_fds=pass_fds,
+    )
+    return _watch(_Started(proc), limits, what, timeout, box)
+
+
+def run_worker(box: Sandbox, own: str, limits: Limits, threads: int = 1,
                command_prefix: list[str] | None = None) -> Execution:
-    """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail)."""
-    cmd = [*(command_prefix or []), *runner.command(box.notebook, box.executed, box.export_dir,
-                                                    limits.cell_timeout, limits.output_size,
-                                                    consume=True)]
-    code, problem = _run_watched(cmd, box, limits, threads, box.root / "worker.err",
-                                 "the notebook", limits.notebook_timeout)
-    return _executed(box, limits, code, problem)
+    """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail);
+    ``own``: the grader's sanitized notebook, which the outputs are taken onto."""
+    with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
+        cmd = [*(command_prefix or []),
+               *runner.command(box.notebook, out.fd, box.export_dir, limits.cell_timeout,
+                               limits.output_size, consume=True)]
+        code, problem = _run_watched(cmd, box, limits, threads, log, "the notebook",
+                                     limits.notebook_timeout, pass_fds=(out.fd,))
+        return _executed(box, own, limits, code, problem, log.tail(), out)
 
 
-def run_forked(box: Sandbox, limits: Limits, line: Slot, job: Job) -> Execution:
+def run_forked(box: Sandbox, own: str, limits: Limits, line: Slot, job: Job) -> Execution:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
     says. ZygoteError: the zygote could not fork it, or ended while it ran (not by the
     student's code when isolated: it cannot reach the zygote)."""
-    line.start(job)
-    code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout)
-    if line.lost and problem is None:  # a time or memory verdict stands as it is
-        raise ZygoteError(line.lost)
-    return _executed(box, limits, code, problem)
+    with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
+        job.err_file, job.out_file = str(log.path), str(out.path)
+        line.start(job)
+        code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout, box)
+        if line.lost and problem is None:  # a time or memory verdict stands as it is
+            raise ZygoteError(line.lost)
+        return _executed(box, own, limits, code, problem, log.tail(), out)
 
 
-def _executed(box: Sandbox, limits: Limits, code: int, problem: str | None) -> Execution:
-    err_file = box.root / "worker.err"
-    err = err_file.read_text(errors="replace").strip() if err_file.is_file() else ""
+def _executed(box: Sandbox, own: str, limits: Limits, code: int, problem: str | None,
+              err: str, out: boundary.Log) -> Execution:
     if problem is None and code != 0:
-        problem = _explain_failure(code, err)
-    nb = _read_executed(box, limits)
+        problem = _explain_failure(code, err.strip())
+    nb, refused = boundary.executed_notebook(out, own, limits.output_size * 8)
+    notes = [refused] if refused and problem else []
     if nb is None and problem is None:
-        problem = "the notebook produced no result"
-    return Execution(nb, box.export_dir, problem)
+        problem = refused or "the notebook produced no result"
+    if box.filled():
+        notes.append(f"your notebook filled the {box.disk_cap / 2**20:.0f} MiB its folder may "
+                     "hold, so its writes after that failed (No space left on device)")
+    return Execution(nb, boundary.exported(box), problem, notes=notes)
 
 
-FUNCTION_CALL_SECONDS = 60
+def call_functions(box: Sandbox, limits: Limits, calls: dict[str, dict[str, bytes]],
+                   uid: int | None, command_prefix: list[str] | None = None
+                   ) -> dict[str, Returned]:
+    """After the notebook and all it started have ended: call each tested function in a
+    fresh process of its own, with its own time, on the files ``calls`` gives it (see
+    ``autograder.grader.sandbox.call_functions``). function -> what it returned."""
+    found = {}
+    boundary.clear(box)  # the notebook's results are read: its files go
+    for function, files in calls.items():
+        try:
+            folder = boundary.new_folder(box, f"call-{function}-", files, uid)
+        except OSError as exc:
+            found[function] = Returned(problem=f"{function} could not be called: {exc}")
+            continue
+        cmd = [*(command_prefix or []), sys.executable, "-m",
+               "autograder.grader.sandbox.call_functions", str(box.root / folder),
+               str(calling.ALARM_SECONDS)]
+        with boundary.Log(box, f"{folder}.err") as log:
+            code, problem = _run_watched(cmd, box, limits, 1, log, f"calling {function}",
+                                         FUNCTION_SECONDS)
+            err = log.tail().strip()
+        if problem is None and code != 0:
+            last = err.splitlines()[-1] if err else _exit_status(code)
+            problem = f"{function} could not be called: {last}"
+        found[function] = Returned(problem=problem) if problem else \
+            boundary.returned(box, folder, calling.MAX_ELEMENTS)
+    return found
 
 
-def call_functions(box: Sandbox, limits: Limits, files: dict[str, bytes], uid: int | None,
-                   command_prefix: list[str] | None = None) -> tuple[Path, str | None]:
-    """After the notebook and all it started have ended: lay ``files`` out in a new folder
-    of the sandbox and call the student's functions there in a fresh process (see
-    ``autograder.grader.sandbox.call_functions``). (the folder, None or why it failed)."""
-    # A fresh name: the notebook could have left anything at a fixed one.
-    folder = Path(tempfile.mkdtemp(prefix="functions-", dir=box.root))
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    if uid is not None:
-        for path in [folder, *folder.iterdir()]:
-            os.lchown(path, uid, uid)
-    cmd = [*(command_prefix or []), sys.executable, "-m",
-           "autograder.grader.sandbox.call_functions", str(folder)]
-    code, problem = _run_watched(cmd, box, limits, 1, box.root / "functions.err",
-                                 "calling your functions", FUNCTION_CALL_SECONDS)
-    if problem is None and code != 0:
-        err = (box.root / "functions.err").read_text(errors="replace").strip()
-        problem = f"your functions could not be called: {err.splitlines()[-1] if err else code}"
-    return folder, problem
+def _exit_status(code: int) -> str:
+    return f"its process was stopped by signal {signal.Signals(-code).name}" if code < 0 \
+        else f"its process ended with exit status {code}"
 
 
 def _explain_failure(code: int, err: str) -> str:
@@ -179,15 +214,3 @@ def _explain_failure(code: int, err: str) -> str:
         return f"the grading process was stopped by signal {signal.Signals(-code).name}"
     last = err.splitlines()[-1] if err else f"exit status {code}"
     return f"the notebook could not be run to the end: {last}"
-
-
-def _read_executed(box: Sandbox, limits: Limits) -> NotebookNode | None:
-    path = box.executed
-    if not path.is_file():
-        return None
-    if path.stat().st_size > limits.output_size * 8:
-        return None  # the worker caps output; a file this large was not written by it
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception:
-        return None

@@ -20,12 +20,13 @@ from nbgrader.utils import parse_utc
 from autograder.grader import gradebook
 from autograder.grader.course import Course
 from autograder.grader.steps.collect import TIMESTAMP_FILE
+from autograder.student.export_cell import HISTORY, MODEL, Exported
 
-ARTIFACTS = ("model.keras", "history.json")
 
-
-def save(course: Course, student: str, nb: NotebookNode, export_dir: Path | None = None) -> Path:
-    """Store the scores of a graded notebook and keep it, and the trained model, for feedback."""
+def save(course: Course, student: str, nb: NotebookNode, exported: Exported | None = None
+         ) -> Path:
+    """Store the scores of a graded notebook and keep it, and the trained model and history
+    (bytes the boundary read, written into new files here), for feedback."""
     gradebook.save_grades(course, student, nb)
     path = course.autograded_notebook(student)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,10 +35,11 @@ def save(course: Course, student: str, nb: NotebookNode, export_dir: Path | None
     tmp.replace(path)  # never leave a half-written notebook behind
     keep = course.artifacts_dir(student)
     shutil.rmtree(keep, ignore_errors=True)
-    for name in ARTIFACTS:
-        if export_dir and (export_dir / name).is_file():
+    kept = {MODEL: exported.model, HISTORY: exported.history} if exported else {}
+    for name, data in kept.items():
+        if data is not None:
             keep.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(export_dir / name, keep / name)
+            (keep / name).write_bytes(data)
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import (
     CheckCellMetadata,
+    ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
     OverwriteCells,
@@ -18,6 +19,7 @@ from nbgrader.preprocessors import (
 
 from autograder.grader import gradebook
 from autograder.grader.course import Course
+from autograder.grader.hide_hidden import secret_lines
 from autograder.records import SubmissionError
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
@@ -35,3 +37,10 @@ def sanitize(nb: NotebookNode, course: Course, student: str) -> NotebookNode:
                 "start again from a fresh copy of the released notebook"
             ) from None
     return nb
+
+
+def hidden_lines(nb: NotebookNode, course: Course) -> frozenset[str]:
+    """The sanitized notebook's hidden-test lines (by the course's markers): no output a
+    student is shown may hold them (``steps/redact.py``)."""
+    markers = ClearHiddenTests(config=course.nbgrader_config())
+    return secret_lines(nb, markers.begin_test_delimeter, markers.end_test_delimeter)

@@ -2,10 +2,11 @@
 
 A test cell runs in the student's kernel, where their code can patch numpy, builtins or the
 objects the test compares. So after the notebook has ended, the sandbox calls the student's
-``my_relu`` and ``my_softmax`` in a fresh process on the inputs below
-(``autograder.grader.sandbox.call_functions``), which hands back plain arrays, and here the
-grader compares them with values it computes with its own numpy. A test that passed in the
-kernel but fails here scores 0, and the message says which input gave which output.
+``my_relu`` and ``my_softmax`` on the inputs below, each function in a fresh process of its
+own (``autograder.grader.sandbox.call_functions``), which hands back plain arrays, and here
+the grader compares them with values it computes with its own numpy. A test that passed in
+the kernel but fails here scores 0, and the message says which input gave which output; a
+function that hangs or crashes costs its own tests only.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
+from autograder.grader.sandbox.boundary import Returned
 from autograder.grader.steps import Outcome
 from autograder.student.notebook import grade_id, is_solution, nbgrader_meta
 from autograder.student.verdicts import fail_test, score
 
 RTOL, ATOL = 1e-6, 1e-9
-MAX_RESULT_BYTES = 16 * 2**20
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -78,32 +78,36 @@ def _case(gid: str, n: int) -> str:
     return f"{gid}-{n}"
 
 
-def function_source(nb: NotebookNode) -> str:
+def function_cells(nb: NotebookNode) -> list[str]:
     """The student's function cells: every solution cell and every cell the student added,
     above the last function test (the model and training come later and are not needed)."""
     last = max((i for i, c in enumerate(nb.cells) if grade_id(c) in FUNCTION_TESTS), default=-1)
-    chunks = []
+    cells = []
     for cell in nb.cells[:last + 1]:
         if cell.cell_type == "code" and (is_solution(cell) or not nbgrader_meta(cell)):
             # IPython magics and shell escapes are not Python.
-            lines = [line for line in cell.source.splitlines()
-                     if not line.lstrip().startswith(("%", "!"))]
-            chunks.append("\n".join(lines))
-    return "\n\n".join(chunks) + "\n"
+            cells.append("\n".join(line for line in cell.source.splitlines()
+                                   if not line.lstrip().startswith(("%", "!"))))
+    return cells
 
 
-def files(nb: NotebookNode) -> dict[str, bytes]:
-    """What ``call_functions`` needs: the student's source, the calls and the inputs."""
-    calls, inputs = [], {}
+def calls(nb: NotebookNode) -> dict[str, dict[str, bytes]]:
+    """For each tested function, what its ``call_functions`` process needs: the student's
+    cells, the calls and the inputs."""
+    cells = json.dumps(function_cells(nb)).encode("utf-8")
+    cases: dict[str, tuple[list[dict], dict[str, np.ndarray]]] = {}
     for gid, test in FUNCTION_TESTS.items():
+        listed, inputs = cases.setdefault(test.function, ([], {}))
         for n, x in enumerate(test.inputs):
-            calls.append({"case": _case(gid, n), "function": test.function})
+            listed.append({"case": _case(gid, n), "function": test.function})
             inputs[_case(gid, n)] = x
-    buffer = io.BytesIO()
-    np.savez(buffer, **inputs)
-    return {"functions.py": function_source(nb).encode("utf-8"),
-            "calls.json": json.dumps(calls).encode("utf-8"),
-            "inputs.npz": buffer.getvalue()}
+    found = {}
+    for function, (listed, inputs) in cases.items():
+        buffer = io.BytesIO()
+        np.savez(buffer, **inputs)
+        found[function] = {"cells.json": cells, "calls.json": json.dumps(listed).encode(),
+                           "inputs.npz": buffer.getvalue()}
+    return found
 
 
 def _show(x: np.ndarray) -> str:
@@ -124,53 +128,36 @@ def _compare(test: FunctionTest, x: np.ndarray, out: np.ndarray, after: np.ndarr
     return None
 
 
-def problems(folder: Path | None, failure: str | None) -> dict[str, str | None]:
-    """grade id -> None (confirmed) or the reason the test fails, for each function test."""
-    if folder is None or failure:
-        reason = failure or "your functions were not called (the notebook did not finish)"
-        return dict.fromkeys(FUNCTION_TESTS, reason)
-    try:
-        errors = _read_errors(folder)
-        with np.load(_safe(folder / "results.npz"), allow_pickle=False) as data:
-            results = {name: np.array(data[name]) for name in data.files}
-    except (OSError, ValueError) as exc:
-        return dict.fromkeys(FUNCTION_TESTS,
-                             f"the results of your functions are unreadable: {exc}")
+def problems(returned: dict[str, Returned] | None) -> dict[str, str | None]:
+    """grade id -> None (confirmed) or the reason the test fails, for each function test;
+    ``returned``: each function's call, None when the notebook did not finish."""
     found: dict[str, str | None] = {}
     for gid, test in FUNCTION_TESTS.items():
+        got = (returned or {}).get(test.function)
+        if got is None or got.problem:
+            found[gid] = got.problem if got else \
+                "your functions were not called (the notebook did not finish)"
+            continue
         found[gid] = None
         for n, x in enumerate(test.inputs):
             case = _case(gid, n)
-            if case in errors or f"out/{case}" not in results:
-                why = "; ".join(e for e in (errors.get(case, "gave no result"), errors.get("*"))
-                                if e)
+            if case in got.errors or f"out/{case}" not in got.results:
+                why = "; ".join(e for e in (got.errors.get(case, "gave no result"),
+                                            got.errors.get("*")) if e)
                 found[gid] = f"{test.function}({_show(x)}) {why}"
             else:
-                found[gid] = _compare(test, x, results[f"out/{case}"], results[f"after/{case}"])
+                found[gid] = _compare(test, x, got.results[f"out/{case}"],
+                                      got.results[f"after/{case}"])
             if found[gid]:
                 break
     return found
-
-
-def _safe(path: Path) -> Path:
-    # Written by student code's uid: never follow a link it may have left in its place.
-    if path.is_symlink() or (path.exists() and path.stat().st_size > MAX_RESULT_BYTES):
-        raise ValueError(f"{path.name} is not a plain file of a sensible size")
-    return path
-
-
-def _read_errors(folder: Path) -> dict[str, str]:
-    errors = json.loads(_safe(folder / "errors.json").read_text(encoding="utf-8"))
-    if not isinstance(errors, dict):
-        raise ValueError("errors.json is not an object")
-    return {str(k): str(v)[:300] for k, v in errors.items()}
 
 
 def apply(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
     """Fail, with the reason, every function test that passed in the kernel but not here."""
     passed = {gid for gid, r in score(nb).items() if gid in FUNCTION_TESTS and r.points > 0}
     if passed:
-        found = problems(outcome.functions_dir, outcome.functions_problem)
+        found = problems(outcome.functions)
         for gid in sorted(passed):
             if found.get(gid):
                 fail_test(nb, gid, "GraderCheck", found[gid])
