@@ -59,13 +59,14 @@ def forged() -> bytes:
 
 
 def history_raiser() -> bytes:
-    """The solution, with my_relu raising the test cell that calls it (In[-1]: its hidden
-    lines included) as its failure message, on one line."""
+    """The solution, with my_relu raising the hidden part of the test cell that calls it
+    (In[-1]) as its failure message, on one line (a message is cut at 500 characters)."""
     nb = nbformat.read(SOLUTION, as_version=4)
     cell = next(c for c in nb.cells if "def my_relu" in c.source)
     cell.source = ("def my_relu(z):\n"
                    "    cell = get_ipython().user_ns['In'][-1]\n"
-                   "    raise AssertionError(' | '.join(cell.splitlines()))")
+                   "    hidden = cell.split('BEGIN ' + 'HIDDEN TESTS', 1)[-1]\n"
+                   "    raise AssertionError(' | '.join(hidden.splitlines()))")
     return nbformat.writes(nb).encode()
 
 
@@ -73,7 +74,8 @@ def test_an_upload_linked_as_its_own_run_scores_what_the_release_scores(root):
     submit(root, {NOTEBOOK_NAME: forged()})
     doc = run_autograder(root)
     jsonschema.validate(doc, SCHEMA)
-    assert doc["score"] == 0, doc  # main reported 3000
+    # main graded the upload's own cells: 1000 points a test, 7000 in all
+    assert doc["score"] == 0, doc
     assert all(t["max_score"] <= 25 for t in doc["tests"]), doc["tests"]
     assert all(t["status"] == "failed" for t in doc["tests"])
 
