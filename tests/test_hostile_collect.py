@@ -293,6 +293,8 @@ def test_a_download_past_its_bounds_is_a_clear_error(tmp_path: Path, bounds, mes
 def test_a_corrupt_archive_is_its_uploaders_problem_alone(tmp_path: Path, form):
     crc_broken = zip_bytes({NOTEBOOK_NAME: nb("ben, in a zip")}, method=zipfile.ZIP_STORED)
     crc_broken = crc_broken.replace(b"ben, in a zip", b"ben, IN A ZIP")
+    # a member name flagged UTF-8 that is not: zipfile raises UnicodeDecodeError on opening
+    bad_name = zip_bytes({"\u00e9.ipynb": nb("dan")}).replace("\u00e9".encode(), b"\xff\xfe")
     entries = {
         "doejane_456_900_digit_recognition.ipynb": nb("jane"),
         "malloryeve_777_901_work.zip": "this is not a zip",
@@ -300,6 +302,7 @@ def test_a_corrupt_archive_is_its_uploaders_problem_alone(tmp_path: Path, form):
                                                   "data.zip": "nor is this"}),
         "bitdiddleben_999_800_digit_recognition.ipynb": nb("ben"),
         "bitdiddleben_999_903_work.zip": crc_broken,
+        "reasonerdan_555_904_work.zip": bad_name,
     }
     download = make_download(tmp_path / ("submissions.zip" if form == "zip" else "unpacked"),
                              entries, form)
@@ -319,6 +322,34 @@ def test_a_corrupt_archive_is_its_uploaders_problem_alone(tmp_path: Path, form):
             "opened") in students["888"]["notes"]
     [ben] = [n for n in students["999"]["notes"] if n.startswith("your upload")]
     assert ben.startswith("your upload work.zip is not a readable zip archive (Bad CRC-32")
+    assert students["555"]["problem"].startswith(
+        "the download has no notebook from this student: your upload work.zip is not a "
+        "readable zip archive ('utf-8' codec can't decode")
+
+
+def test_a_sparse_member_is_refused_not_unpacked(tmp_path: Path, monkeypatch):
+    """A sparse member's holes come out of tarfile without passing the meter: 60 MiB
+    from a tar.gz of a few hundred bytes (GNU tar writes them; tarfile cannot)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    with (work / NOTEBOOK_NAME).open("wb") as hole:
+        hole.truncate(60 * MiB)
+    upload = tmp_path / "upload.tar.gz"
+    subprocess.run(["tar", "--sparse", "-czf", str(upload), "-C", str(work), NOTEBOOK_NAME],
+                   check=True)
+    assert upload.stat().st_size < 4096
+    download = make_download(tmp_path / "submissions.zip",
+                             {"malloryeve_777_901_work.tar.gz": upload.read_bytes(),
+                              "doejane_456_900_digit_recognition.ipynb": nb("jane")})
+    with monkeypatch.context() as unchecked:  # without the refusal: 60 MiB written, uncounted
+        unchecked.setattr(lms, "_tar_refusal", lambda info: None)
+        lms.collect(download, "canvas", tmp_path / "unchecked")
+    assert (tmp_path / "unchecked" / "777" / NOTEBOOK_NAME).stat().st_size == 60 * MiB
+    out = tmp_path / "class"
+    assert run(download, "--from", "canvas", out) == 1
+    problem = record(out)["students"]["777"]["problem"]
+    assert f"holds {NOTEBOOK_NAME}, which is a sparse file; it was not unpacked" in problem
+    assert kept(out, "456") == "jane"
 
 
 def test_members_that_climb_out_or_are_links_are_refused(tmp_path: Path):

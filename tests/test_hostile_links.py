@@ -218,9 +218,11 @@ def test_with_the_boundary_no_attack_works(protected):
 
 
 def test_the_grader_opens_no_name_inside_a_sandbox(protected):
-    """The rule itself, seen by Python's audit hook on every open of the grader's process:
-    inside a sandbox (``<run>/grade-*/``) nothing is opened by a path, only the sandbox
-    folder itself, whose descriptor everything else is read under, never through a link."""
+    """The rule itself, as Python's audit hook sees every open of the grader's process: no
+    path inside a sandbox (``<run>/grade-*/...``) is opened; only the sandbox folder itself,
+    whose descriptor everything else is opened under (those opens name one component each,
+    relative to a descriptor: ``untrusted`` does them, with O_NOFOLLOW; the hook cannot see
+    a stat or a listing, only opens)."""
     inside = [path for path in OPENED if re.search(r"/grade-[^/]+/.", path)]
     assert inside == [], inside
     assert any(re.search(r"/grade-[^/.]+$", path) for path in OPENED)  # the folders, by fd

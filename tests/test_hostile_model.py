@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 import pytest
 
+from autograder.model.isolated import read_apart
 from autograder.model.saved_model import EXPECTED_SHAPES, UnreadableModel, read_saved_model
 from autograder.student import export_cell
 from autograder.student.export_cell import read_exported
@@ -81,6 +82,16 @@ except saved_model.UnreadableModel as exc:
     print("refused:", exc)
 except MemoryError:
     print("MemoryError")
+"""
+
+
+MAINS_READER = """
+import numpy as np
+from autograder.model import isolated, saved_model
+saved_model._hard = lambda h5, path: h5.get("/".join(path))
+saved_model._dataset = lambda group, name: group[name]
+saved_model._read_weights = lambda datasets: [np.array(d) for d in datasets]
+raise SystemExit(isolated.main())
 """
 
 
@@ -143,6 +154,13 @@ def test_virtual_datasets_and_external_links_are_refused(tmp_path):
     assert read_in_a_process(virtual_model, "main") == "killed by SIGSEGV"
     assert read_in_a_process(linked_model, "main") != f"read: {sevens}"
     assert "not stored as Keras stores" in read_in_a_process(virtual_model, "bounded")
+    # Whatever libhdf5 does with a file, the grader reads it in a process of its own: with
+    # main's reader in that process (put in front as the jail is), the crash is one
+    # student's unreadable model, not the grader's end.
+    with pytest.raises(UnreadableModel, match="stopped by signal SIGSEGV"):
+        read_apart(virtual_model.read_bytes(), prefix=[sys.executable, "-c", MAINS_READER])
+    with pytest.raises(UnreadableModel, match="not stored as Keras stores"):
+        read_apart(virtual_model.read_bytes())
     assert "ExternalLink, which points outside" in read_in_a_process(linked_model, "bounded")
 
 

@@ -86,6 +86,18 @@ def test_a_collection_json_in_the_students_repository_is_not_read(tmp_path, monk
     assert (sub.submitted_at, sub.commit) == (COLLECTED_AT, REAL_COMMIT)
 
 
+def test_without_a_class_record_a_planted_one_is_not_read_either(tmp_path):
+    """A class cloned by hand (no collect record) where amy's repository holds a folder
+    named amy and a record beside it: nothing is known, nothing is forged."""
+    clone = tmp_path / "class" / "amy"
+    notebook = place(clone, "amy", tiny_submission())
+    record(clone, "amy", PLANTED_AT, PLANTED_COMMIT)
+    for given, student in (([notebook], "amy"), ([clone / "amy"], "amy"),
+                           ([tmp_path / "class"], None)):
+        [sub] = collect(given, student)
+        assert (sub.submitted_at, sub.commit) == (None, None), given
+
+
 @pytest.fixture
 def tmp_course(tmp_path) -> Course:
     root = tiny_course_at(tmp_path / "course")

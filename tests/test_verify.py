@@ -9,8 +9,9 @@ import pytest
 
 from autograder.grader.steps import Outcome, verify
 from autograder.model import checks
+from autograder.model.saved_model import SavedModel
 from autograder.student import verdicts
-from autograder.student.export_cell import Exported, read_exported
+from autograder.student.export_cell import read_exported
 from digit_helpers import load_data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -34,9 +35,10 @@ def _save(folder: Path, *, output="linear", from_logits=True, rate=0.001) -> Pat
     return folder
 
 
-def exported(folder: Path) -> Exported:
-    """An export folder read as the boundary reads the sandbox's."""
-    return read_exported(folder, "")
+def exported(folder: Path) -> SavedModel | str:
+    """An export folder read as the boundary reads the sandbox's, and its model (or why
+    there is none)."""
+    return checks.saved_or_problem(read_exported(folder, ""))
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
         cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                      "grade_id": gid, "points": 10, "schema_version": 3}
         nb.cells.append(cell)
-    verify.apply(nb, Outcome(exported=exported(_save(tmp_path))))  # an untrained model
+    verify.apply(nb, Outcome(saved=exported(_save(tmp_path))))  # an untrained model
     results = verdicts.score(nb)
     assert results["test_training_accuracy"].points == 0
     assert results["test_training_accuracy"].feedback.startswith("GraderCheck: ")

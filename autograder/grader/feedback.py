@@ -36,14 +36,15 @@ from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
 from autograder.grader.page_safety import protect, with_csp
 from autograder.grader.steps.ledger import Ledger
+from autograder.model.isolated import read_apart
 from autograder.model.saved_model import (
     ModelShapeError,
     UnreadableModel,
     forward_logits,
-    read_saved_model,
 )
 from autograder.records import SubmissionResult, TestResult, plain_number
 from autograder.student import verdicts
+from autograder.student.export_cell import MODEL_BYTES
 from autograder.untrusted import Refused, read_bytes
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
@@ -99,10 +100,15 @@ def _training_data() -> tuple[np.ndarray, np.ndarray]:
 def _predictions(model_file: Path):
     """(X, y, predictions) of the saved model on the training data, computed with numpy.
 
-    The file is read as data only; loading it with Keras could run code from it.
+    The file is the student's: it is read as data only (loading it with Keras could run code
+    from it), capped, never through a link, and parsed in a process of its own.
     """
     X, y = _training_data()
-    return X, y, np.argmax(forward_logits(read_saved_model(model_file).weights, X), axis=1)
+    try:
+        data = read_bytes(model_file.parent, model_file.name, MODEL_BYTES)
+    except (Refused, OSError) as exc:
+        raise UnreadableModel(f"the saved model could not be read: {exc}") from None
+    return X, y, np.argmax(forward_logits(read_apart(data).weights, X), axis=1)
 
 
 def _model_parts(model_file: Path) -> list[str]:

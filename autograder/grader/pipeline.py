@@ -23,6 +23,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.grader import gradebook
 from autograder.grader.course import Course
+from autograder.grader.sandbox import boundary
 from autograder.grader.sandbox import folder as sandbox
 from autograder.grader.sandbox.folder import Sandbox
 from autograder.grader.sandbox.isolation import (
@@ -58,7 +59,10 @@ from autograder.grader.steps import (
 )
 from autograder.grader.steps.collect import Submission
 from autograder.grader.steps.execute import Execution
+from autograder.model import checks
+from autograder.model.isolated import read_apart
 from autograder.records import SubmissionError, SubmissionResult, TestResult
+from autograder.student.export_cell import NOT_SAVED
 from autograder.student.notebook import read_notebook
 
 # Every step, in the order a submission meets it (report runs once, for the whole class).
@@ -126,9 +130,9 @@ def prepare(course: Course, sub: Submission, base: Path, limits: Limits | None =
     record.keep_submission(course, sub.student, sub.notebook, handed_in)
     sanitized = sanitize.sanitize(nb, course, sub.student)
     source = nbformat.writes(sanitized)
-    disk = (limits or Limits()).disk
-    return Prepared(sandbox.create(source, base, disk), tampering, source,
-                    sanitize.hidden_lines(sanitized, course))
+    hidden = sanitize.hidden_lines(sanitized, course)
+    return Prepared(sandbox.create(source, base, (limits or Limits()).disk), tampering, source,
+                    hidden)
 
 
 class Executor:
@@ -261,7 +265,11 @@ class Executor:
             run = execute.run_forked(box, prep.source, self.options.limits, line, job)
         else:
             run = execute.run_worker(box, prep.source, self.options.limits, self.threads, prefix)
-        self._end_leftovers(slot)  # nothing of the notebook's may run beside the calls
+        self._end_leftovers(slot)  # nothing of the notebook's runs beside what follows
+        run.exported = boundary.exported(box)
+        # Apart, behind the jail too: libhdf5 parses the file before any check can run.
+        run.saved = checks.saved_or_problem(run.exported, lambda data: read_apart(
+            data, prefix or (), cwd=str(box.root), env=sandbox.environment(box)))
         if run.notebook is not None:  # in fresh processes, after the notebook has ended
             run.functions = execute.call_functions(
                 box, self.options.limits, verify_functions.calls(run.notebook),
@@ -284,7 +292,7 @@ def scored_notebook(run: Execution, tampering: list[str],
     if run.notebook is None:
         raise SubmissionError(redact.redact_text(run.problem or "the notebook could not be run",
                                                  hidden).strip())
-    outcome = Outcome(run.problem, run.exported, tampering, run.functions, hidden,
+    outcome = Outcome(run.problem, run.saved or NOT_SAVED, tampering, run.functions, hidden,
                       [redact.redact_text(n, hidden).strip() for n in run.notes])
     nb = run.notebook
     for step in SCORING:
@@ -332,7 +340,7 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
         message = str(exc) if isinstance(exc, SubmissionError) else (
             f"internal grading error ({type(exc).__name__}: {exc})")
         if sub.record:
-            record.save_failure(course, sub.student, sub.notebook, sub.handed_in())
+            record.save_failure(course, sub.student, sub.notebook, sub.handed_in(course))
         done(i, sub, failed(sub, message, points))
 
     todo: list[tuple[int, Submission]] = []
@@ -376,6 +384,6 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
                     prep.sandbox.remove()
     finally:
         run.close()
-    sandbox.remove_base(base)
+        sandbox.remove_base(base)  # and the tmpfs of any sandbox left, however it ended
     book.close()
     return [results[i] for i in sorted(results)]

@@ -48,6 +48,18 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _disk_mib(text: str) -> int:
+    """A sandbox's room: the data set, the notebook and a trained model need ~3 MiB, the
+    kernel's caches a few more."""
+    try:
+        mib = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    if mib < 16:
+        raise argparse.ArgumentTypeError(f"{mib} MiB is too little: give 16 or more")
+    return mib
+
+
 def _add_collect(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "collect", help="make one folder per student from an LMS download or from git",
@@ -143,7 +155,7 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="seconds for a whole notebook (default: %(default)s)")
     p.add_argument("--memory-gib", type=float, default=Limits.memory / 2**30,
                    help="memory limit per submission in GiB (default: %(default)s)")
-    p.add_argument("--disk-mib", type=int, default=Limits.disk // 2**20,
+    p.add_argument("--disk-mib", type=_disk_mib, default=Limits.disk // 2**20,
                    help="what a submission's files may take in its folder, in MiB "
                         "(default: %(default)s)")
     p.add_argument("--force", action="store_true",

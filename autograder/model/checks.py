@@ -85,16 +85,25 @@ def accuracy_problem(saved: SavedModel, X: np.ndarray, y: np.ndarray) -> str | N
     return None
 
 
-def verdicts(exported: Exported, X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
-    """grade_id -> None (confirmed) or the reason the test fails, for every model test."""
+def saved_or_problem(exported: Exported | None, read=read_saved_model) -> SavedModel | str:
+    """The model the export cell saved, read by ``read`` (bytes -> SavedModel), or why
+    there is none to check."""
+    if exported is None:
+        return NOT_SAVED
     status = exported.problem()
     if status:
-        return dict.fromkeys(MODEL_TESTS, f"the trained model could not be checked outside "
-                                          f"the notebook: {status}")
+        return f"the trained model could not be checked outside the notebook: {status}"
     try:
-        saved = read_saved_model(exported.model)
+        return read(exported.model)
     except UnreadableModel as exc:
-        return dict.fromkeys(MODEL_TESTS, str(exc))
+        return str(exc)
+
+
+def verdicts(saved: SavedModel | str, X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
+    """grade_id -> None (confirmed) or the reason the test fails, for every model test;
+    ``saved``: the model read as data, or why there is none (see ``saved_or_problem``)."""
+    if isinstance(saved, str):
+        return dict.fromkeys(MODEL_TESTS, saved)
     return {
         "test_model_architecture": architecture_problem(saved),
         "test_model_activations": activation_problem(saved),
@@ -103,19 +112,18 @@ def verdicts(exported: Exported, X: np.ndarray, y: np.ndarray) -> dict[str, str 
     }
 
 
-def confirm(nb: NotebookNode, exported: Exported | None, data) -> NotebookNode:
+def confirm(nb: NotebookNode, saved: SavedModel | str, data) -> NotebookNode:
     """Fail, with the reason, every model test that passed in the kernel but not here.
 
-    ``exported``: what the export cell left, read as data (None: nothing ran). ``data`` is a
-    callable giving the trusted ``(X, y)``; it is called only when a model test passed in
-    the kernel.
+    ``saved``: see ``saved_or_problem``. ``data`` is a callable giving the trusted
+    ``(X, y)``; it is called only when a model test passed in the kernel.
     """
     passed = {gid for gid, result in score(nb).items()
               if gid in MODEL_TESTS and result.points > 0}
     if not passed:
         return nb
-    found = (verdicts(exported, *data()) if exported is not None
-             else dict.fromkeys(MODEL_TESTS, NOT_SAVED))
+    X, y = (None, None) if isinstance(saved, str) else data()  # the data only when needed
+    found = verdicts(saved, X, y)
     for gid in sorted(passed):
         if found.get(gid):
             fail_test(nb, gid, "GraderCheck", found[gid])

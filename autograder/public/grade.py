@@ -73,7 +73,7 @@ def grade(notebook: Path | None, release: Path, data, cell_timeout: int = CELL_T
             return PublicGrade(_all_failed(points, str(exc)), str(exc), notes)
         finally:
             runnable.unlink(missing_ok=True)
-        nb = checks.confirm(nb, read_exported(work), data)
+        nb = checks.confirm(nb, checks.saved_or_problem(read_exported(work)), data)
         return PublicGrade(verdicts.score(nb), None, notes)
 
 

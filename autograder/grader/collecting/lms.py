@@ -95,9 +95,10 @@ LMS_TIME = "%Y-%m-%d-%H-%M-%S"
 ARCHIVES = {".zip": "zip", ".tar": "tar", ".tar.gz": "tar", ".tgz": "tar", ".tar.bz2": "tar",
             ".tbz2": "tar", ".tar.xz": "tar", ".txz": "tar"}
 COMPRESSIONS = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
-# What a broken archive raises while it is read (gzip's and bz2's errors are OSErrors).
+# What a broken archive raises while it is read (gzip's and bz2's errors are OSErrors; a
+# member name that is not the UTF-8 its flag claims, a UnicodeDecodeError: a ValueError).
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
-              tarfile.TarError, NotImplementedError)
+              tarfile.TarError, NotImplementedError, ValueError)
 KiB, MiB, GiB = 2**10, 2**20, 2**30
 CHUNK = MiB
 LISTED = 10  # file names listed in one note; the rest are counted
@@ -218,6 +219,8 @@ def _tar_refusal(info: tarfile.TarInfo) -> str | None:
         return "is a symbolic link"
     if info.islnk():
         return "is a hard link"
+    if info.issparse():  # its holes come out of the reader uncounted: a few bytes, gigabytes
+        return "is a sparse file"
     return None if info.isreg() else "is a device or a pipe, not a regular file"
 
 
@@ -436,7 +439,7 @@ def _open_upload(upload: Found, kind: str, meter: Meter, work: Path
                 said.append(entry)
     except TooBig as exc:
         return [], [f"your upload {upload.file_name} {exc}{together}; it was not unpacked"]
-    except UNREADABLE as exc:
+    except Exception as exc:  # whatever a crafted archive makes zipfile or tarfile raise
         return [], [f"your upload {upload.file_name} is not a readable {kind} archive "
                     f"({exc}); it was not unpacked"]
     return files, said

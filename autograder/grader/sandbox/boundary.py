@@ -27,14 +27,11 @@ jail, so it never opens a sandbox path by name. Instead, and only in this module
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import math
 import os
 import secrets
 import shutil
 import stat
-import zipfile
 from dataclasses import dataclass, field
 
 import nbformat
@@ -43,13 +40,12 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder import untrusted
 from autograder.grader.sandbox.folder import Sandbox
+from autograder.model.arrays import read_arrays
 from autograder.student.export_cell import Exported, read_exported
 
 LOG_TAIL = 64 * 2**10           # the end of a process's stderr: its last line is the news
 RESULTS_BYTES = 16 * 2**20      # the function calls' arrays (their elements are capped too)
 ERRORS_BYTES = 2**20
-MAX_ARRAYS = 4096
-NUMERIC_KINDS = "biuf"
 
 
 class Log:
@@ -212,43 +208,11 @@ def returned(box: Sandbox, folder: str, max_elements: int) -> Returned:
     try:
         results = untrusted.read_bytes(fd, f"{folder}/results.npz", RESULTS_BYTES)
         errors = untrusted.read_bytes(fd, f"{folder}/errors.json", ERRORS_BYTES)
-        return Returned(_arrays(results, max_elements), _messages(errors))
+        return Returned(read_arrays(results, max_elements), _messages(errors))
     except (untrusted.Refused, OSError, ValueError) as exc:
         return Returned(problem=f"the results of your functions are unreadable: {exc}")
     finally:
         os.close(fd)
-
-
-def _arrays(data: bytes, max_elements: int) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz``, each header checked before its data is read."""
-    found = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_ARRAYS:
-                raise ValueError(f"{len(members)} arrays")
-            for info in members:
-                with archive.open(info) as member:
-                    found[info.filename.removesuffix(".npy")] = _array(member, max_elements)
-    except (zipfile.BadZipFile, EOFError, RuntimeError) as exc:
-        raise ValueError(str(exc)) from None
-    return found
-
-
-def _array(member, max_elements: int) -> np.ndarray:
-    fmt = np.lib.format
-    major, _ = fmt.read_magic(member)
-    read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
-    shape, fortran, dtype = read_header(member)
-    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS:
-        raise ValueError(f"an array of {dtype}")
-    count = math.prod(shape)
-    if count > max_elements:
-        raise ValueError(f"an array of {count} numbers")
-    data = member.read(count * dtype.itemsize + 1)
-    if len(data) != count * dtype.itemsize:
-        raise ValueError("an array whose data does not match its header")
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def _messages(data: bytes) -> dict[str, str]:

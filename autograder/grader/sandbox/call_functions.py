@@ -78,6 +78,13 @@ def _student_namespace() -> dict:
             "tf": _LazyTensorFlow()}
 
 
+def _import_tensorflow() -> None:
+    try:
+        import tensorflow  # noqa: F401
+    except BaseException:  # the cells that use it will say so
+        pass
+
+
 def _problem(exc: BaseException) -> str:
     return traceback.format_exception_only(type(exc), exc)[-1].strip()
 
@@ -136,6 +143,8 @@ def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
     namespace = _student_namespace()
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        if any("tf." in cell or "tensorflow" in cell for cell in cells):
+            _import_tensorflow()  # seconds, and not the cells' or the calls' to spend
         problems = run_cells(cells, namespace, alarm)
         if problems:
             errors["*"] = "; ".join(problems)

@@ -125,8 +125,17 @@ def create(nb_text: str, base: Path | None = None, disk: int | None = None) -> S
     ``disk``, a tmpfs of that many bytes where one can be mounted."""
     root = Path(tempfile.mkdtemp(prefix="grade-", dir=base))
     box = Sandbox(root, _mount_disk(root, disk) if disk else None)
+    try:
+        _fill(box, nb_text)
+    except BaseException:
+        box.remove()  # its tmpfs too
+        raise
+    return box
+
+
+def _fill(box: Sandbox, nb_text: str) -> None:
     data = Path(digit_helpers.DATA_FILE)
-    fd = untrusted.open_folder(root)  # as every name in it is written: new, never followed
+    fd = untrusted.open_folder(box.root)  # as every name in it is written: new, unfollowed
     try:
         for folder in ("data", EXPORT_FOLDER):
             os.mkdir(folder, 0o755, dir_fd=fd)
@@ -134,7 +143,6 @@ def create(nb_text: str, base: Path | None = None, disk: int | None = None) -> S
         untrusted.create_new(fd, box.notebook.name, nb_text.encode("utf-8"), 0o644)
     finally:
         os.close(fd)
-    return box
 
 
 def environment(box: Sandbox, threads: int = 1) -> dict[str, str]:

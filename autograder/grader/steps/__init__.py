@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from autograder.grader.sandbox.boundary import Returned
-    from autograder.student.export_cell import Exported
+    from autograder.model.saved_model import SavedModel
 
 
 @dataclass
@@ -19,7 +19,8 @@ class Outcome:
     """What the steps before and during execution found for one submission."""
 
     problem: str | None = None            # why execution stopped early, for the student
-    exported: Exported | None = None      # the model the sandbox saved, read as data
+    # The model the sandbox saved, read as data apart from the grader, or why there is none.
+    saved: SavedModel | str = "the notebook did not finish, so no model was saved"
     tampering: list[str] = field(default_factory=list)
     # What each tested function returned when called outside the kernel (None: not called).
     functions: dict[str, Returned] | None = None

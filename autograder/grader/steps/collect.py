@@ -112,16 +112,16 @@ def class_record(sub: Submission) -> Path | None:
     """The folder whose ``collection.json`` speaks for ``sub``: the one holding the
     outermost folder named as the student on the way to the notebook (a folder ``collect``
     made), when it has a record. A student's own folder cannot hold a folder above itself,
-    so a record planted inside it is never the one read."""
+    so a record planted inside it is never the one read, even when the class has none."""
     start = sub.folder or (sub.notebook.parent if sub.notebook else None)
     if start is None:
         return None
     start = start.absolute()
-    named = [p for p in [*reversed(start.parents), start] if p.name == sub.student]
-    for folder in named:  # outermost first
-        if (folder.parent / collected.FILE).is_file():
-            return folder.parent
-    return None
+    outermost = next((p for p in [*reversed(start.parents), start] if p.name == sub.student),
+                     None)
+    if outermost is None or not (outermost.parent / collected.FILE).is_file():
+        return None
+    return outermost.parent
 
 
 def _pick(student: str, folder: Path) -> Submission:

@@ -24,6 +24,7 @@ from autograder.grader.sandbox.boundary import Returned
 from autograder.grader.sandbox.folder import Sandbox, environment, usage
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
 from autograder.grader.sandbox.zygote import Job, Slot, ZygoteError
+from autograder.model.saved_model import SavedModel
 from autograder.student import runner
 from autograder.student.export_cell import Exported
 
@@ -36,8 +37,9 @@ FUNCTION_SECONDS = 30  # per tested function, each in a process of its own
 class Execution:
     # The grader's sanitized notebook with the run's outputs (boundary.outputs_onto), if any.
     notebook: NotebookNode | None
-    exported: Exported | None = None     # the model saved after the notebook, read as data
     problem: str | None = None           # why execution stopped early, for the student
+    exported: Exported | None = None     # the model saved after the notebook, read as data
+    saved: SavedModel | str | None = None  # that model read apart (model/isolated.py), or why not
     functions: dict[str, Returned] | None = None  # see call_functions
     notes: list[str] = field(default_factory=list)  # for the student, beside the grades
 
@@ -162,43 +164,52 @@ def _executed(box: Sandbox, own: str, limits: Limits, code: int, problem: str | 
               err: str, out: boundary.Log) -> Execution:
     if problem is None and code != 0:
         problem = _explain_failure(code, err.strip())
-    nb, refused = boundary.executed_notebook(out, own, limits.output_size * 8)
+    # The notebook as handed in (its markdown, attachments) and the outputs the runner keeps.
+    nb, refused = boundary.executed_notebook(out, own, len(own.encode()) + limits.output_size * 8)
     notes = [refused] if refused and problem else []
     if nb is None and problem is None:
         problem = refused or "the notebook produced no result"
     if box.filled():
         notes.append(f"your notebook filled the {box.disk_cap / 2**20:.0f} MiB its folder may "
                      "hold, so its writes after that failed (No space left on device)")
-    return Execution(nb, boundary.exported(box), problem, notes=notes)
+    return Execution(nb, problem=problem, notes=notes)
 
 
-def call_functions(box: Sandbox, limits: Limits, calls: dict[str, dict[str, bytes]],
+def call_functions(box: Sandbox, limits: Limits, calls: dict[str, list[dict[str, bytes]]],
                    uid: int | None, command_prefix: list[str] | None = None
                    ) -> dict[str, Returned]:
     """After the notebook and all it started have ended: call each tested function in a
     fresh process of its own, with its own time, on the files ``calls`` gives it (see
-    ``autograder.grader.sandbox.call_functions``). function -> what it returned."""
+    ``autograder.grader.sandbox.call_functions``); a run that hangs or crashes is tried
+    again with the next files given, if any. function -> what it returned."""
     found = {}
     boundary.clear(box)  # the notebook's results are read: its files go
-    for function, files in calls.items():
-        try:
-            folder = boundary.new_folder(box, f"call-{function}-", files, uid)
-        except OSError as exc:
-            found[function] = Returned(problem=f"{function} could not be called: {exc}")
-            continue
-        cmd = [*(command_prefix or []), sys.executable, "-m",
-               "autograder.grader.sandbox.call_functions", str(box.root / folder),
-               str(calling.ALARM_SECONDS)]
-        with boundary.Log(box, f"{folder}.err") as log:
-            code, problem = _run_watched(cmd, box, limits, 1, log, f"calling {function}",
-                                         FUNCTION_SECONDS)
-            err = log.tail().strip()
-        if problem is None and code != 0:
-            last = err.splitlines()[-1] if err else _exit_status(code)
-            problem = f"{function} could not be called: {last}"
-        found[function] = Returned(problem=problem) if problem else \
-            boundary.returned(box, folder, calling.MAX_ELEMENTS)
+    for function, tries in calls.items():
+        for files in tries:
+            found[function] = _call(box, limits, function, files, uid, command_prefix)
+            if found[function].problem is None:
+                break
     return found
+
+
+def _call(box: Sandbox, limits: Limits, function: str, files: dict[str, bytes],
+          uid: int | None, command_prefix: list[str] | None) -> Returned:
+    try:
+        folder = boundary.new_folder(box, f"call-{function}-", files, uid)
+    except OSError as exc:
+        return Returned(problem=f"{function} could not be called: {exc}")
+    cmd = [*(command_prefix or []), sys.executable, "-m",
+           "autograder.grader.sandbox.call_functions", str(box.root / folder),
+           str(calling.ALARM_SECONDS)]
+    with boundary.Log(box, f"{folder}.err") as log:
+        code, problem = _run_watched(cmd, box, limits, 1, log, f"calling {function}",
+                                     FUNCTION_SECONDS)
+        err = log.tail().strip()
+    if problem is None and code != 0:
+        last = err.splitlines()[-1] if err else _exit_status(code)
+        problem = f"{function} could not be called: {last}"
+    return Returned(problem=problem) if problem else \
+        boundary.returned(box, folder, calling.MAX_ELEMENTS)
 
 
 def _exit_status(code: int) -> str:

@@ -57,7 +57,10 @@ def redact_output(output: NotebookNode, secret: frozenset[str]) -> None:
     elif kind in ("display_data", "execute_result"):
         _data(output.get("data", {}), secret)
         # The pages keep only an image's size and alt text of it (page_safety.py).
-        output.metadata = from_dict(_strings(output.get("metadata", {}), secret))
+        try:
+            output.metadata = from_dict(_strings(output.get("metadata", {}), secret))
+        except RecursionError:  # nested deeper than anything an honest output writes
+            output.metadata = from_dict({})
 
 
 def _strings(value, secret: frozenset[str]):

@@ -11,6 +11,7 @@ function that hangs or crashes costs its own tests only.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 from dataclasses import dataclass
@@ -78,23 +79,40 @@ def _case(gid: str, n: int) -> str:
     return f"{gid}-{n}"
 
 
-def function_cells(nb: NotebookNode) -> list[str]:
+def function_cells(nb: NotebookNode, function: str | None = None) -> list[str]:
     """The student's function cells: every solution cell and every cell the student added,
-    above the last function test (the model and training come later and are not needed)."""
+    above the last function test (the model and training come later and are not needed);
+    with ``function``, not those that define another tested function and not this one."""
     last = max((i for i, c in enumerate(nb.cells) if grade_id(c) in FUNCTION_TESTS), default=-1)
+    others = {t.function for t in FUNCTION_TESTS.values()} - {function}
     cells = []
     for cell in nb.cells[:last + 1]:
         if cell.cell_type == "code" and (is_solution(cell) or not nbgrader_meta(cell)):
             # IPython magics and shell escapes are not Python.
-            cells.append("\n".join(line for line in cell.source.splitlines()
-                                   if not line.lstrip().startswith(("%", "!"))))
+            source = "\n".join(line for line in cell.source.splitlines()
+                               if not line.lstrip().startswith(("%", "!")))
+            defined = _defines(source)
+            if function is None or not (defined & others) or function in defined:
+                cells.append(source)
     return cells
 
 
-def calls(nb: NotebookNode) -> dict[str, dict[str, bytes]]:
-    """For each tested function, what its ``call_functions`` process needs: the student's
-    cells, the calls and the inputs."""
-    cells = json.dumps(function_cells(nb)).encode("utf-8")
+def _defines(source: str) -> set[str]:
+    """The names a cell's top level defines as functions (none when it is not Python)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def calls(nb: NotebookNode) -> dict[str, list[dict[str, bytes]]]:
+    """For each tested function, what its ``call_functions`` process needs (the student's
+    cells, the calls and the inputs), in the order to try: with every function cell, then,
+    if that run hangs or crashes, without the cells of the other tested functions (a loop
+    or an exit left in my_relu's cell must not cost my_softmax its tests, yet a helper it
+    defines is there when my_softmax uses it)."""
     cases: dict[str, tuple[list[dict], dict[str, np.ndarray]]] = {}
     for gid, test in FUNCTION_TESTS.items():
         listed, inputs = cases.setdefault(test.function, ([], {}))
@@ -105,8 +123,12 @@ def calls(nb: NotebookNode) -> dict[str, dict[str, bytes]]:
     for function, (listed, inputs) in cases.items():
         buffer = io.BytesIO()
         np.savez(buffer, **inputs)
-        found[function] = {"cells.json": cells, "calls.json": json.dumps(listed).encode(),
-                           "inputs.npz": buffer.getvalue()}
+        found[function] = []
+        for cells in dict.fromkeys(json.dumps(function_cells(nb, only))
+                                   for only in (None, function)):
+            found[function].append({"cells.json": cells.encode(),
+                                    "calls.json": json.dumps(listed).encode(),
+                                    "inputs.npz": buffer.getvalue()})
     return found
 
 
@@ -141,7 +163,7 @@ def problems(returned: dict[str, Returned] | None) -> dict[str, str | None]:
         found[gid] = None
         for n, x in enumerate(test.inputs):
             case = _case(gid, n)
-            if case in got.errors or f"out/{case}" not in got.results:
+            if case in got.errors or not {f"out/{case}", f"after/{case}"} <= set(got.results):
                 why = "; ".join(e for e in (got.errors.get(case, "gave no result"),
                                             got.errors.get("*")) if e)
                 found[gid] = f"{test.function}({_show(x)}) {why}"
