@@ -52,13 +52,11 @@ if not plain_nbgrader():
 # of the web, and images that would be fetched, from rendered markdown (autograder/grader/
 # page_safety.py; `python -m autograder feedback` adds them if this file lacks them).
 import bleach  # noqa: E402
-from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 
-from autograder.grader.page_safety import SafeMarkdown, SanitizeOutputMetadata  # noqa: E402
+from autograder.grader.page_safety import protect  # noqa: E402
 
-c.HTMLExporter.preprocessors = [SanitizeHTML, SanitizeOutputMetadata]
+protect(c)  # SanitizeHTML, SanitizeOutputMetadata and SafeMarkdown, the one list of them
 c.SanitizeHTML.tags = [*bleach.ALLOWED_TAGS, "kbd"]
-c.HTMLExporter.filters = {"markdown2html": SafeMarkdown}
 
 # nbgrader's CSV exporter joins fields with commas and quotes nothing: a name with a comma
 # moves the score column, and one starting with "=" is a live spreadsheet formula. The

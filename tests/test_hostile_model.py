@@ -62,16 +62,21 @@ def plain_weights(h5, skip: int | None = None) -> None:
                 g.create_dataset(k, data=np.full(shape, 0.5, dtype="<f4"))
 
 
+# main's reader: every group and weight read as it is, wherever its bytes are.
+MAINS_WAY = """
+import numpy as np
+from autograder.model import saved_model
+saved_model._hard = lambda h5, path: h5.get("/".join(path))
+saved_model._dataset = lambda group, name: group[name]
+saved_model._read_weights = lambda datasets: [np.array(d) for d in datasets]
+"""
 READ = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a grader with 1 GiB to spare
 from pathlib import Path
-import numpy as np
 from autograder.model import saved_model
-if sys.argv[2] == "main":  # main's reader: every weight read as it is, wherever it is
-    saved_model._hard = lambda h5, path: h5.get("/".join(path))
-    saved_model._dataset = lambda group, name: group[name]
-    saved_model._read_weights = lambda datasets: [np.array(d) for d in datasets]
+if sys.argv[2] == "main":
+    exec(sys.argv[3])
 try:
     saved = saved_model.read_saved_model(Path(sys.argv[1]))
     if saved.weights:
@@ -85,12 +90,8 @@ except MemoryError:
 """
 
 
-MAINS_READER = """
-import numpy as np
-from autograder.model import isolated, saved_model
-saved_model._hard = lambda h5, path: h5.get("/".join(path))
-saved_model._dataset = lambda group, name: group[name]
-saved_model._read_weights = lambda datasets: [np.array(d) for d in datasets]
+MAINS_READER = MAINS_WAY + """
+from autograder.model import isolated
 raise SystemExit(isolated.main())
 """
 
@@ -98,7 +99,7 @@ raise SystemExit(isolated.main())
 def read_in_a_process(model: Path, how: str) -> str:
     """What reading ``model`` gives (``how``: "main" or "bounded"), in a process of its own
     with 1 GiB of address space: a hostile file can crash or exhaust a reader."""
-    proc = subprocess.run([sys.executable, "-c", READ, str(model), how],
+    proc = subprocess.run([sys.executable, "-c", READ, str(model), how, MAINS_WAY],
                           capture_output=True, text=True, timeout=120)
     if proc.returncode < 0:
         return f"killed by {signal.Signals(-proc.returncode).name}"

@@ -29,8 +29,9 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.grader.course import NBGRADER_CONFIG
-from autograder.grader.feedback import HISTORY_LIMIT, model_section
+from autograder.grader.feedback import model_section
 from autograder.grader.page_safety import CSP, protect, safe_output_metadata, with_csp
+from autograder.student.export_cell import HISTORY_BYTES
 
 from helpers import ROOT, place, run_grade, tiny_course_at, tiny_submission
 
@@ -349,7 +350,7 @@ def test_a_history_json_that_is_not_read_is_a_note_on_the_page(tmp_path):
     secret = tmp_path / "other-student-history.json"
     secret.write_text('{"loss": [9.0, 8.0]}')
     cases = {"link": lambda f: f.symlink_to(secret), "fifo": os.mkfifo,
-             "huge": lambda f: f.write_bytes(b" " * (HISTORY_LIMIT + 1))}
+             "huge": lambda f: f.write_bytes(b" " * (HISTORY_BYTES + 1))}
     for name, make in cases.items():
         artifacts = tmp_path / name
         artifacts.mkdir()

@@ -44,13 +44,11 @@ from autograder.model.saved_model import (
 )
 from autograder.records import SubmissionResult, TestResult, plain_number
 from autograder.student import verdicts
-from autograder.student.export_cell import MODEL_BYTES
+from autograder.student.export_cell import HISTORY_BYTES, MODEL_BYTES
 from autograder.untrusted import Refused, read_bytes
 from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
 SECTION_ID = "model-feedback"
-# A real history is a few kilobytes (lists of floats, one per epoch); the file is the student's.
-HISTORY_LIMIT = 1 << 20
 __all__ = ["HideHiddenTests", "cut_hidden", "generate", "write_page"]
 
 
@@ -73,10 +71,10 @@ def _note(text: str) -> str:
 
 def _loss_part(artifacts: Path) -> list[str]:
     """The loss curve from the student's ``history.json``, read as untrusted (no link
-    followed, at most ``HISTORY_LIMIT`` bytes); a file that is not read is said, not fatal."""
+    followed, at most ``HISTORY_BYTES`` bytes); a file that is not read is said, not fatal."""
     parts = ["<h4>Loss curve</h4>"]
     try:
-        raw = read_bytes(artifacts, "history.json", HISTORY_LIMIT)
+        raw = read_bytes(artifacts, "history.json", HISTORY_BYTES)
     except FileNotFoundError:
         return parts + [_note("No training history was saved for this submission: the "
                               "notebook did not finish training (history = model.fit(...)).")]

@@ -62,7 +62,6 @@ from autograder.grader.steps.execute import Execution
 from autograder.model import checks
 from autograder.model.isolated import read_apart
 from autograder.records import SubmissionError, SubmissionResult, TestResult
-from autograder.student.export_cell import NOT_SAVED
 from autograder.student.notebook import read_notebook
 
 # Every step, in the order a submission meets it (report runs once, for the whole class).
@@ -292,7 +291,7 @@ def scored_notebook(run: Execution, tampering: list[str],
     if run.notebook is None:
         raise SubmissionError(redact.redact_text(run.problem or "the notebook could not be run",
                                                  hidden).strip())
-    outcome = Outcome(run.problem, run.saved or NOT_SAVED, tampering, run.functions, hidden,
+    outcome = Outcome(run.problem, run.saved, tampering, run.functions, hidden,
                       [redact.redact_text(n, hidden).strip() for n in run.notes])
     nb = run.notebook
     for step in SCORING:

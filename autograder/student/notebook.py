@@ -26,8 +26,8 @@ def too_large(path: Path) -> str | None:
 
 def read_notebook(path: Path) -> NotebookNode:
     """Parse and validate a submitted file, with a message a student can act on."""
-    if too_large(path):
-        raise SubmissionError(too_large(path))
+    if why := too_large(path):
+        raise SubmissionError(why)
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise SubmissionError(f"{path.name} is empty: submit the notebook saved from Jupyter")

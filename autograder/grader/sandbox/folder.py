@@ -10,6 +10,7 @@ through ``autograder.grader.sandbox.boundary`` only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -92,7 +93,9 @@ def _mounts_below(folder: Path) -> list[Path]:
     except OSError:
         return []
     top = str(folder.resolve())
-    found = [line.split()[4].encode().decode("unicode_escape") for line in lines]
+    # the kernel writes a space, tab, newline or backslash in a path as \ooo (octal)
+    found = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4])
+             for line in lines]
     return [Path(p) for p in sorted(found, key=len, reverse=True)
             if p == top or p.startswith(top + os.sep)]
 

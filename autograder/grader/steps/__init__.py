@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autograder.student.export_cell import NOT_SAVED
+
 if TYPE_CHECKING:
     from autograder.grader.sandbox.boundary import Returned
     from autograder.model.saved_model import SavedModel
@@ -20,7 +22,7 @@ class Outcome:
 
     problem: str | None = None            # why execution stopped early, for the student
     # The model the sandbox saved, read as data apart from the grader, or why there is none.
-    saved: SavedModel | str = "the notebook did not finish, so no model was saved"
+    saved: SavedModel | str = NOT_SAVED
     tampering: list[str] = field(default_factory=list)
     # What each tested function returned when called outside the kernel (None: not called).
     functions: dict[str, Returned] | None = None

@@ -174,8 +174,8 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
     seen: dict[str, Submission] = {}
     for sub in subs:
         _check_id(sub)
-        if sub.notebook is not None and too_large(sub.notebook):
-            sub.error, sub.notebook = too_large(sub.notebook), None
+        if sub.notebook is not None and (why := too_large(sub.notebook)):
+            sub.error, sub.notebook = why, None
         parent = class_record(sub)
         if parent is not None:
             if parent not in records:  # read once per class folder, not once per student

@@ -26,7 +26,7 @@ from autograder.grader.sandbox.limits import Limits, rlimit_setter
 from autograder.grader.sandbox.zygote import Job, Slot, ZygoteError
 from autograder.model.saved_model import SavedModel
 from autograder.student import runner
-from autograder.student.export_cell import Exported
+from autograder.student.export_cell import NOT_SAVED, Exported
 
 POLL_SECONDS = 0.2
 DISK_POLL_SECONDS = 1.0
@@ -39,7 +39,7 @@ class Execution:
     notebook: NotebookNode | None
     problem: str | None = None           # why execution stopped early, for the student
     exported: Exported | None = None     # the model saved after the notebook, read as data
-    saved: SavedModel | str | None = None  # that model read apart (model/isolated.py), or why not
+    saved: SavedModel | str = NOT_SAVED  # that model read apart (model/isolated.py), or why not
     functions: dict[str, Returned] | None = None  # see call_functions
     notes: list[str] = field(default_factory=list)  # for the student, beside the grades
 

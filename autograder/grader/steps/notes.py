@@ -2,8 +2,8 @@
 
 The notes (a folder that filled up, an executed notebook that was refused beside another
 problem) are the student's to read beside the grades, so they head the graded notebook and
-with it the feedback page; the grade JSON, Gradescope's output and the CI summary carry them
-too (``SubmissionResult.notes``).
+with it the feedback page; Gradescope's output and the grade table carry them too
+(``SubmissionResult.notes``).
 """
 
 from __future__ import annotations
