@@ -29,9 +29,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Every assignment: each folder of solutions/ holding a notebook of its own name.
+ASSIGNMENTS = $(patsubst solutions/%/,%,$(dir $(wildcard solutions/*/*.ipynb)))
+
 release: $(STAMP)
-	@# nbgrader runs `alembic` by name, so the venv must be on PATH even when not activated
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment digit_recognition --force --log-level=WARN
+	@# nbgrader runs `alembic` by name, so the venv must be on PATH even when not activated.
+	@# It refuses an assignment whose tests are not all checked by its grading.py.
+	for id in $(ASSIGNMENTS); do \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment $$id --force --log-level=WARN || exit 1; \
+	done
 
 reference: $(STAMP)
 	$(PY) -m autograder.grader.reference
@@ -46,7 +52,7 @@ demo: $(STAMP) release reference
 	rm -rf $(DEMO) && mkdir -p $(DEMO)/submissions/solution $(DEMO)/submissions/untouched_release
 	cp solutions/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/solution/
 	cp assignments/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/untouched_release/
-	$(PY) -m autograder grade $(DEMO)/submissions --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/grades.json
+	$(PY) -m autograder grade $(DEMO)/submissions --assignment digit_recognition --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/grades.json
 
 # Test processes at once: one more than the 2-core CI machine's cores. Two kept the cores
 # 89 % busy (tests wait on kernels starting, browsers, servers, sockets); three, 93-95 %.
@@ -61,6 +67,15 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@# Every import declared in the install its code runs in ([tool.deptry] in pyproject.toml).
+	@# The grader's: base and grader dependencies; a dev-only import is reported (DEP004).
+	$(VENV)/bin/deptry . --extend-exclude '(tests|bench|docs)/'
+	@# The student's: the base dependencies alone (grader counted as dev, so DEP004 again).
+	@# "Unused" is judged by the run above, over all the code that installs them.
+	$(VENV)/bin/deptry autograder utils --extend-exclude 'autograder/(grader|model|public)/' \
+		--optional-dependencies-dev-groups grader,dev --ignore DEP002
+	@# The developer's: tests, benchmarks and docs may import every extra.
+	$(VENV)/bin/deptry tests bench docs --ignore DEP002,DEP004
 
 bench: $(STAMP)
 	$(PY) bench/bench_grade.py

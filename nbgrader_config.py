@@ -11,10 +11,21 @@ c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this 
 c.CourseDirectory.course_id = "digit-recognition"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
-# Only the notebook is released; the reference model and metrics stay private.
+# Only the notebook is released; the reference model and metrics, and grading.py (its
+# function probes hold the hidden tests' inputs), stay private.
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras", "*.json",
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras", "*.json", "grading.py",
 ]
+
+# A release (and the grader's gradebook set-up) is refused while an autograded test has no
+# outside-the-kernel check in grading.py, nor a KernelOnly reason; the released notebook's
+# metadata gets the assignment's public facts (autograder/grader/release_check.py).
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+from autograder.grader.release_check import CheckedRelease  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    CheckedRelease, *GenerateAssignment.class_traits()["preprocessors"].default()]
 # Restore grade cells a student deleted instead of leaving them ungraded forever.
 c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {

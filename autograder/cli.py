@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from autograder.records import CommandError
-from autograder.spec import ASSIGNMENT_ID
 from autograder.student import check
 
 EXIT_CANNOT_RUN = 3
@@ -34,7 +33,7 @@ def _grader_verbs():
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
-        description=f"Check or grade the {ASSIGNMENT_ID} assignment.")
+        description="Check or grade the course's nbgrader assignments.")
     sub = parser.add_subparsers(dest="verb", required=True)
     grader = _grader_verbs()
     if grader is not None:

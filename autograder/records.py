@@ -18,15 +18,30 @@ def plain_number(x: float) -> float | int:
 
 @dataclass
 class TestResult:
+    """One graded cell's verdict. ``manual``: a cell graded by hand (nbgrader's manually
+    graded answer or task), whose points are a grader's, 0 until one gives them."""
+
     __test__ = False  # not a pytest class, whatever module imports it
 
     points: float
     max_points: float
     feedback: str
+    manual: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.points >= self.max_points
+        """Full points; a cell graded by hand never counts as failed (it awaits its grader)."""
+        return self.manual or self.points >= self.max_points
+
+    def as_dict(self) -> dict:
+        """A test of the grade JSON; ``"manual": true`` only for a cell graded by hand."""
+        return {"points": plain_number(self.points), "max_points": plain_number(self.max_points),
+                "feedback": self.feedback, **({"manual": True} if self.manual else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TestResult:
+        return cls(data["points"], data["max_points"], data["feedback"],
+                   data.get("manual") is True)
 
 
 @dataclass
@@ -50,9 +65,7 @@ class SubmissionResult:
             "student": self.student,
             "score": plain_number(self.score),
             "max_score": plain_number(self.max_score),
-            "tests": {gid: {"points": plain_number(t.points),
-                            "max_points": plain_number(t.max_points),
-                            "feedback": t.feedback} for gid, t in self.tests.items()},
+            "tests": {gid: t.as_dict() for gid, t in self.tests.items()},
             "error": self.error,
             "tampering": self.tampering,
             **known,
@@ -60,15 +73,15 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict, note: str | None = None) -> SubmissionResult:
-        tests = {gid: TestResult(t["points"], t["max_points"], t["feedback"])
-                 for gid, t in data["tests"].items()}
+        tests = {gid: TestResult.from_dict(t) for gid, t in data["tests"].items()}
         return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
                    [note] if note else [], tampering=data.get("tampering", []),
                    commit=data.get("commit"), submitted_at=data.get("submitted_at"))
 
     @classmethod
     def of_tests(cls, student: str, tests: dict[str, TestResult], **kw) -> SubmissionResult:
-        """A result whose score and maximum are the sums of its tests'."""
+        """A result whose score and maximum are the sums of its tests' (nbgrader's rule: the
+        maximum counts the cells graded by hand, which score 0 until a grader scores them)."""
         return cls(student, sum(t.points for t in tests.values()),
                    sum(t.max_points for t in tests.values()), tests, **kw)
 

@@ -42,9 +42,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the Jupyter server and browser that t
 from catalogue import partial  # noqa: E402  (the graded class's student who loses three tests)
 from formgrader_driver import chromium, jupyter_server, log_in, submissions_page  # noqa: E402
 
-from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK  # noqa: E402
-
 ASSIGNMENT = "digit_recognition"
+NOTEBOOK_NAME = f"{ASSIGNMENT}.ipynb"
+RELEASE_NOTEBOOK = f"assignments/{ASSIGNMENT}/{NOTEBOOK_NAME}"
+SOURCE_NOTEBOOK = f"solutions/{ASSIGNMENT}/{NOTEBOOK_NAME}"
 STUDENT = "partial"
 WORKFLOW = ROOT / "template" / ".github" / "workflows" / "classroom.yml"
 IN_REPO = Path(RELEASE_NOTEBOOK)  # where a student's repository keeps the notebook
@@ -161,7 +162,7 @@ def build_course(source: Path, work: Path) -> tuple[Path, Path, bool]:
     course, klass = work / "course", work / "class"
     if (source / "gradebook.db").is_file():
         shutil.copytree(source, course, symlinks=True)
-        graded = Course(ROOT, f"sqlite:///{course / 'gradebook.db'}")
+        graded = Course(ROOT, f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT)
         if gradebook_fingerprint(graded) not in (None, assignment_fingerprint(graded)):
             print(f"{source} was graded with another version of the assignment: grading "
                   "its students again", flush=True)
@@ -236,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             cwd=repo, stdout=ci_log, stderr=subprocess.STDOUT,
             env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
                  "GITHUB_OUTPUT": str(work / "step-output"), "GITHUB_ACTIONS": "true"})
-        grade = _run([py, "-m", "autograder", "grade", str(klass), "--db", db, "--roster",
+        grade = _run([py, "-m", "autograder", "grade", str(klass), "--assignment", ASSIGNMENT,
+                      "--db", db, "--roster",
                       str(work / "roster.csv"), "--json", str(work / "grades.json"), "--quiet",
                       *(["--force"] if stale else [])], cwd=ROOT)
-        feedback = _run([py, "-m", "autograder", "feedback", "--db", db, "--student",
-                         STUDENT], cwd=ROOT)
+        feedback = _run([py, "-m", "autograder", "feedback", "--assignment", ASSIGNMENT,
+                         "--db", db, "--student", STUDENT], cwd=ROOT)
         ci.wait()
     if grade.returncode or feedback.returncode or not summary.is_file():
         print(f"failed: grade {grade.returncode}, feedback {feedback.returncode}, ci "

@@ -2,10 +2,12 @@
 the grading command run as a user runs it. Import with ``from helpers import ...``; the
 fixtures built on these live in conftest.py.
 
-The tiny assignment (``tiny_source_notebook``) has one solution cell, ``add``, and two test
-cells, ``test_add`` (3 points) and ``test_add_strings`` (2 points), each with a hidden part.
-Grading it takes seconds, so the grading mechanics are tested on it; the real assignment is
-graded in test_catalogue.py.
+The tiny assignment, ``tiny_add`` (``tiny_source_notebook`` and tests/courses/tiny_add/
+grading.py), is a second assignment of its own, with no TensorFlow: one solution cell,
+``add``, and two test cells, ``test_add`` (3 points, also decided outside the kernel) and
+``test_add_strings`` (2 points, kernel-only), each with a hidden part. Grading it takes
+seconds, so the grading mechanics are tested on it; the real assignment is graded in
+test_catalogue.py.
 """
 
 from __future__ import annotations
@@ -23,20 +25,29 @@ import nbformat
 import nbformat.v4 as v4
 from nbformat.notebooknode import NotebookNode
 
-from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
-
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / SOURCE_NOTEBOOK
-RELEASE = ROOT / RELEASE_NOTEBOOK
+ASSIGNMENT_ID = "digit_recognition"
+NOTEBOOK_NAME = f"{ASSIGNMENT_ID}.ipynb"
+SOLUTION = ROOT / "solutions" / ASSIGNMENT_ID / NOTEBOOK_NAME
+RELEASE = ROOT / "assignments" / ASSIGNMENT_ID / NOTEBOOK_NAME
+TINY_ID = "tiny_add"
+TINY_NAME = f"{TINY_ID}.ipynb"
+# The tiny assignment's grading.py, in a course folder of its own (tests/courses).
+TINY_GRADING = Path(__file__).resolve().parent / "courses" / "solutions" / TINY_ID / "grading.py"
 
-__all__ = ["NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "by_student", "leaked", "make_cell",
+__all__ = ["ASSIGNMENT_ID", "NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "TINY_GRADING",
+           "TINY_ID", "TINY_NAME", "by_student", "leaked", "make_cell",
            "place", "run_grade", "secret_lines", "tiny_course_at", "tiny_source_notebook",
            "tiny_submission"]
 
 
 def place(folder: Path, student: str, notebook: Path | str | bytes,
-          name: str = NOTEBOOK_NAME) -> Path:
-    """Put a submission where a class folder keeps it: folder/<student>/<name>."""
+          name: str | None = None) -> Path:
+    """Put a submission where a class folder keeps it: folder/<student>/<name>; ``name``
+    by default the notebook's assignment's (``TINY_NAME`` for a tiny one)."""
+    if name is None:
+        text = notebook if isinstance(notebook, str) else ""
+        name = TINY_NAME if '"tiny_add"' in text else NOTEBOOK_NAME
     dest = folder / student / name
     dest.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(notebook, Path):
@@ -110,6 +121,7 @@ def tiny_source_notebook() -> NotebookNode:
     nb = v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    nb.metadata["autograder"] = {"id": TINY_ID}  # as a release is stamped (release_check)
     nb.cells = [
         make_cell("markdown", "# Tiny assignment", "intro", locked=True),
         make_cell("code", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n"
@@ -127,10 +139,11 @@ def tiny_source_notebook() -> NotebookNode:
 
 
 def tiny_course_at(course: Path) -> Path:
-    """A course folder at `course` whose assignment is the tiny stand-in above."""
-    src = course / "solutions" / "digit_recognition"
+    """A course folder at `course` whose one assignment is the tiny one above."""
+    src = course / "solutions" / TINY_ID
     src.mkdir(parents=True)
-    nbformat.write(tiny_source_notebook(), src / NOTEBOOK_NAME)
+    nbformat.write(tiny_source_notebook(), src / TINY_NAME)
+    shutil.copyfile(TINY_GRADING, src / "grading.py")
     return course
 
 
@@ -153,8 +166,8 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
     from nbgrader.api import Gradebook
 
     from autograder.grader.course import Course
-    from autograder.spec import ASSIGNMENT_ID, NOTEBOOK_ID
 
+    NOTEBOOK_ID = ASSIGNMENT_ID
     work.mkdir(parents=True)
     shutil.copytree(ROOT / "solutions", work / "solutions",
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
@@ -222,3 +235,25 @@ def leaked(path: Path, secrets: set[str]) -> list[str]:
     if path.suffix == ".ipynb":
         texts += _strings(json.loads(raw))
     return sorted(line for line in secrets if any(line in text for text in texts))
+
+
+def digit_assignment():
+    """The real assignment as its grading.py declares it."""
+    from autograder.grader.assignments import load
+
+    return load(ROOT, ASSIGNMENT_ID)
+
+
+def kernel_only_grading(folder: Path, reason: str = "a probe of the grading mechanics") -> Path:
+    """Write ``folder/grading.py`` for the notebook there (``<folder name>.ipynb``), every
+    autograded test declared kernel-only: for courses made up by a test."""
+    from autograder.student.notebook import autograded_cells, grade_id
+
+    nb = nbformat.read(folder / f"{folder.name}.ipynb", as_version=4)
+    checks = "".join(f"    {grade_id(c)!r}: KernelOnly({reason!r}),\n"
+                     for c in autograded_cells(nb) if c.cell_type == "code")
+    path = folder / "grading.py"
+    path.write_text("from autograder.assignment import Assignment, KernelOnly\n\n"
+                    f"ASSIGNMENT = Assignment(id={folder.name!r}, checks={{\n{checks}}})\n",
+                    encoding="utf-8")
+    return path

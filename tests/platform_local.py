@@ -1,9 +1,11 @@
 """The platforms as they run our autograders, laid out locally for the tests and the bench.
 
-Both run in a fresh venv that sees this environment's third-party packages through a
-``.pth`` file (whose folder's own ``.pth`` files, this repository's editable install among
-them, are not processed), with no package index: an install step must find every pinned
-version already installed, and the course's own code comes only from what the platform got.
+Both run in a fresh venv holding or seeing this environment's third-party packages (but not
+this environment's own ``.pth`` files, this repository's editable install among them), with
+no package index: an install step must find every pinned version already installed, and the
+course's own code comes only from what the platform got. Gradescope's venv holds them, as
+its image does (hard links into the venv): the jail shows student code the venv's prefix,
+not the folders that hold this checkout, which it hides under /tmp or a home folder.
 
 - Gradescope: the zip unpacked into ``<base>/autograder/source``, its ``setup.sh`` run with
   ``AUTOGRADER_PYTHON`` set to that venv (so the system part: apt, uv, a downloaded Python,
@@ -14,6 +16,7 @@ version already installed, and the course's own code comes only from what the pl
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -37,17 +40,50 @@ def readable_python() -> str | None:
     return str(system) if system.is_file() else None
 
 
-def overlay_venv(venv: Path, python: str | None = None) -> Path:
+def overlay_venv(venv: Path, python: str | None = None, hold: bool = False) -> Path:
     """A new venv seeing this environment's packages but not this repository; its python.
-    Without pip of its own: its seeded pip and setuptools would shadow the pinned ones."""
+    Without pip of its own: its seeded pip and setuptools would shadow the pinned ones.
+
+    ``hold``: the packages are put in the venv itself (see ``link_packages``) instead of
+    named by a ``.pth`` file, so that whoever sees the venv's folder sees them."""
     subprocess.run([python or sys.executable, "-m", "venv", "--without-pip", str(venv)],
                    check=True)
     python = venv / "bin" / "python"
     where = "import sysconfig; print(sysconfig.get_path('purelib'))"
-    purelib = subprocess.run([python, "-c", where], check=True, capture_output=True,
-                             text=True).stdout.strip()
-    Path(purelib, "this-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    purelib = Path(subprocess.run([python, "-c", where], check=True, capture_output=True,
+                                  text=True).stdout.strip())
+    sources = list(dict.fromkeys(Path(p).resolve() for p in site.getsitepackages()))
+    if hold:
+        for source in sources:
+            link_packages(source, purelib)
+    else:
+        (purelib / "this-environment.pth").write_text("".join(f"{p}\n" for p in sources))
     return python
+
+
+def link_packages(source: Path, purelib: Path) -> None:
+    """Every file of the site folder ``source`` hard-linked into ``purelib`` (copied where
+    no link can be made: another file system), but its ``.pth`` files, as a ``.pth`` entry
+    naming ``source`` would leave them unprocessed. A file already there (from an earlier
+    site folder) is kept: the first on the path wins, as on ``sys.path``.
+
+    Nothing writes to these files in place: pip finds every pin satisfied, Python writes
+    a missing ``.pyc`` to a new file it renames over, and the sandbox's uid cannot write."""
+    def link(src: str, dst: str) -> None:
+        if os.path.lexists(dst):
+            return
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise
+            shutil.copy2(src, dst)
+
+    def own_pth(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if n.endswith(".pth")] if Path(folder) == source else []
+
+    shutil.copytree(source, purelib, symlinks=True, ignore=own_pth, copy_function=link,
+                    dirs_exist_ok=True)
 
 
 def build_zip(out: Path, *args: str) -> Path:
@@ -69,7 +105,8 @@ def install(zip_path: Path, base: Path) -> Path:
             mode = info.external_attr >> 16 & 0o777
             if mode:
                 (source / info.filename).chmod(mode)
-    python = overlay_venv(base / "venv", readable_python())
+    # The pinned packages in the venv, as setup.sh installs them there on Gradescope.
+    python = overlay_venv(base / "venv", readable_python(), hold=True)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python),
            "PIP_NO_INDEX": "1"}
     subprocess.run(["bash", str(source / "setup.sh")], env=env, check=True,

@@ -96,7 +96,8 @@ def test_grade_outside_a_course_says_where_to_run_it(tmp_path, capsys, monkeypat
     code = cli.main(["grade", str(notebook), "--course-dir", str(tmp_path), "--quiet"])
     assert code == cli.EXIT_CANNOT_RUN
     out = " ".join(capsys.readouterr().out.split())
-    assert "error: no source notebook at" in out and "pass --course-dir" in out
+    assert f"error: no assignment in {tmp_path / 'solutions'}" in out
+    assert "run the command from the instructor repository or pass --course-dir" in out
     assert not (tmp_path / "gradebook.db").exists()
 
 

@@ -15,7 +15,7 @@ from autograder.grader.course import Course
 from autograder.grader.steps.collect import collect as grade_collect
 from autograder.records import CommandError
 
-from helpers import NOTEBOOK_NAME, by_student, run_grade, tiny_submission
+from helpers import NOTEBOOK_NAME, TINY_ID, TINY_NAME, by_student, run_grade, tiny_submission
 
 DEADLINE = "2026-12-01 23:59 +0100"
 NOTEBOOK = f"assignments/digit_recognition/{NOTEBOOK_NAME}"
@@ -30,14 +30,15 @@ def git(repo: Path, *args: str, when: str | None = None) -> str:
                           text=True).stdout.strip()
 
 
-def make_repo(path: Path, commits: list[tuple[str, str]]) -> list[str]:
+def make_repo(path: Path, commits: list[tuple[str, str]], notebook: str = NOTEBOOK
+              ) -> list[str]:
     """A student repository whose notebook holds each text in turn; the commits' SHAs."""
     path.mkdir(parents=True)
     git(path, "init", "-q", "-b", "main")
     shas = []
     for when, text in commits:
-        (path / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
-        (path / NOTEBOOK).write_text(text)
+        (path / notebook).parent.mkdir(parents=True, exist_ok=True)
+        (path / notebook).write_text(text)
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", f"work at {when}", when=when)
         shas.append(git(path, "rev-parse", "HEAD"))
@@ -81,7 +82,7 @@ def test_last_commit_before_the_deadline_is_collected(tmp_path: Path, repos, cap
     assert found["carol"].problem == "the repository has no commits"
     assert found["dave"].problem.startswith("could not fetch the repository")
     assert "collected 1 of 4 students" in capsys.readouterr().out
-    subs = {s.student: s for s in grade_collect([out])}
+    subs = {s.student: s for s in grade_collect([out], expected=NOTEBOOK_NAME)}
     assert subs["alice"].error is None and subs["alice"].commit == repos["alice"][1]
     assert subs["dave"].error.startswith("not collected: could not fetch")
 
@@ -109,7 +110,7 @@ def test_a_committed_symlink_cannot_point_the_grader_at_a_solution(tmp_path: Pat
           DEADLINE, str(out)])
     collected = out / "mallory" / NOTEBOOK
     assert not collected.is_symlink() and collected.read_text() == str(secret)
-    [sub] = grade_collect([plain.parent])
+    [sub] = grade_collect([plain.parent], expected=NOTEBOOK_NAME)
     assert sub.notebook is None and "is a symbolic link" in sub.error
 
 
@@ -125,16 +126,18 @@ def test_deadline_needs_a_date_and_a_zone(text, message):
 
 @pytest.mark.slow
 def test_a_collected_class_grades_end_to_end(tmp_path: Path, tiny_course: Path):
+    tiny = f"assignments/{TINY_ID}/{TINY_NAME}"
     right = make_repo(tmp_path / "repos" / "alice", [
         ("2026-11-30T10:00:00+01:00", tiny_submission(None)),
         ("2026-12-01T20:00:00+01:00", tiny_submission()),
-        ("2026-12-02T09:00:00+01:00", tiny_submission(None))])
+        ("2026-12-02T09:00:00+01:00", tiny_submission(None))], tiny)
     make_repo(tmp_path / "repos" / "bob", [("2026-11-29T10:00:00+01:00",
-                                            tiny_submission("    return a - b"))])
+                                            tiny_submission("    return a - b"))], tiny)
     rows = {"alice": tmp_path / "repos" / "alice", "bob": tmp_path / "repos" / "bob",
             "carol": tmp_path / "repos" / "missing"}
     out = tmp_path / "class"
-    main(["collect", "--git", str(roster(tmp_path, rows)), "--deadline", DEADLINE, str(out)])
+    main(["collect", "--git", str(roster(tmp_path, rows)), "--deadline", DEADLINE, str(out),
+          "--course-dir", str(tiny_course)])
     grades, _ = run_grade(tiny_course, out)
     subs = by_student(grades)
     assert (subs["alice"]["score"], subs["alice"]["commit"]) == (5, right[1])

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 STUDENTS = ("solution", "release")
 FEEDBACK = Path("feedback") / "{}" / "digit_recognition" / "digit_recognition.html"
+TINY_FEEDBACK = Path("feedback") / "{}" / "tiny_add" / "tiny_add.html"
 SECTION = '<section id="model-feedback"'
 PNG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -211,8 +212,8 @@ def test_traceback_of_a_failed_hidden_test_loses_its_source(tiny_hidden_failure)
     nbgrader's own feedback render); the page's HideHiddenTests removes the test's source."""
     course = tiny_hidden_failure
     secret = "add('a', 'b') == 'ab'"
-    graded = nbformat.read(course / "autograded/ints_only/digit_recognition/"
-                                    "digit_recognition.ipynb", as_version=4)
+    graded = nbformat.read(course / "autograded/ints_only/tiny_add/tiny_add.ipynb",
+                           as_version=4)
     tracebacks = [ANSI.sub("", "".join(o.traceback)) for c in graded.cells
                   for o in c.get("outputs", []) if o.output_type == "error"]
     assert tracebacks and not [tb for tb in tracebacks if secret in tb]
@@ -220,7 +221,7 @@ def test_traceback_of_a_failed_hidden_test_loses_its_source(tiny_hidden_failure)
 
     proc = autograder("feedback", "--course-dir", course)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    text = visible_text((course / str(FEEDBACK).format("ints_only")).read_text("utf-8"))
+    text = visible_text((course / str(TINY_FEEDBACK).format("ints_only")).read_text("utf-8"))
     assert secret not in text and "add(-1, 1)" not in text and BEGIN not in text
     assert "AssertionError: strings too" in text
     assert "[hidden test text removed]" in text  # where the traceback quoted them
@@ -274,12 +275,12 @@ def test_one_page_that_cannot_be_written_is_skipped_and_said(tmp_path):
     place(tmp_path / "subs", "ann", tiny_submission())
     place(tmp_path / "subs", "bob", tiny_submission())
     run_grade(course, tmp_path / "subs")
-    (course / "autograded/bob/digit_recognition/digit_recognition.ipynb").write_text("{oops")
+    (course / "autograded/bob/tiny_add/tiny_add.ipynb").write_text("{oops")
     proc = autograder("feedback", "--course-dir", course)
     out = " ".join(proc.stdout.split())
     assert proc.returncode == 1, out
     assert "skipped bob" in out and "1 student(s) got no page" in out
-    assert (course / str(FEEDBACK).format("ann")).is_file()
+    assert (course / str(TINY_FEEDBACK).format("ann")).is_file()
 
 
 def test_two_gradebooks_in_one_course_folder_keep_their_notebooks_apart(tmp_path):
@@ -298,7 +299,7 @@ def test_two_gradebooks_in_one_course_folder_keep_their_notebooks_apart(tmp_path
         assert proc.returncode == 0, proc.stdout + proc.stderr
         written = sorted(p.relative_to(folder).as_posix()
                          for p in folder.glob("feedback/**/*.html"))
-        assert written == [str(FEEDBACK).format(student)]
+        assert written == [str(TINY_FEEDBACK).format(student)]
 
 
 def _plain_generate_feedback(course: Path, config: str) -> str:

@@ -38,6 +38,7 @@ from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 
 from autograder.grader import gradebook
+from autograder.grader.assignments import AssignmentError
 from autograder.grader.course import NBGRADER_CONFIG, Course
 from autograder.grader.nbgrader_autograde import (
     PLAIN_ENV,
@@ -49,9 +50,9 @@ from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.steps import record
 from autograder.grader.steps.collect import Submission
 
-from helpers import ROOT, place, run_grade, tiny_course_at, tiny_submission
+from helpers import ROOT, TINY_ID, TINY_NAME, place, run_grade, tiny_course_at, tiny_submission
 
-ASSIGNMENT = "digit_recognition"
+ASSIGNMENT = TINY_ID
 ROSTER = ("student,first_name,last_name,email\n"
           "solution,Ada,Lovelace,ada@example.org\n"
           "untouched_release,Alan,Turing,\n"
@@ -106,7 +107,7 @@ def test_a_submission_is_kept_as_nbgrader_keeps_it(tiny_gradebook_course, tmp_pa
     gradebook.register(course, "amy", COLLECTED_AT)
     record.keep_submission(course, "amy", notebook, COLLECTED_AT)
     kept = course.submitted_notebook("amy")
-    assert kept == course.root / "submitted" / "amy" / ASSIGNMENT / "digit_recognition.ipynb"
+    assert kept == course.root / "submitted" / "amy" / ASSIGNMENT / TINY_NAME
     assert kept.read_bytes() == notebook.read_bytes()
     # formgrader lists a submission as graded only when timestamp.txt and the gradebook agree
     coursedir = CourseDirectory(config=course.nbgrader_config())
@@ -163,7 +164,7 @@ def test_the_sandbox_hides_the_graded_folders_of_a_new_course(tiny_gradebook_cou
 
 
 def test_submitted_folder_is_configured_for_nbgrader_and_hidden_from_students(tmp_path):
-    course = Course(tmp_path, f"sqlite:///{tmp_path / 'spring.db'}")
+    course = Course(tiny_course_at(tmp_path / "course"), f"sqlite:///{tmp_path / 'spring.db'}")
     assert course.submitted_dir == tmp_path / "spring-graded" / "submitted"
     config = course.nbgrader_config()
     assert config.CourseDirectory.submitted_directory == str(course.submitted_dir)
@@ -189,11 +190,19 @@ def test_nbgrader_config_routes_autograde_through_the_grader(monkeypatch):
     assert "autograde_preprocessors" not in _load_config(monkeypatch, plain=True).Autograde
 
 
-def test_sandboxed_autograde_refuses_another_assignment():
-    resources = {"nbgrader": {"student": "amy", "assignment": "other", "notebook": "other",
-                              "db_url": "sqlite://"}}
-    with pytest.raises(AutogradeRefused, match="grades digit_recognition/digit_recognition"):
-        SandboxedAutograde().preprocess(nbformat.v4.new_notebook(), resources)
+def test_sandboxed_autograde_refuses_another_assignment(tiny_course):
+    config = Course(tiny_course).nbgrader_config()
+
+    def autograde(assignment: str, notebook: str) -> None:
+        resources = {"nbgrader": {"student": "amy", "assignment": assignment,
+                                  "notebook": notebook, "db_url": "sqlite://"}}
+        SandboxedAutograde(config=config).preprocess(nbformat.v4.new_notebook(), resources)
+
+    with pytest.raises(AssignmentError, match=f"no assignment 'other' .*the course has {TINY_ID}"):
+        autograde("other", "other")
+    with pytest.raises(AutogradeRefused, match=f"assignment {TINY_ID} is graded as {TINY_NAME}, "
+                                               "not other.ipynb"):
+        autograde(TINY_ID, "other")
 
 
 # --- slow: a graded course, a Jupyter server, a browser --------------------------------------
@@ -277,7 +286,7 @@ def test_a_graded_notebook_opens_for_manual_review(browser, server):
     browser.get(f"{url}/formgrader/manage_students/solution/{ASSIGNMENT}")
     link = wait(browser, lambda d: next(iter(
         d.find_elements(By.CSS_SELECTOR, "#main-table td.name a")), None))
-    assert link.text == "digit_recognition"
+    assert link.text == TINY_ID
     link.click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input.score#test_add_strings"))
 
@@ -363,13 +372,13 @@ def test_the_autograde_button_grades_in_the_sandbox(browser, server, course):
         By.CSS_SELECTOR, "#success-modal.in, #error-modal.in")), None), timeout=600)
     text = modal.get_attribute("textContent")
     assert modal.get_attribute("id") == "success-modal", text
-    assert "Successfully autograded 'digit_recognition' for student 'mallory'" in text
+    assert f"Successfully autograded '{TINY_ID}' for student 'mallory'" in text
     assert "Applying preprocessor: SandboxedAutograde" in text, text
     assert "-m autograder grade" in text and "Applying preprocessor: Execute" not in text
     assert not (course / WRITTEN).exists()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", Course(ROOT).id) as gb:
         assert gb.find_submission(ASSIGNMENT, "mallory").score == 5
-    graded = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT /
-                           "digit_recognition.ipynb", as_version=4)
+    graded = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT / TINY_NAME,
+                           as_version=4)
     outputs = "".join(o.get("text", "") for o in graded.cells[1].outputs)
     assert "refused:" in outputs, outputs

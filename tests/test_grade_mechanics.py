@@ -16,14 +16,23 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from helpers import ROOT, by_student, place, run_grade, tiny_course_at, tiny_submission
+from helpers import (
+    ROOT,
+    TINY_ID,
+    TINY_NAME,
+    by_student,
+    place,
+    run_grade,
+    tiny_course_at,
+    tiny_submission,
+)
 
 pytestmark = pytest.mark.slow  # every test runs `python -m autograder grade` (kernels)
 
 
 def _gradebook_scores(course: Path) -> dict[str, float]:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "digit-recognition") as gb:
-        return {s.student.id: s.score for s in gb.find_assignment("digit_recognition").submissions}
+        return {s.student.id: s.score for s in gb.find_assignment(TINY_ID).submissions}
 
 
 def test_a_class_with_broken_submissions_is_graded_to_the_end(tiny_course: Path, tmp_path: Path):
@@ -35,14 +44,14 @@ def test_a_class_with_broken_submissions_is_graded_to_the_end(tiny_course: Path,
     place(subs, "empty", "")
     place(subs, "png", b"\x89PNG\r\n\x1a\n\x00\x00")
     place(subs, "dies", tiny_submission("    import os\n    os._exit(1)"))
-    place(subs, "renamed", tiny_submission(), name="Copy of digit_recognition.ipynb")
+    place(subs, "renamed", tiny_submission(), name=f"Copy of {TINY_NAME}")
 
     grades, output = run_grade(tiny_course, subs)
 
     result = by_student(grades)
     assert set(result) == {"good", "blank", "half", "truncated", "empty", "png", "dies",
                            "renamed"}
-    assert grades["assignment"] == "digit_recognition"
+    assert grades["assignment"] == TINY_ID
     assert (result["good"]["score"], result["good"]["max_score"]) == (5, 5)
     assert result["renamed"]["score"] == 5
     assert result["blank"]["score"] == 0 and result["blank"]["error"] is None

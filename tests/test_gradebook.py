@@ -15,7 +15,8 @@ from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 
 from autograder.grader import gradebook
-from autograder.grader.course import Course, CourseError
+from autograder.grader.assignments import AssignmentError
+from autograder.grader.course import Course
 from autograder.grader.steps import record
 from autograder.grader.steps.sanitize import sanitize
 from autograder.records import SubmissionResult, TestResult
@@ -23,12 +24,12 @@ from autograder.student import verdicts
 from autograder.student.export_cell import read_exported
 from autograder.student.notebook import grade_id
 
-from helpers import tiny_course_at, tiny_submission
+from helpers import TINY_ID, tiny_course_at, tiny_submission
 
 # nbgrader 0.9 with SQLAlchemy 2 warns on every submission; the grader silences it too.
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")
 
-ASSIGNMENT = NOTEBOOK = "digit_recognition"
+ASSIGNMENT = NOTEBOOK = TINY_ID
 
 
 def grades_of(course: Course, student: str) -> dict[str, tuple[float | None, bool]]:
@@ -96,7 +97,8 @@ def test_ensure_assignment_follows_edited_locked_cells_and_points(tiny_gradebook
 
 
 def test_ensure_assignment_without_a_source_notebook_says_what_to_do(tmp_path: Path):
-    with pytest.raises(CourseError, match="no source notebook at .*pass --course-dir"):
+    # A folder without solutions/<id>/<id>.ipynb is no course: refused before any gradebook.
+    with pytest.raises(AssignmentError, match="no assignment in .*pass --course-dir"):
         gradebook.ensure_assignment(Course(tmp_path))
 
 

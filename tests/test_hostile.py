@@ -16,7 +16,16 @@ from nbgrader.api import Gradebook
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
 
-from helpers import ROOT, by_student, place, run_grade, tiny_course_at, tiny_submission
+from helpers import (
+    ROOT,
+    TINY_ID,
+    TINY_NAME,
+    by_student,
+    place,
+    run_grade,
+    tiny_course_at,
+    tiny_submission,
+)
 
 pytestmark = [
     pytest.mark.slow,  # grades a class with `python -m autograder grade` (kernels)
@@ -54,10 +63,10 @@ def hostile_batch(tmp_path_factory, listener):
     for name, text in HONEST.items():
         place(subs, name, text)
     gradebook = course / "gradebook.db"
-    victim = subs / "good" / "digit_recognition.ipynb"
+    victim = subs / "good" / TINY_NAME
     attacks = {
         "read_gradebook": f"open({str(gradebook)!r}, 'rb').read(1)",
-        "list_solutions": f"assert 'digit_recognition' in __import__('os').listdir("
+        "list_solutions": f"assert 'tiny_add' in __import__('os').listdir("
                           f"{str(course / 'solutions')!r})",
         "read_other_student": f"open({str(victim)!r}).read(1)",
         "overwrite_other_student": f"open({str(victim)!r}, 'w').write('pwned')",
@@ -96,7 +105,7 @@ def test_escapes_are_blocked(hostile_batch):
 
 def test_nothing_outside_the_sandbox_changed(hostile_batch):
     course, subs, _ = hostile_batch
-    assert (subs / "good" / "digit_recognition.ipynb").read_text() == HONEST["good"]
+    assert (subs / "good" / TINY_NAME).read_text() == HONEST["good"]
     assert not (course / "pwned.txt").exists()
 
 
@@ -115,8 +124,8 @@ def test_runaway_code_loses_points_with_a_reason(hostile_batch):
 def test_floods_and_daemons_are_contained(hostile_batch):
     course, _, result = hostile_batch
     assert result["output_flood"]["score"] == 5
-    flooded = course / "autograded" / "output_flood" / "digit_recognition"
-    assert (flooded / "digit_recognition.ipynb").stat().st_size < 4 * 2**20
+    flooded = course / "autograded" / "output_flood" / TINY_ID
+    assert (flooded / TINY_NAME).stat().st_size < 4 * 2**20
     assert result["daemon"]["score"] == 5
     uids = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS)
     daemons = [p.info for p in psutil.process_iter(["pid", "uids", "cmdline"])
@@ -142,5 +151,5 @@ def test_gradebook_is_intact_with_every_student_once(hostile_batch):
     if check.returncode == 0:
         assert check.stdout.strip() == "ok"
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "digit-recognition") as gb:
-        students = [s.student.id for s in gb.find_assignment("digit_recognition").submissions]
+        students = [s.student.id for s in gb.find_assignment(TINY_ID).submissions]
     assert sorted(students) == sorted(result) == sorted(p.name for p in Path(subs).iterdir())

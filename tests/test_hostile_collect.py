@@ -256,7 +256,7 @@ def test_an_upload_past_the_bounds_is_not_unpacked(tmp_path: Path, form, bound, 
     assert measured[bound] > getattr(SMALL, bound)  # main: no bound at all
 
     out = tmp_path / "class"
-    collection = lms.collect(download, "canvas", out, upload=SMALL)
+    collection = lms.collect(download, "canvas", out, NOTEBOOK_NAME, upload=SMALL)
     said = said.format(form=form)
     mallory = {s.student: s for s in collection.students}["777"]
     assert f"777: {said}" in collection.unmatched  # so collect exits 1
@@ -286,7 +286,7 @@ def test_a_download_past_its_bounds_is_a_clear_error(tmp_path: Path, bounds, mes
 
     with pytest.raises(CommandError, match=f"the download .*submissions.zip {message}; "
                                            "nothing was collected"):
-        lms.collect(download, "canvas", tmp_path / "class", download=bounds)
+        lms.collect(download, "canvas", tmp_path / "class", NOTEBOOK_NAME, download=bounds)
 
 
 @pytest.mark.parametrize("form", ["zip", "folder"])
@@ -343,7 +343,7 @@ def test_a_sparse_member_is_refused_not_unpacked(tmp_path: Path, monkeypatch):
                               "doejane_456_900_digit_recognition.ipynb": nb("jane")})
     with monkeypatch.context() as unchecked:  # without the refusal: 60 MiB written, uncounted
         unchecked.setattr(lms, "_tar_refusal", lambda info: None)
-        lms.collect(download, "canvas", tmp_path / "unchecked")
+        lms.collect(download, "canvas", tmp_path / "unchecked", NOTEBOOK_NAME)
     assert (tmp_path / "unchecked" / "777" / NOTEBOOK_NAME).stat().st_size == 60 * MiB
     out = tmp_path / "class"
     assert run(download, "--from", "canvas", out) == 1

@@ -23,7 +23,15 @@ from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import execute
 from autograder.grader.steps.collect import collect
 
-from helpers import by_student, empty_gradebook, place, run_grade, tiny_course_at, tiny_submission
+from helpers import (
+    TINY_NAME,
+    by_student,
+    empty_gradebook,
+    place,
+    run_grade,
+    tiny_course_at,
+    tiny_submission,
+)
 
 pytestmark = [
     pytest.mark.slow,  # grades a class (kernels)
@@ -56,7 +64,7 @@ def grade_in_process(base: Path, subs: Path) -> dict:
     gradebook.ensure_assignment(course)
     options = pipeline.Options(limits=Limits(cell_timeout=20, notebook_timeout=60,
                                              disk=CAP_MIB * 2**20), workers=2, hidden=[subs])
-    results = pipeline.grade_all(course, collect([subs]), options,
+    results = pipeline.grade_all(course, collect([subs], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     return {r.student: r for r in results}
 
@@ -85,7 +93,11 @@ def test_the_sandbox_tmpfs_stops_the_writes_and_says_so(tmp_path):
     place(subs, "honest", tiny_submission())
     grades, output = run_grade(course, subs, "--disk-mib", str(CAP_MIB), "--workers", "2")
     result = by_student(grades)
-    assert result["filler"]["score"] == 5, result  # each call's writes failed: the disk stopped
+    # In the kernel each call's writes failed, so add() was right and both tests passed there;
+    # called again outside the kernel, it fills that process's disk too, and what it returned
+    # cannot be kept: test_add (decided outside the kernel) is lost, the kernel-only one kept.
+    assert result["filler"]["tests"]["test_add_strings"]["points"] == 2, result
+    assert result["filler"]["tests"]["test_add"]["points"] == 0, result
     assert "No space left on device" in printed(course, "filler")
     note = (f"your notebook filled the {CAP_MIB} MiB its folder may hold, so its writes "
             "after that failed (No space left on device)")

@@ -22,7 +22,7 @@ from autograder.grader.sandbox import call_functions, folder
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import execute, verify_functions
 
-from helpers import by_student, make_cell
+from helpers import by_student, digit_assignment, make_cell
 
 SOFTMAX = """def my_softmax(z):
     z = np.asarray(z, dtype=float)
@@ -42,6 +42,7 @@ BROKEN_RELU = {
     "exits_in_its_cell": RELU + "\n\nimport os\nos._exit(3)",
 }
 FUNCTION_TESTS = ("test_my_relu", "test_my_softmax", "test_softmax_stability")
+TESTS = digit_assignment().function_checks()
 BUDGET = 6  # seconds per function call process (30 when grading)
 pytestmark = pytest.mark.slow  # processes that hang for their budget
 
@@ -58,7 +59,8 @@ def executed(relu: str) -> nbformat.NotebookNode:
 
 def one_process(nb: nbformat.NotebookNode) -> dict[str, list[dict[str, bytes]]]:
     """main's way: every function's calls in one process, under one budget, tried once."""
-    per_function = {function: tries[0] for function, tries in verify_functions.calls(nb).items()}
+    per_function = {function: tries[0]
+                    for function, tries in verify_functions.calls(nb, TESTS).items()}
     merged = {"cells.json": per_function["my_relu"]["cells.json"], "calls.json": b"[]"}
     calls, inputs = [], {}
     for files in per_function.values():
@@ -74,11 +76,11 @@ def one_process(nb: nbformat.NotebookNode) -> dict[str, list[dict[str, bytes]]]:
 def verdicts(tmp_path, relu: str, split: bool) -> dict[str, str | None]:
     nb = executed(relu)
     box = folder.create(nbformat.writes(nb), tmp_path)
-    calls = verify_functions.calls(nb) if split else one_process(nb)
+    calls = verify_functions.calls(nb, TESTS) if split else one_process(nb)
     returned = execute.call_functions(box, Limits(), calls, uid=None)
     if not split:  # what the one process returned stands for both functions
         returned["my_softmax"] = returned["my_relu"]
-    return verify_functions.problems(returned)
+    return verify_functions.problems(returned, TESTS)
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,15 @@ from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import Outcome, redact
 from autograder.grader.steps.collect import collect
 
-from helpers import empty_gradebook, leaked, place, tiny_course_at, tiny_submission
+from helpers import (
+    TINY_NAME,
+    digit_assignment,
+    empty_gradebook,
+    leaked,
+    place,
+    tiny_course_at,
+    tiny_submission,
+)
 
 HIDDEN = frozenset({"assert add(-1, 1) == 0, 'add(-1, 1) should be 0'",
                     "assert add('a', 'b') == 'ab', 'strings too'"})
@@ -48,6 +56,8 @@ IN_THE_TEST = {
     "names_its_error": "    cell = get_ipython().user_ns['In'][-1]\n"
                        "    raise type(cell.splitlines()[-2], (Exception,), {})('see my name')",
 }
+
+DIGIT = digit_assignment()
 
 
 def submissions(folder: Path) -> None:
@@ -93,7 +103,7 @@ def grade_class(base: Path) -> tuple[Course, dict, list[Path]]:
     submissions(base / "subs")
     options = pipeline.Options(limits=Limits(cell_timeout=10, notebook_timeout=60), workers=2,
                                hidden=[base / "subs"])
-    results = pipeline.grade_all(course, collect([base / "subs"]), options,
+    results = pipeline.grade_all(course, collect([base / "subs"], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     return course, {r.student: r for r in results}, feedback.generate(course).written
 
@@ -155,7 +165,7 @@ def test_every_kind_of_output_is_scrubbed_and_partial_grades_are_kept():
         new_output("execute_result", data={"text/plain": "1.5"}, execution_count=1),
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
-    redact.apply(nb, Outcome(hidden=HIDDEN))
+    redact.apply(nb, Outcome(DIGIT, hidden=HIDDEN))
     text = nbformat.writes(nb)
     assert line not in text and escaped not in text
     assert "before" in text and "after" in text

@@ -29,7 +29,7 @@ from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps.collect import collect
 
-from helpers import empty_gradebook, place, tiny_course_at, tiny_submission
+from helpers import TINY_NAME, empty_gradebook, place, tiny_course_at, tiny_submission
 
 pytestmark = [
     pytest.mark.slow,  # grades a class (kernels)
@@ -41,7 +41,7 @@ SECRET_LINE = "root-only: the instructor's private key"
 # The tiny solution, reached through /proc/self/cwd: inside the jail that is the sandbox
 # (where the attacker made the same folders, so the runner's write succeeds); for the
 # grader, its own working folder, the course.
-SOLUTION_VIA_PROC = "/proc/self/cwd/solutions/digit_recognition/digit_recognition.ipynb"
+SOLUTION_VIA_PROC = "/proc/self/cwd/solutions/tiny_add/tiny_add.ipynb"
 
 
 def attacks(secret_dir: Path, overwritten: Path) -> dict[str, str]:
@@ -49,7 +49,7 @@ def attacks(secret_dir: Path, overwritten: Path) -> dict[str, str]:
     model = secret_dir / "model.keras"
     return {
         # a wrong `add`, yet full marks: the grader scores the solution as this run
-        "executed_link": "import os, contextlib\nos.makedirs('solutions/digit_recognition')\n"
+        "executed_link": "import os, contextlib\nos.makedirs('solutions/tiny_add')\n"
                          "with contextlib.suppress(FileNotFoundError):\n"
                          "    os.unlink('executed.ipynb')\n"
                          f"os.symlink({SOLUTION_VIA_PROC!r}, 'executed.ipynb')",
@@ -143,7 +143,7 @@ def grade_class(base: Path, monkeypatch, fifo: bool) -> tuple[dict, Course, dict
     monkeypatch.chdir(root)  # the grader's working folder: where /proc/self/cwd leads it
     options = pipeline.Options(limits=Limits(cell_timeout=10, notebook_timeout=60),
                                workers=2, hidden=[subs])
-    results = pipeline.grade_all(course, collect([subs]), options,
+    results = pipeline.grade_all(course, collect([subs], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     planted = {"model": secret_dir / "model.keras", "overwritten": overwritten}
     return {r.student: r for r in results}, course, planted

@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 
 from autograder.model.isolated import read_apart
-from autograder.model.saved_model import EXPECTED_SHAPES, UnreadableModel, read_saved_model
+from autograder.model.saved_model import UnreadableModel, read_saved_model
 from autograder.student import export_cell
 from autograder.student.export_cell import read_exported
 
-from helpers import by_student
+from helpers import by_student, digit_assignment
 
 LAYERS = [{"class_name": "InputLayer", "config": {}}] + [
     {"class_name": "Dense", "config": {"units": units, "activation": act}}
@@ -61,6 +61,8 @@ def plain_weights(h5, skip: int | None = None) -> None:
             if n != skip or k != "0":
                 g.create_dataset(k, data=np.full(shape, 0.5, dtype="<f4"))
 
+EXPECTED_SHAPES = digit_assignment().model.weight_shapes
+
 
 # main's reader: every group and weight read as it is, wherever its bytes are.
 MAINS_WAY = """
@@ -68,17 +70,18 @@ import numpy as np
 from autograder.model import saved_model
 saved_model._hard = lambda h5, path: h5.get("/".join(path))
 saved_model._dataset = lambda group, name: group[name]
-saved_model._read_weights = lambda datasets: [np.array(d) for d in datasets]
+saved_model._read_weights = lambda datasets, shapes: [np.array(d) for d in datasets]
 """
 READ = """
 import resource, sys
+SHAPES = [(400, 25), (25,), (25, 15), (15,), (15, 10), (10,)]
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a grader with 1 GiB to spare
 from pathlib import Path
 from autograder.model import saved_model
 if sys.argv[2] == "main":
     exec(sys.argv[3])
 try:
-    saved = saved_model.read_saved_model(Path(sys.argv[1]))
+    saved = saved_model.read_saved_model(Path(sys.argv[1]), SHAPES)
     if saved.weights:
         print("read:", saved.weights[0].astype("<f4").tobytes().hex())
     else:
@@ -159,9 +162,10 @@ def test_virtual_datasets_and_external_links_are_refused(tmp_path):
     # main's reader in that process (put in front as the jail is), the crash is one
     # student's unreadable model, not the grader's end.
     with pytest.raises(UnreadableModel, match="stopped by signal SIGSEGV"):
-        read_apart(virtual_model.read_bytes(), prefix=[sys.executable, "-c", MAINS_READER])
+        read_apart(virtual_model.read_bytes(), EXPECTED_SHAPES,
+                   prefix=[sys.executable, "-c", MAINS_READER])
     with pytest.raises(UnreadableModel, match="not stored as Keras stores"):
-        read_apart(virtual_model.read_bytes())
+        read_apart(virtual_model.read_bytes(), EXPECTED_SHAPES)
     assert "ExternalLink, which points outside" in read_in_a_process(linked_model, "bounded")
 
 
@@ -200,7 +204,7 @@ def test_a_zip_member_is_read_no_further_than_its_cap(tmp_path):
     with zipfile.ZipFile(model) as archive:  # main: archive.read, whatever it expands to
         assert len(archive.read("config.json")) == 64 * 2**20
     with pytest.raises(UnreadableModel, match="config.json in the saved model is more than"):
-        read_saved_model(model)
+        read_saved_model(model, EXPECTED_SHAPES)
 
 
 def test_exported_json_files_are_capped_and_read_as_data(tmp_path):
@@ -222,7 +226,7 @@ def test_exported_json_files_are_capped_and_read_as_data(tmp_path):
 
 def test_a_model_keras_saves_still_reads(tmp_path):
     model = keras_file(tmp_path / "plain.keras", plain_weights)
-    saved = read_saved_model(model)
+    saved = read_saved_model(model, EXPECTED_SHAPES)
     assert saved.weight_shapes == EXPECTED_SHAPES and len(saved.weights) == 6
     assert [layer["units"] for layer in saved.layers] == [25, 15, 10]
 

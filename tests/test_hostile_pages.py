@@ -33,7 +33,7 @@ from autograder.grader.feedback import model_section
 from autograder.grader.page_safety import CSP, protect, safe_output_metadata, with_csp
 from autograder.student.export_cell import HISTORY_BYTES
 
-from helpers import ROOT, place, run_grade, tiny_course_at, tiny_submission
+from helpers import ROOT, digit_assignment, place, run_grade, tiny_course_at, tiny_submission
 
 # A 1x1 transparent PNG (what the web server answers, and a legitimate inline image).
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
@@ -319,8 +319,8 @@ def test_a_feedback_page_of_a_hostile_notebook_runs_and_fetches_nothing(
     place(tmp_path / "class", "mallory", hostile_submission(listener.url))
     grades, output = run_grade(course, tmp_path / "class")
     assert grades["submissions"][0]["score"] == 5, output
-    graded = nbformat.read(course / "autograded/mallory/digit_recognition/"
-                                    "digit_recognition.ipynb", as_version=4)
+    graded = nbformat.read(course / "autograded/mallory/tiny_add/tiny_add.ipynb",
+                           as_version=4)
     assert visit(render(graded, before_config())) == (
         {"width": "1"}, ["/filenames.png", "/markdown-cell.png", "/markdown-output.png"])
     assert click_the_script_links(browser) == {"width": "1", "celllink": "1", "outputlink": "1"}
@@ -328,7 +328,7 @@ def test_a_feedback_page_of_a_hostile_notebook_runs_and_fetches_nothing(
     proc = subprocess.run([sys.executable, "-m", "autograder", "feedback", "--course-dir",
                            str(course)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    page = (course / "feedback/mallory/digit_recognition/digit_recognition.html").read_text()
+    page = (course / "feedback/mallory/tiny_add/tiny_add.html").read_text()
     assert visit(page) == ({}, [])
     assert click_the_script_links(browser) == {}
     assert browser.execute_script(
@@ -355,7 +355,7 @@ def test_a_history_json_that_is_not_read_is_a_note_on_the_page(tmp_path):
         artifacts = tmp_path / name
         artifacts.mkdir()
         make(artifacts / "history.json")
-        section = model_section(artifacts)
+        section = model_section(digit_assignment(), artifacts)
         assert "The saved training history was not read" in section, name
         assert "<img" not in section, name
     # Read by its path, as before, the link gives the other student's history to plot.

@@ -28,6 +28,8 @@ from autograder.grader.roster import Student
 from autograder.grader.steps import report
 from autograder.records import SubmissionResult, TestResult
 
+from helpers import TINY_ID
+
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")  # nbgrader 0.9 noise
 
 FULL = {"test_add": TestResult(3, 3, "passed"), "test_add_strings": TestResult(2, 2, "passed")}
@@ -84,7 +86,7 @@ def test_commas_and_quotes_in_a_name_cannot_move_a_score(tiny_gradebook_course, 
     assert len(ours) == 2
 
 
-DR = "digit_recognition"
+DR = TINY_ID
 
 
 @pytest.mark.parametrize(("options", "rows"), [
@@ -155,7 +157,7 @@ def test_numbers_stay_bare_numbers_even_negative(tiny_gradebook_course, tmp_path
     gradebook.save_merged(course, [SubmissionResult.of_tests(
         "neg", {**FULL, "test_add": TestResult(-3, 3, "a manual deduction")})])
     text = export_grades(course, tmp_path / "ours.csv").read_text(encoding="utf-8")
-    assert text.splitlines()[1] == '"digit_recognition","","","neg","","","",-1.0,0.0,0.0,5.0'
+    assert text.splitlines()[1] == f'"{TINY_ID}","","","neg","","","",-1.0,0.0,0.0,5.0'
 
 
 # -- the terminal -----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from autograder.grader.steps import collect as collect_step
 from autograder.grader.steps.collect import Submission, collect
 
 from helpers import (
-    NOTEBOOK_NAME,
+    TINY_ID,
+    TINY_NAME,
     by_student,
     empty_gradebook,
     place,
@@ -56,7 +57,7 @@ def test_a_timestamp_txt_in_the_students_folder_is_not_a_hand_in_time(tmp_course
     # main took it, as nbgrader reads the file in its own submitted/ folders
     coursedir = CourseDirectory(config=tmp_course.nbgrader_config())
     assert str(coursedir.get_existing_timestamp(str(notebook.parent))) == "2026-11-01 08:00:00"
-    [sub] = collect([tmp_path / "class"])
+    [sub] = collect([tmp_path / "class"], expected=TINY_NAME)
     assert sub.handed_in(tmp_course) is None  # and no file time instead: that is "copied"
     # nbgrader's exchange (or an earlier grade) writes it in the course's submitted/ folder
     kept = tmp_course.submitted_notebook("amy")
@@ -72,17 +73,17 @@ def test_a_collection_json_in_the_students_repository_is_not_read(tmp_path, monk
     """An instructor regrading one notebook by its path inside a clone: the record beside
     the class's folders counts, not the one the student committed next to the notebook."""
     clone = tmp_path / "class" / "amy"
-    notebook = place(clone / "assignments", "digit_recognition", tiny_submission())
+    notebook = place(clone / "assignments", TINY_ID, tiny_submission())
     record(tmp_path / "class", "amy", COLLECTED_AT, REAL_COMMIT)
     record(clone / "assignments", "amy", PLANTED_AT, PLANTED_COMMIT)  # committed by amy
     with monkeypatch.context() as main:  # main read the record beside the notebook's folder
         main.setattr(collect_step, "class_record", lambda sub: sub.folder.parent)
-        [planted] = collect([notebook], "amy")
+        [planted] = collect([notebook], "amy", expected=TINY_NAME)
     assert (planted.submitted_at, planted.commit) == (PLANTED_AT, PLANTED_COMMIT)
     for given in ([notebook], [clone]):
-        [sub] = collect(given, "amy")
+        [sub] = collect(given, "amy", expected=TINY_NAME)
         assert (sub.submitted_at, sub.commit) == (COLLECTED_AT, REAL_COMMIT), given
-    [sub] = collect([tmp_path / "class"])
+    [sub] = collect([tmp_path / "class"], expected=TINY_NAME)
     assert (sub.submitted_at, sub.commit) == (COLLECTED_AT, REAL_COMMIT)
 
 
@@ -94,7 +95,7 @@ def test_without_a_class_record_a_planted_one_is_not_read_either(tmp_path):
     record(clone, "amy", PLANTED_AT, PLANTED_COMMIT)
     for given, student in (([notebook], "amy"), ([clone / "amy"], "amy"),
                            ([tmp_path / "class"], None)):
-        [sub] = collect(given, student)
+        [sub] = collect(given, student, expected=TINY_NAME)
         assert (sub.submitted_at, sub.commit) == (None, None), given
 
 
@@ -114,17 +115,17 @@ def test_a_planted_time_reaches_no_record(tmp_path):
     grades, _ = run_grade(course, tmp_path / "class")
     amy = by_student(grades)["amy"]
     assert amy["score"] == 5 and "submitted_at" not in amy
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "digit-recognition") as gb:
-        assert gb.find_submission("digit_recognition", "amy").timestamp is None
-    assert not (course / "submitted" / "amy" / "digit_recognition" / "timestamp.txt").exists()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", Course(course).id) as gb:
+        assert gb.find_submission(TINY_ID, "amy").timestamp is None
+    assert not (course / "submitted" / "amy" / TINY_ID / "timestamp.txt").exists()
 
 
 # --- links to the solution (a real class, in this process) -------------------------------------
 
 def grade(course: Course, paths: list[Path], student: str | None = None) -> dict:
     options = pipeline.Options(isolate=False, workers=1, zygote=False)
-    results = pipeline.grade_all(course, collect(paths, student), options,
-                                 gradebook.points_by_test(course))
+    subs = collect(paths, student, expected=course.assignment.notebook)
+    results = pipeline.grade_all(course, subs, options, gradebook.points_by_test(course))
     return {r.student: r for r in results}
 
 
@@ -138,7 +139,7 @@ def test_a_notebook_or_folder_that_links_to_the_solution_is_refused(tmp_course, 
     linked_folder.parent.mkdir()
     linked_folder.symlink_to(solution.parent)  # a student folder of the class
     (tmp_path / "class" / "bob").mkdir()
-    (tmp_path / "class" / "bob" / NOTEBOOK_NAME).symlink_to(solution)  # found in a folder
+    (tmp_path / "class" / "bob" / TINY_NAME).symlink_to(solution)  # found in a folder
     gradebook.ensure_assignment(tmp_course)
     def grade_both() -> dict:
         return {**grade(tmp_course, [given], "mallory"), **grade(tmp_course, [tmp_path / "class"])}

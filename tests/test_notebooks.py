@@ -8,6 +8,7 @@ alternative correct answers and typical mistakes run against the real test cells
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from nbgrader.utils import determine_grade, is_grade
 from autograder.grader import gradebook
 from autograder.grader.reference import run_notebook
 
-from helpers import RELEASE, ROOT, SOLUTION, quiet_free_env
+from helpers import ASSIGNMENT_ID, NOTEBOOK_NAME, RELEASE, ROOT, SOLUTION, quiet_free_env
 
 SOLUTION_IDS = ["my_relu", "my_softmax", "model", "compile"]
 TEST_POINTS = {
@@ -247,38 +248,45 @@ def test_release_is_what_nbgrader_generates(tmp_path, empty_gradebook):
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
+    from autograder.assignment import METADATA_KEY
     from autograder.grader.course import Course
+    from autograder.grader.release_check import CheckedRelease
 
-    (tmp_path / "solutions" / "digit_recognition").mkdir(parents=True)
-    shutil.copy(SOLUTION, tmp_path / "solutions" / "digit_recognition")
+    # The whole assignment folder: CheckedRelease (first of nbgrader_config.py's
+    # GenerateAssignment preprocessors) reads its grading.py.
+    shutil.copytree(SOLUTION.parent, tmp_path / "solutions" / ASSIGNMENT_ID)
     shutil.copyfile(empty_gradebook, tmp_path / "gradebook.db")
     config = Course(tmp_path).nbgrader_config()
-    config.CourseDirectory.assignment_id = "digit_recognition"
+    assert config.GenerateAssignment.preprocessors[0] is CheckedRelease
+    config.CourseDirectory.assignment_id = ASSIGNMENT_ID
     app = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
     app.force = True
     app.create_assignment = True
     result = capture_log(app)
     assert result["success"], result.get("error", "") + result.get("log", "")
-    generated = tmp_path / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
-    assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), STALE
+    generated = nbformat.read(tmp_path / "assignments" / ASSIGNMENT_ID / NOTEBOOK_NAME,
+                              as_version=4)
+    assert generated == nbformat.read(RELEASE, as_version=4), STALE
+    # stamped by CheckedRelease with what the student's check may know of the assignment
+    public = json.loads(json.dumps(Course(tmp_path).assignment.public()))
+    assert generated.metadata[METADATA_KEY] == public
 
 
 @pytest.mark.slow  # the nbgrader command starts slowly (~17 s: imports, `alembic heads`)
 def test_nbgrader_command_generates_the_same_release(tmp_path):
     """What `make release` runs: the nbgrader command, from a folder holding the config."""
-    (tmp_path / "solutions" / "digit_recognition").mkdir(parents=True)
-    shutil.copy(SOLUTION, tmp_path / "solutions" / "digit_recognition")
+    shutil.copytree(SOLUTION.parent, tmp_path / "solutions" / ASSIGNMENT_ID)  # with grading.py
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
     result = subprocess.run(
-        [str(bin_dir / "nbgrader"), "generate_assignment", "digit_recognition", "--force",
+        [str(bin_dir / "nbgrader"), "generate_assignment", ASSIGNMENT_ID, "--force",
          "--db", f"sqlite:///{tmp_path / 'gb.db'}"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    generated = tmp_path / "assignments" / "digit_recognition" / "digit_recognition.ipynb"
+    generated = tmp_path / "assignments" / ASSIGNMENT_ID / NOTEBOOK_NAME
     assert nbformat.read(generated, as_version=4) == nbformat.read(RELEASE, as_version=4), STALE
     # nbgrader stamped its new gradebook by running `alembic heads`; the grader reads the
     # same head in its own process (autograder/grader/gradebook.py).

@@ -6,6 +6,7 @@ Execution itself (kernels, sandboxes) is tested through `grade` in test_grade_me
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import nbformat
@@ -13,7 +14,9 @@ import pytest
 from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 
+from autograder.assignment import KernelOnly
 from autograder.grader import gradebook, pipeline
+from autograder.grader.assignments import load as load_assignment
 from autograder.grader.course import Course
 from autograder.grader.steps import (
     ledger,
@@ -27,14 +30,16 @@ from autograder.grader.steps import (
 from autograder.grader.steps.collect import Submission, collect
 from autograder.grader.steps.execute import Execution
 from autograder.records import SubmissionError, SubmissionResult, TestResult
-from autograder.spec import RELEASE_NOTEBOOK
 from autograder.student.notebook import grade_id
 
-from helpers import place, tiny_submission
+from helpers import TINY_GRADING, TINY_ID, TINY_NAME, place, tiny_submission
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")  # nbgrader 0.9 noise
 
 POINTS = {"test_add": 3.0, "test_add_strings": 2.0}
+TINY = load_assignment(TINY_GRADING.parents[2], TINY_ID)
+# For verdicts written without a run outside the kernel: no test waits for one.
+TINY_IN_KERNEL = dataclasses.replace(TINY, checks=dict.fromkeys(TINY.checks, KernelOnly("here")))
 
 
 def short(module) -> str:
@@ -79,7 +84,7 @@ def executed_tiny(ran: dict[str, bool], stderr_in: str | None = None):
 def test_scored_notebook_writes_every_verdict_into_the_notebook():
     run = Execution(executed_tiny({"test_add_strings": False}, stderr_in="test_add"),
                     problem="the notebook ran longer than 600 s in total and was stopped")
-    nb = pipeline.scored_notebook(run, ["test cell test_add was changed"])
+    nb = pipeline.scored_notebook(TINY_IN_KERNEL, run, ["test cell test_add was changed"])
     assert nb.cells[0].cell_type == "markdown"
     assert "- test cell test_add was changed" in nb.cells[0].source
     results = score.score(nb)
@@ -92,14 +97,14 @@ def test_scored_notebook_writes_every_verdict_into_the_notebook():
 
 def test_a_run_without_a_notebook_is_a_submission_error():
     with pytest.raises(SubmissionError, match="used more than 3.0 GiB"):
-        pipeline.scored_notebook(Execution(None, problem="the notebook used more than 3.0 GiB"),
-                                 [])
+        pipeline.scored_notebook(TINY, Execution(None, problem="the notebook used more than "
+                                                 "3.0 GiB"), [])
     with pytest.raises(SubmissionError, match="could not be run"):
-        pipeline.scored_notebook(Execution(None), [])
+        pipeline.scored_notebook(TINY, Execution(None), [])
 
 
 def test_failed_gives_every_test_zero_with_the_reason():
-    sub = Submission("amy", None, note="graded mine.ipynb (expected digit_recognition.ipynb)")
+    sub = Submission("amy", None, note=f"graded mine.ipynb (expected {TINY_NAME})")
     result = pipeline.failed(sub, "mine.ipynb is empty", POINTS)
     assert (result.student, result.score, result.max_score) == ("amy", 0, 5)
     assert result.error == "mine.ipynb is empty"
@@ -113,7 +118,7 @@ def test_failed_gives_every_test_zero_with_the_reason():
 @pytest.fixture
 def course(tiny_gradebook_course: Course) -> Course:
     """The tiny course with a release to compare submissions with (for tamper_check)."""
-    release = tiny_gradebook_course.root / RELEASE_NOTEBOOK
+    release = tiny_gradebook_course.root / "assignments" / TINY_ID / TINY_NAME
     release.parent.mkdir(parents=True)
     release.write_text(tiny_submission(None), encoding="utf-8")
     return tiny_gradebook_course
@@ -128,7 +133,7 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
                                                                      request):
     nb = nbformat.reads(tiny_submission(), as_version=4)
     nb.cells[2].source = "pass  # no tests for me"
-    [sub] = collect([place(tmp_path / "subs", "amy", nbformat.writes(nb))])
+    [sub] = collect([place(tmp_path / "subs", "amy", nbformat.writes(nb))], expected=TINY_NAME)
     before = copy.deepcopy(sub)
     base = tmp_path / "sandboxes"  # as sandbox.new_base() makes it for a run
     base.mkdir()
@@ -148,7 +153,7 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
 
 
 def test_prepare_an_untouched_submission_finds_nothing(course, tmp_path: Path):
-    [sub] = collect([place(tmp_path / "subs", "bob", tiny_submission())])
+    [sub] = collect([place(tmp_path / "subs", "bob", tiny_submission())], expected=TINY_NAME)
     prepared = pipeline.prepare(course, sub, tmp_path)
     prepared.sandbox.remove()
     assert prepared.tampering == []
@@ -159,7 +164,7 @@ def test_prepare_an_untouched_submission_finds_nothing(course, tmp_path: Path):
     ("{not json", "not valid notebook JSON"),
 ])
 def test_prepare_refuses_a_file_that_is_not_a_notebook(course, tmp_path, content, message):
-    [sub] = collect([place(tmp_path / "subs", "carl", content)])
+    [sub] = collect([place(tmp_path / "subs", "carl", content)], expected=TINY_NAME)
     with pytest.raises(SubmissionError, match=message):
         pipeline.prepare(course, sub, tmp_path)
     assert students(course) == []  # nothing was registered for it
@@ -178,7 +183,7 @@ def test_grade_all_keeps_unchanged_results_and_records_failures(course, tmp_path
     place(subs_dir, "carl", "")
     (subs_dir / "dora").mkdir()
     (subs_dir / "dora" / "notes.txt").write_text("I could not do it")
-    subs = collect([subs_dir])
+    subs = collect([subs_dir], expected=TINY_NAME)
     # amy was graded before, with these very bytes and tests
     earlier = SubmissionResult.of_tests("amy", {"test_add": TestResult(3, 3, "passed"),
                                                 "test_add_strings": TestResult(2, 2, "passed")})
@@ -199,12 +204,12 @@ def test_grade_all_keeps_unchanged_results_and_records_failures(course, tmp_path
     assert "is empty" in carl.error and carl.score == 0
     assert "no notebook found" in dora.error and dora.score == 0
     with Gradebook(course.db, course.id) as gb:  # failures are zero in the gradebook too
-        graded = {s.student.id: s.score for s in gb.find_assignment("digit_recognition")
+        graded = {s.student.id: s.score for s in gb.find_assignment(TINY_ID)
                   .submissions}
     assert graded == {"carl": 0, "dora": 0}
 
     # a second run changes nothing: every result is now in the ledger
-    again = pipeline.grade_all(course, collect([subs_dir]), options, POINTS)
+    again = pipeline.grade_all(course, collect([subs_dir], expected=TINY_NAME), options, POINTS)
     assert [r.notes for r in again] == [[pipeline.UNCHANGED]] * 3
     assert [r.as_dict() for r in again] == [r.as_dict() for r in results]
     book.close()

@@ -14,12 +14,12 @@ from pg_server import postgres_url  # noqa: F401  (session fixture: a real serve
 
 from autograder.grader.course import Course
 
-from helpers import by_student, place, run_grade, tiny_submission
+from helpers import TINY_ID, by_student, place, run_grade, tiny_submission
 
 pytestmark = pytest.mark.slow  # runs `python -m autograder grade` (kernels)
 
 COURSE_ID = "digit-recognition"
-ASSIGNMENT = "digit_recognition"
+ASSIGNMENT = TINY_ID
 EXPECTED = {"good": 5, "blank": 0, "half": 2, "malformed": 0}
 
 

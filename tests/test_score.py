@@ -14,9 +14,11 @@ from autograder.grader.steps import Outcome
 from autograder.grader.steps.score import clean_outputs, mark_not_run, score
 from autograder.student import verdicts
 
-from helpers import make_cell
+from helpers import digit_assignment, make_cell
 
 NOISE = "I0000 tensorflow/core/util/port.cc:153] oneDNN custom operations are on.\n"
+
+DIGIT = digit_assignment()
 
 
 def executed(*tests):
@@ -41,7 +43,7 @@ def test_clean_outputs_tidies_then_limits_long_outputs():
         ("test_deep", [new_output("error", ename="RecursionError", evalue="too deep",
                                   traceback=long_traceback)], True),
     )
-    nb = clean_outputs(nb, Outcome())
+    nb = clean_outputs(nb, Outcome(DIGIT))
     noisy, warns, flooded, deep = nb.cells
     assert noisy.outputs == []  # library logging is not the student's
     assert warns.outputs[0].name == "stdout"
@@ -59,8 +61,8 @@ def test_clean_outputs_tidies_then_limits_long_outputs():
 def test_mark_not_run_acts_only_when_execution_stopped_early():
     nb = executed(("test_ran", [], True), ("test_never", [], False))
     before = copy.deepcopy(nb)
-    assert mark_not_run(nb, Outcome(problem=None)) == before
-    marked = mark_not_run(nb, Outcome(problem="the notebook ran longer than 600 s"))
+    assert mark_not_run(nb, Outcome(DIGIT, problem=None)) == before
+    marked = mark_not_run(nb, Outcome(DIGIT, problem="the notebook ran longer than 600 s"))
     results = score(marked)
     assert results["test_ran"].points == 2
     assert results["test_never"].points == 0

@@ -15,7 +15,10 @@ from nbgrader.utils import determine_grade
 from autograder.records import TestResult
 from autograder.student import verdicts
 
-from helpers import make_cell
+from helpers import digit_assignment, make_cell
+
+# The real assignment's patterns of library noise (its grading.py).
+TF_NOISE = digit_assignment().stderr_noise
 
 NOISE = ("2026-11-25 10:00:00.000001: I tensorflow/core/util/port.cc:153] oneDNN custom "
          "operations are on. You may see slightly different numerical results.\n")
@@ -98,7 +101,7 @@ def test_stderr_costs_the_points_until_tidied_into_a_note():
     assert before.points == 0
     assert before.feedback == ("the test wrote to stderr, which nbgrader counts as a failure: "
                                "UserWarning: careful")
-    after = verdicts.score(verdicts.tidy(nb))["test_x"]
+    after = verdicts.score(verdicts.tidy(nb, TF_NOISE))["test_x"]
     assert after == TestResult(3.0, 3.0, "passed (note: it wrote to stderr: UserWarning: careful)")
     note = nb.cells[0].outputs[1]
     assert (note.name, note.text) == ("stdout",
@@ -117,7 +120,7 @@ def test_library_noise_is_dropped_from_every_cell_and_the_students_stderr_kept()
     setup.outputs = [stderr(NOISE), stdout("TensorFlow 2.21\n"), stderr(CUDA_NOISE)]
     test = graded_cell("test_x", stderr(NOISE), stderr("my own warning\n"))
     md = make_cell("markdown", "# text")
-    nb = verdicts.drop_library_noise(notebook(md, setup, test))
+    nb = verdicts.drop_library_noise(notebook(md, setup, test), TF_NOISE)
     assert nb.cells[1].outputs == [stdout("TensorFlow 2.21\n")]
     assert nb.cells[2].outputs == [stderr("my own warning\n")]
     assert verdicts.score(nb)["test_x"].points == 0  # the student's own stderr still counts
@@ -148,17 +151,18 @@ def test_fail_test_adds_the_graders_verdict_to_that_test_only():
     assert results["test_b"] == TestResult(0.0, 3.0, "GraderCheck: recomputed accuracy is 0.5")
 
 
-def test_only_autograded_test_cells_are_scored_in_notebook_order():
+def test_every_cell_with_points_is_listed_in_notebook_order_answers_graded_by_hand():
     manual = make_cell("code", "answer here", "manual", grade=True, solution=True, points=5)
     nb = notebook(
         make_cell("markdown", "# intro", "intro", locked=True),
         graded_cell("test_b", points=2),
         make_cell("code", "def f(): pass", "f", solution=True),
-        manual,  # a manually graded answer: nbgrader's, not ours to score
+        manual,  # a manually graded answer: listed, graded by hand in formgrader
         make_cell("code", "print('mine')"),  # a cell the student added
         graded_cell("test_a", points=1),
     )
-    assert list(verdicts.score(nb)) == ["test_b", "test_a"]
+    assert list(verdicts.score(nb)) == ["test_b", "manual", "test_a"]
+    assert verdicts.score(nb)["manual"].manual
     assert verdicts.score(notebook()) == {}
 
 
@@ -188,7 +192,7 @@ def test_score_gives_the_points_nbgrader_gives(outputs):
 @pytest.mark.parametrize("outputs", CELLS.values(), ids=CELLS.keys())
 def test_after_tidying_nbgrader_still_agrees(outputs):
     """The gradebook scores the tidied notebook: a stderr note costs nothing there either."""
-    nb = verdicts.tidy(notebook(graded_cell("test_x", *outputs, points=3)))
+    nb = verdicts.tidy(notebook(graded_cell("test_x", *outputs, points=3)), TF_NOISE)
     assert verdicts.score(nb)["test_x"].points == determine_grade(nb.cells[0])[0]
 
 

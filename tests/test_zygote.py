@@ -30,7 +30,9 @@ from autograder.grader.sandbox.zygote import Job, Zygote, notebook_imports
 from helpers import (
     NOTEBOOK_NAME,
     SOLUTION,
+    TINY_NAME,
     by_student,
+    kernel_only_grading,
     make_cell,
     place,
     run_grade,
@@ -172,6 +174,7 @@ def probe_course(tmp_path_factory) -> Path:
     src = course / "solutions" / "digit_recognition"
     src.mkdir(parents=True)
     nbformat.write(probe_notebook(), src / NOTEBOOK_NAME)
+    kernel_only_grading(src)
     return course
 
 
@@ -349,7 +352,7 @@ def test_without_fork_the_class_is_graded_in_fresh_processes_with_a_warning(
     place(subs, "amy", tiny_submission())
     place(subs, "bob", tiny_submission(None))
     with caplog.at_level(logging.WARNING, logger="autograder.grader.pipeline"):
-        results = pipeline.grade_all(tiny_gradebook_course, collect([subs]),
+        results = pipeline.grade_all(tiny_gradebook_course, collect([subs], expected=TINY_NAME),
                                      pipeline.Options(workers=2, isolate=False),
                                      gradebook.points_by_test(tiny_gradebook_course))
     assert [(r.student, r.score, r.error) for r in results] == [("amy", 5, None),

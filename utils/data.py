@@ -105,3 +105,8 @@ def load_data(
         raise DataError(file, f"cannot read digits data file ({exc})") from exc
     _validate(file, X, y)
     return X, y
+
+
+def trusted_data() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled data set, checksum verified: what the grader decides the model tests on."""
+    return load_data(DATA_FILE, verify=True)

@@ -6,11 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder.assignment import Assignment, missing_checks
+from autograder.grader import assignments
 from autograder.records import CommandError
-from autograder.spec import ASSIGNMENT_ID, NOTEBOOK_ID, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.student.notebook import autograded_cells, grade_id
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # One source of truth for nbgrader settings, shared by the nbgrader CLI and this package.
@@ -27,8 +30,29 @@ class Course:
 
     root: Path
     db_url: str | None = None
-    assignment_id: str = ASSIGNMENT_ID
-    notebook_id: str = NOTEBOOK_ID
+    # None: the course's only assignment (``assignments.choose`` says which, or why not).
+    assignment_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assignment_id",
+                           assignments.choose(self.root, self.assignment_id))
+
+    def with_assignment(self, assignment_id: str) -> Course:
+        return Course(self.root, self.db_url, assignment_id)
+
+    @property
+    def notebook_id(self) -> str:
+        """nbgrader's notebook id: the assignment's notebook is named after it."""
+        return self.assignment_id
+
+    @property
+    def assignment(self) -> Assignment:
+        """What ``solutions/<id>/grading.py`` declares (loaded on first use)."""
+        return assignments.load(self.root, self.assignment_id)
+
+    @property
+    def assignment_ids(self) -> list[str]:
+        return assignments.ids(self.root)
 
     @property
     def db(self) -> str:
@@ -87,11 +111,13 @@ class Course:
     @property
     def release_notebook(self) -> Path | None:
         """The student version of this course's notebook, when there is one to compare with."""
-        own = self.root / RELEASE_NOTEBOOK
+        release = Path("assignments", self.assignment_id, f"{self.notebook_id}.ipynb")
+        own = self.root / release
         if own.is_file():
             return own
-        repo = REPO_ROOT / RELEASE_NOTEBOOK
-        same_source = self.source_notebook.resolve() == (REPO_ROOT / SOURCE_NOTEBOOK).resolve()
+        repo = REPO_ROOT / release
+        source = Path("solutions", self.assignment_id, f"{self.notebook_id}.ipynb")
+        same_source = self.source_notebook.resolve() == (REPO_ROOT / source).resolve()
         return repo if same_source and repo.is_file() else None
 
     def artifacts_dir(self, student: str) -> Path:
@@ -130,6 +156,18 @@ class Course:
                 f"no source notebook at {self.source_notebook}: run the command from the "
                 "instructor repository (the folder holding solutions/) or pass --course-dir"
             )
+        problems = unchecked_tests(self)
+        if problems:
+            raise CourseError(f"{self.assignment_id} cannot be graded as it is:\n- "
+                              + "\n- ".join(problems))
+
+
+def unchecked_tests(course: Course) -> list[str]:
+    """What is wrong between the source notebook's autograded tests and grading.py's checks
+    (empty when every test is decided outside the kernel or says why not)."""
+    nb = nbformat.read(course.source_notebook, as_version=4)
+    graded = [grade_id(c) for c in autograded_cells(nb) if c.cell_type == "code"]
+    return missing_checks(course.assignment, graded)
 
 
 class CourseError(CommandError):

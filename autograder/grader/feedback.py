@@ -1,5 +1,5 @@
 """Per-student feedback HTML: nbgrader's ``generate_feedback``, minus hidden-test source,
-plus what a student of this assignment needs to see about their trained model.
+plus the figures the assignment draws of the student's trained model (``Assignment.feedback``).
 
 nbgrader renders the autograded notebook, in which the hidden tests were restored, so its
 feedback shows their source (jupyter/nbgrader#917). ``HideHiddenTests`` runs first among
@@ -18,6 +18,7 @@ import html
 import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,8 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
 
+from autograder.assignment import Assignment, DenseModel, Figure
+from autograder.grader import assignments, gradebook
 from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
@@ -39,14 +42,14 @@ from autograder.grader.steps.ledger import Ledger
 from autograder.model.isolated import read_apart
 from autograder.model.saved_model import (
     ModelShapeError,
+    SavedModel,
     UnreadableModel,
-    forward_logits,
+    check_weights,
 )
 from autograder.records import SubmissionResult, TestResult, plain_number
 from autograder.student import verdicts
 from autograder.student.export_cell import HISTORY_BYTES, MODEL_BYTES
 from autograder.untrusted import Refused, read_bytes
-from digit_helpers import DataError, load_data, plot_confusion_matrix, plot_loss, plot_misclassified
 
 SECTION_ID = "model-feedback"
 __all__ = ["HideHiddenTests", "cut_hidden", "generate", "write_page"]
@@ -69,70 +72,83 @@ def _note(text: str) -> str:
     return f"<p><em>{html.escape(text)}</em></p>"
 
 
-def _loss_part(artifacts: Path) -> list[str]:
-    """The loss curve from the student's ``history.json``, read as untrusted (no link
-    followed, at most ``HISTORY_BYTES`` bytes); a file that is not read is said, not fatal."""
-    parts = ["<h4>Loss curve</h4>"]
+def _history(artifacts: Path) -> tuple[dict | None, str | None]:
+    """The student's ``history.json``, read as untrusted (no link followed, at most
+    ``HISTORY_BYTES`` bytes), or why there is none to show."""
     try:
         raw = read_bytes(artifacts, "history.json", HISTORY_BYTES)
     except FileNotFoundError:
-        return parts + [_note("No training history was saved for this submission: the "
-                              "notebook did not finish training (history = model.fit(...)).")]
+        return None, ("No training history was saved for this submission: the notebook did "
+                      "not finish training (history = model.fit(...)).")
     except (Refused, OSError) as exc:
-        return parts + [_note(f"The saved training history was not read: {exc}")]
+        return None, f"The saved training history was not read: {exc}"
     try:
-        parts.append(_png(plot_loss(json.loads(raw)), "Your training loss, epoch by epoch"))
-    except (ValueError, TypeError, RecursionError) as exc:  # deep nesting is a RecursionError
-        parts.append(_note(f"The saved training history cannot be plotted: {exc}"))
-    return parts
+        history = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # deep nesting is a RecursionError
+        return None, f"The saved training history cannot be plotted: {exc}"
+    if not isinstance(history, dict):
+        return None, "The saved training history cannot be plotted: it is not a dict"
+    return history, None
 
 
-@lru_cache(maxsize=1)
-def _training_data() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        return load_data()
-    except DataError as exc:  # the data file is the course's, not the student's, problem
-        raise CourseError(str(exc)) from None
-
-
-def _predictions(model_file: Path):
-    """(X, y, predictions) of the saved model on the training data, computed with numpy.
-
-    The file is the student's: it is read as data only (loading it with Keras could run code
-    from it), capped, never through a link, and parsed in a process of its own.
-    """
-    X, y = _training_data()
+def _saved_model(model_file: Path, model: DenseModel) -> SavedModel:
+    """The student's saved model, read as data only (loading it with Keras could run code
+    from it), capped, never through a link, and parsed in a process of its own."""
     try:
         data = read_bytes(model_file.parent, model_file.name, MODEL_BYTES)
     except (Refused, OSError) as exc:
         raise UnreadableModel(f"the saved model could not be read: {exc}") from None
-    return X, y, np.argmax(forward_logits(read_apart(data).weights, X), axis=1)
+    saved = read_apart(data, model.weight_shapes)
+    check_weights(saved.weights, model.weight_shapes)
+    return saved
 
 
-def _model_parts(model_file: Path) -> list[str]:
+def _parts(assignment: Assignment, artifacts: Path) -> list[str]:
+    """The assignment's own figures (``Assignment.feedback``) of this student's training
+    history and model; what could not be read is said, not fatal."""
+    history, why = _history(artifacts)
+    notes = [why] if why else []
+    saved, data = None, None
+    model_file = artifacts / "model.keras"
     if not model_file.is_file():
-        return [_note("No trained model was saved for this submission, so there are no "
-                      "misclassified digits or confusion matrix to show: define, compile and "
-                      "train `model` and run the whole notebook.")]
+        notes.append("No trained model was saved for this submission, so there is nothing "
+                     "more to show: define, compile and train `model` and run the whole "
+                     "notebook.")
+    else:
+        try:
+            saved = _saved_model(model_file, assignment.model)
+            data = _training_data(assignment.model.data)
+        except (UnreadableModel, ModelShapeError) as exc:
+            notes.append(f"Your saved model could not be evaluated: {exc}")
     try:
-        X, y, predicted = _predictions(model_file)
-    except (UnreadableModel, ModelShapeError) as exc:
-        return [_note(f"Your saved model could not be evaluated: {exc}")]
-    accuracy = float((predicted == y).mean())
-    return [_note(f"Accuracy of your trained model on the {len(y)} training digits, "
-                  f"recomputed by the grader: {accuracy:.4f}"),
-            "<h4>Misclassified digits</h4>",
-            _png(plot_misclassified(X, y, predicted),
-                 "Training digits your model got wrong, each with its true and predicted label"),
-            "<h4>Confusion matrix</h4>",
-            _png(plot_confusion_matrix(y, predicted),
-                 "Confusion matrix: how often each true digit was predicted as each digit")]
+        shown = assignment.feedback(history, saved, data)
+    except (ValueError, TypeError) as exc:  # the history's contents are the student's
+        shown = [f"Your training history cannot be plotted: {exc}"]
+    parts = []
+    for part in [*shown, *notes]:
+        if isinstance(part, Figure):
+            parts += [f"<h4>{html.escape(part.title)}</h4>", _png(part.figure, part.alt)]
+        else:
+            parts.append(_note(str(part)))
+    return parts
 
 
-def model_section(artifacts: Path) -> str:
-    """HTML for the student's loss curve, misclassified digits and confusion matrix."""
+@lru_cache(maxsize=4)
+def _training_data(reference: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return assignments.function(reference)()
+    except Exception as exc:  # the data file is the course's, not the student's, problem
+        raise CourseError(f"the assignment's data ({reference}) could not be read: {exc}"
+                          ) from None
+
+
+def model_section(assignment: Assignment, artifacts: Path) -> str:
+    """HTML for the figures the assignment draws of the student's trained model; empty for
+    an assignment without a model or figures."""
+    if assignment.model is None or assignment.feedback is None:
+        return ""
     matplotlib.use("Agg")  # figures only become PNGs; a grading server has no display
-    body = _loss_part(artifacts) + _model_parts(artifacts / "model.keras")
+    body = _parts(assignment, artifacts)
     return (f'<section id="{SECTION_ID}" class="container"><div class="panel panel-default">'
             '<div class="panel-heading"><h3>Your trained model</h3></div>'
             '<div class="panel-body">' + "\n".join(body) + "</div></div></section>\n")
@@ -148,6 +164,8 @@ def append_section(page: str, section: str) -> str:
 MATHJAX = re.compile(r"<script[^>]*>[^<]*</script>\s*|<script[^>]*src=[^>]*mathjax[^>]*>\s*"
                      r"</script>", re.I)
 SUMMARY_ID = "summary"
+AWAITING_HAND = f"{verdicts.BY_HAND}: not scored yet"
+SCORED_BY_HAND = f"{verdicts.BY_HAND}: scored by your grader"
 
 
 def _offline(page: str) -> str:
@@ -155,19 +173,61 @@ def _offline(page: str) -> str:
     return re.sub(r"<script[^>]*(?:mathjax|MathJax)[\s\S]*?</script>\s*", "", page)
 
 
-def summary_table(results: dict[str, TestResult], error: str | None = None) -> str:
-    """The page's first section: each test, its points and what to fix."""
+def with_given(results: dict[str, TestResult], given: Mapping[str, float]
+               ) -> dict[str, TestResult]:
+    """The verdicts with what a grader gave by hand (``given``, grade id -> score) in their
+    place: nbgrader's rule, a manual score wins over the automatic one."""
+    out = {}
+    for gid, r in results.items():
+        if gid not in given:
+            out[gid] = r
+        elif r.manual:
+            out[gid] = TestResult(given[gid], r.max_points, SCORED_BY_HAND, manual=True)
+        else:
+            out[gid] = TestResult(given[gid], r.max_points,
+                                  f"score set by your grader (the test said: {r.feedback})")
+    return out
+
+
+def _points_cell(r: TestResult, pending: bool) -> str:
+    """A cell graded by hand and not scored yet has no points to show (–/max)."""
+    got = "–" if pending else plain_number(r.points)
+    return f"{got}/{plain_number(r.max_points)}"
+
+
+def _message(r: TestResult, pending: bool, error: str | None) -> str:
+    if pending and not error:
+        return AWAITING_HAND
+    return "passed" if r.passed and not r.manual and not error else r.feedback
+
+
+def _awaiting_note(results: dict[str, TestResult], pending: set[str]) -> str:
+    if not pending:
+        return ""
+    points = sum(results[gid].max_points for gid in pending)
+    return (f"<p>{plain_number(points)} of these points are {verdicts.BY_HAND}: they count "
+            "once your grader has scored them.</p>")
+
+
+def summary_table(results: dict[str, TestResult], error: str | None = None,
+                  given: Mapping[str, float] | None = None) -> str:
+    """The page's first section: each graded cell, its points and what to fix. ``given``:
+    what graders scored by hand (``gradebook.hand_scores``), which counts as in nbgrader's
+    total; a cell graded by hand says so, with its score once given."""
+    results = with_given(results, given or {})
+    pending = {gid for gid, r in results.items() if r.manual and gid not in (given or {})}
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
     rows = "".join(
         f"<tr><td><code>{html.escape(gid)}</code></td>"
-        f"<td>{plain_number(r.points)}/{plain_number(r.max_points)}</td>"
-        f"<td>{'passed' if r.passed and not error else html.escape(r.feedback)}</td></tr>"
+        f"<td>{_points_cell(r, gid in pending)}</td>"
+        f"<td>{html.escape(_message(r, gid in pending, error))}</td></tr>"
         for gid, r in results.items())
     problem = (f'<p class="alert alert-danger"><strong>Your notebook could not be graded:'
                f"</strong> {html.escape(error)}</p>") if error else ""
     return (f'<section id="{SUMMARY_ID}" class="container"><h2>Your grade: '
             f"{plain_number(got)}/{plain_number(total)}</h2>{problem}"
+            f"{'' if error else _awaiting_note(results, pending)}"
             '<table class="table table-striped"><caption>Each test, its points and what to '
             "fix</caption><thead><tr><th>test</th><th>points</th><th>message</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>\n")
@@ -179,11 +239,13 @@ def _after_body(page: str, section: str) -> str:
 
 
 def failure_page(course: Course, student: str, error: str, tests: dict[str, TestResult]) -> str:
-    """A short page for a submission that could not be run: what happened, what to do."""
+    """A short page for a submission that could not be run: what happened, what to do; any
+    score a grader gave by hand counts, as in nbgrader's total."""
     return with_csp(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
-        "</title></head><body>" + summary_table(tests, error)
+        "</title></head><body>"
+        + summary_table(tests, error, gradebook.hand_scores(course, student))
         + '<section class="container"><h3>What to do</h3><p>Open your notebook in '
         "Jupyter, run <em>Kernel → Restart &amp; Run All</em>, check that it runs to the "
         "end, save it and hand in that file (named "
@@ -269,8 +331,10 @@ def write_page(course: Course, student: str) -> Path:
     results = verdicts.score(nbformat.read(graded, as_version=4))
     page = _run_nbgrader(course, student)
     text = _offline(page.read_text(encoding="utf-8"))
-    text = _after_body(text, summary_table(results))
-    text = append_section(text, model_section(course.artifacts_dir(student)))
+    text = _after_body(text, summary_table(results,
+                                           given=gradebook.hand_scores(course, student)))
+    text = append_section(text, model_section(course.assignment,
+                                              course.artifacts_dir(student)))
     page.write_text(with_csp(text), encoding="utf-8")
     return page
 

@@ -7,7 +7,12 @@
 - the grades: students and submissions (:func:`register`), names from the class list
   (:func:`name_students`), a graded notebook's scores through nbgrader's own
   ``SaveAutoGrades`` (:func:`save_grades`), zero for a submission that could not run
-  (:func:`save_failure`), and shards' results (:func:`save_merged`).
+  (:func:`save_failure`), and shards' results (:func:`save_merged`);
+- what graders gave by hand in formgrader (:func:`hand_scores`), for the feedback pages.
+
+Cells graded by hand (manually graded answers and tasks) are nbgrader's to keep: they wait
+in the gradebook with ``needs_manual_grade`` until a grader scores them, and nbgrader's
+totals (``submission.score``, the export) count them from then on.
 
 The grader's ledger keeps its own table in the same database (``steps/ledger.py``).
 """
@@ -32,14 +37,9 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import capture_log, parse_utc
 
 from autograder.grader.course import Course, CourseError
-from autograder.records import SubmissionResult
-from autograder.student.notebook import (
-    autograded_cells,
-    grade_id,
-    is_grade,
-    is_locked,
-    nbgrader_meta,
-)
+from autograder.records import SubmissionResult, TestResult
+from autograder.student.notebook import autograded_cells, grade_id, is_grade, is_locked
+from autograder.student.verdicts import graded_cells, is_manual, is_task, max_points
 
 
 def alembic_head() -> str:
@@ -79,17 +79,29 @@ def source_test_cells(course: Course) -> dict[str, str]:
     return {grade_id(c): c.source for c in _source_tests(course)}
 
 
+def _source_graded(course: Course) -> list:
+    return graded_cells(nbformat.read(course.source_notebook, as_version=4))
+
+
 def points_by_test(course: Course) -> dict[str, float]:
-    """grade_id -> max points of every autograded test, in notebook order."""
-    return {grade_id(c): float(nbgrader_meta(c)["points"]) for c in _source_tests(course)}
+    """grade_id -> max points of every cell with points (autograded tests, and answers and
+    tasks graded by hand), in notebook order: nbgrader's maximum is their sum."""
+    return {grade_id(c): max_points(c) for c in _source_graded(course)}
+
+
+def manual_ids(course: Course) -> set[str]:
+    """The grade ids of the cells graded by hand (manually graded answers and tasks)."""
+    return {grade_id(c) for c in _source_graded(course) if is_manual(c)}
 
 
 def assignment_fingerprint(course: Course) -> dict[str, list]:
-    """What grading restores and scores with: grade_id -> [source, points or None] of every
-    locked or grade cell of the source notebook."""
+    """What grading restores and scores with: grade_id -> [source of a locked cell, else None;
+    points or None] of every locked cell and cell with points of the source notebook. An
+    answer's source is not restored (the student's answer replaces it), so it is None."""
     nb = nbformat.read(course.source_notebook, as_version=4)
-    return {grade_id(c): [c.source, float(nbgrader_meta(c)["points"]) if is_grade(c) else None]
-            for c in nb.cells if grade_id(c) and (is_locked(c) or is_grade(c))}
+    return {grade_id(c): [c.source if is_locked(c) else None,
+                          max_points(c) if is_grade(c) or is_task(c) else None]
+            for c in nb.cells if grade_id(c) and (is_locked(c) or is_grade(c) or is_task(c))}
 
 
 def gradebook_fingerprint(course: Course) -> dict[str, list] | None:
@@ -99,9 +111,10 @@ def gradebook_fingerprint(course: Course) -> dict[str, list] | None:
             notebook = gb.find_notebook(course.notebook_id, course.assignment_id)
         except MissingEntry:
             return None
-        points = {g.name: float(g.max_score) for g in notebook.grade_cells}
-        return {c.name: [c.source, points.get(c.name)] for c in notebook.source_cells
-                if c.locked or c.name in points}
+        points = {g.name: float(g.max_score)
+                  for g in [*notebook.grade_cells, *notebook.task_cells]}
+        return {c.name: [c.source if c.locked else None, points.get(c.name)]
+                for c in notebook.source_cells if c.locked or c.name in points}
 
 
 def ensure_assignment(course: Course) -> bool:
@@ -196,8 +209,20 @@ def save_failure(course: Course, student: str, submitted_at: str | None = None) 
         gb.db.commit()
 
 
+def merged_auto_score(test: TestResult, by_hand: bool) -> float | None:
+    """What a shard's verdict records as nbgrader's automatic score: a test's points; for a
+    cell graded by hand (``by_hand``, from this course's notebook, not the file), none while
+    it awaits its grader, else 0 (an answer left as released, a submission that failed)."""
+    if not by_hand:
+        return test.points
+    return None if test.manual else 0.0
+
+
 def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
-    """Results graded elsewhere (the shards' grade JSON), test by test."""
+    """Results graded elsewhere (the shards' grade JSON), test by test, as nbgrader's
+    SaveAutoGrades records them: a cell without an automatic score needs a manual grade, and a
+    grader's manual score is kept."""
+    hand = manual_ids(course)
     with Gradebook(course.db, course.id) as gb:
         for result in results:
             gb.update_or_create_student(result.student)
@@ -206,6 +231,19 @@ def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
             for gid, test in result.tests.items():
                 grade = gb.find_grade(gid, course.notebook_id, course.assignment_id,
                                       result.student)
-                grade.auto_score = test.points
-                grade.needs_manual_grade = False
+                grade.auto_score = merged_auto_score(test, gid in hand)
+                grade.needs_manual_grade = grade.auto_score is None
             gb.db.commit()
+
+
+def hand_scores(course: Course, student: str) -> dict[str, float]:
+    """grade_id -> nbgrader's score of every cell a grader scored by hand (a manual score or
+    extra credit, as formgrader writes them); empty when the student has no submission."""
+    with Gradebook(course.db, course.id) as gb:
+        try:
+            notebook = gb.find_submission_notebook(course.notebook_id, course.assignment_id,
+                                                   student)
+        except MissingEntry:
+            return {}
+        return {g.name: float(g.score) for g in notebook.grades
+                if g.manual_score is not None or g.extra_credit}

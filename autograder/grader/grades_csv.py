@@ -97,20 +97,25 @@ def check_gradebook(course: Course) -> None:
                           "(python -m autograder grade PATH ...), or pass --db")
 
 
-def export_grades(course: Course, out: Path) -> Path:
-    """Write one CSV row per student of the gradebook (nbgrader's columns); return the file."""
+def export_grades(course: Course, out: Path, only: list[str] | None = None) -> Path:
+    """Write one CSV row per student and assignment of the gradebook (nbgrader's columns),
+    every assignment or ``only`` those named; return the file."""
     check_gradebook(course)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     # The course's nbgrader_config.py may configure ExportPlugin, as for `nbgrader export`.
     plugin = SafeCsvExportPlugin(config=course.nbgrader_config())
     plugin.to = str(out)
-    plugin.assignment = [course.assignment_id]
+    plugin.assignment = list(only or [])
     with Gradebook(course.db, course.id) as gb:
-        try:
-            gb.find_assignment(course.assignment_id)
-        except MissingEntry:
-            raise CourseError(f"the gradebook {course.db} has no {course.assignment_id!r} "
-                              "assignment yet: grade the class first") from None
+        for name in only or []:
+            try:
+                gb.find_assignment(name)
+            except MissingEntry:
+                raise CourseError(f"the gradebook {course.db} has no {name!r} assignment "
+                                  "yet: grade the class first") from None
+        if not gb.assignments:
+            raise CourseError(f"the gradebook {course.db} has no assignment yet: grade the "
+                              "class first")
         plugin.export(gb)
     return out

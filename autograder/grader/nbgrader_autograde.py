@@ -35,7 +35,6 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder.grader.course import Course
-from autograder.spec import ASSIGNMENT_ID, NOTEBOOK_ID
 
 PLAIN_ENV = "AUTOGRADER_PLAIN_NBGRADER"
 
@@ -52,7 +51,8 @@ def plain_nbgrader(environ: Mapping[str, str] = os.environ) -> bool:
 def grade_command(course: Course, student: str, notebook: Path, json_out: Path) -> list[str]:
     """The CLI command that grades one submission, as an instructor would type it."""
     return [sys.executable, "-m", "autograder", "grade", str(notebook), "--student", student,
-            "--course-dir", str(course.root), "--db", course.db, "--json", str(json_out),
+            "--course-dir", str(course.root), "--assignment", course.assignment_id,
+            "--db", course.db, "--json", str(json_out),
             "--force", "--workers", "1", "--quiet"]
 
 
@@ -88,14 +88,14 @@ class SandboxedAutograde(NbGraderPreprocessor):  # enabled by default, unlike nb
                    ) -> tuple[NotebookNode, ResourcesDict]:
         info = resources["nbgrader"]
         student, assignment, notebook_id = info["student"], info["assignment"], info["notebook"]
-        if (assignment, notebook_id) != (ASSIGNMENT_ID, NOTEBOOK_ID):
-            raise AutogradeRefused(
-                f"this course's grader grades {ASSIGNMENT_ID}/{NOTEBOOK_ID}.ipynb only, not "
-                f"{assignment}/{notebook_id}.ipynb")
         coursedir = CourseDirectory(config=self.config)
+        course = Course(Path(coursedir.root), info["db_url"], assignment)
+        if notebook_id != course.notebook_id:
+            raise AutogradeRefused(
+                f"assignment {assignment} is graded as {course.notebook_id}.ipynb, not "
+                f"{notebook_id}.ipynb")
         submitted = Path(coursedir.format_path(coursedir.submitted_directory, student,
                                                assignment)) / f"{notebook_id}.ipynb"
-        course = Course(Path(coursedir.root), info["db_url"])
         grade_one(course, student, submitted, self.log)
         # What the grader recorded: its scores are in the gradebook already; nbgrader saves
         # this notebook where formgrader looks for it.

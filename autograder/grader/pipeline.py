@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.assignment import Assignment
 from autograder.grader import gradebook
 from autograder.grader.course import Course
 from autograder.grader.sandbox import boundary
@@ -130,8 +131,9 @@ def prepare(course: Course, sub: Submission, base: Path, limits: Limits | None =
     sanitized = sanitize.sanitize(nb, course, sub.student)
     source = nbformat.writes(sanitized)
     hidden = sanitize.hidden_lines(sanitized, course)
-    return Prepared(sandbox.create(source, base, (limits or Limits()).disk), tampering, source,
-                    hidden)
+    box = sandbox.create(source, base, (limits or Limits()).disk,
+                         sandbox.Provided.of(course.assignment))
+    return Prepared(box, tampering, source, hidden)
 
 
 class Executor:
@@ -145,6 +147,7 @@ class Executor:
         ``zygote.start``): that one is used if it can be, and closed if not."""
         self.options = options
         self.base = base
+        self.assignment = course.assignment
         self.hidden = [*course.private_paths(), *options.hidden]
         self.workers = max(1, options.workers)
         self.slots: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -234,7 +237,8 @@ class Executor:
                     # What the lost worker wrote must not be seen by the new run.
                     prep.sandbox.remove()
                     prep.sandbox = sandbox.create(prep.source, self.base,
-                                                  self.options.limits.disk)
+                                                  self.options.limits.disk,
+                                                  prep.sandbox.provided)
                 else:
                     if line.lost:  # its time or memory verdict stands; the zygote serves no more
                         with self.lock:
@@ -267,11 +271,14 @@ class Executor:
         self._end_leftovers(slot)  # nothing of the notebook's runs beside what follows
         run.exported = boundary.exported(box)
         # Apart, behind the jail too: libhdf5 parses the file before any check can run.
+        model = self.assignment.model
         run.saved = checks.saved_or_problem(run.exported, lambda data: read_apart(
-            data, prefix or (), cwd=str(box.root), env=sandbox.environment(box)))
-        if run.notebook is not None:  # in fresh processes, after the notebook has ended
+            data, model.weight_shapes if model else [], prefix or (), cwd=str(box.root),
+            env=sandbox.environment(box)))
+        tests = self.assignment.function_checks()
+        if run.notebook is not None and tests:  # fresh processes, after the notebook ended
             run.functions = execute.call_functions(
-                box, self.options.limits, verify_functions.calls(run.notebook),
+                box, self.options.limits, verify_functions.calls(run.notebook, tests),
                 uid if isolate else None, prefix)
         return run
 
@@ -285,13 +292,13 @@ class Executor:
         self.lease.release()
 
 
-def scored_notebook(run: Execution, tampering: list[str],
+def scored_notebook(assignment: Assignment, run: Execution, tampering: list[str],
                     hidden: frozenset[str] = frozenset()) -> NotebookNode:
     """The executed notebook with every verdict written into its test cells' outputs."""
     if run.notebook is None:
         raise SubmissionError(redact.redact_text(run.problem or "the notebook could not be run",
                                                  hidden).strip())
-    outcome = Outcome(run.problem, run.saved, tampering, run.functions, hidden,
+    outcome = Outcome(assignment, run.problem, run.saved, tampering, run.functions, hidden,
                       [redact.redact_text(n, hidden).strip() for n in run.notes])
     nb = run.notebook
     for step in SCORING:
@@ -302,7 +309,7 @@ def scored_notebook(run: Execution, tampering: list[str],
 def finish(course: Course, sub: Submission, prepared: Prepared, run: Execution
            ) -> SubmissionResult:
     """Score an executed notebook and record it."""
-    nb = scored_notebook(run, prepared.tampering, prepared.hidden)
+    nb = scored_notebook(course.assignment, run, prepared.tampering, prepared.hidden)
     results = score.score(nb)
     record.save(course, sub.student, nb, run.exported)
     notes = [redact.redact_text(n, prepared.hidden).strip()

@@ -2,11 +2,11 @@
 
 ``python -m autograder.grader.reference`` (``make reference``) runs the instructor notebook
 with the student kit's runner (the same way grading and ``check`` run notebooks), then
-writes, beside the notebook,
+writes, beside the notebook of every assignment that trains a model (``Assignment.model``),
 
 - ``reference_model.keras``  the trained solution model;
 - ``reference_metrics.json`` ``training_accuracy`` (recomputed with numpy from the saved
-  weights, see ``autograder.model.saved_model``), ``final_loss``, ``epochs``, ``seed``,
+  weights, see ``autograder.model.saved_model``), ``final_loss``, ``epochs``,
   ``threshold`` and the versions of Python, TensorFlow, Keras and numpy.
 """
 
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import spec
-from autograder.grader.course import REPO_ROOT
+from autograder.assignment import DenseModel
+from autograder.grader.assignments import function, ids
+from autograder.grader.course import REPO_ROOT, Course
 from autograder.model.saved_model import accuracy, read_saved_model
 from autograder.student import runner
 
-SOLUTION_NOTEBOOK = REPO_ROOT / spec.SOURCE_NOTEBOOK
 CELL_TIMEOUT = 600  # seconds per cell: a slow machine must not fail the reference build
 
 
@@ -89,11 +89,9 @@ def run_solution(notebook: Path, export_dir: Path,
     return executed
 
 
-def write_reference(export_dir: Path, out_dir: Path) -> dict:
+def write_reference(export_dir: Path, out_dir: Path, model: DenseModel) -> dict:
     """Save the model ``run_solution`` exported and its metrics into ``out_dir``; return the
     metrics. Raises ``ReferenceError`` if the model or history was not exported."""
-    from digit_helpers import load_data
-
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "reference_model.keras"
     export = json.loads((export_dir / "export.json").read_text(encoding="utf-8"))
@@ -102,13 +100,13 @@ def write_reference(export_dir: Path, out_dir: Path) -> dict:
     history = json.loads((export_dir / "history.json").read_text(encoding="utf-8"))
     shutil.copyfile(export_dir / "model.keras", model_path)
 
-    X, y = load_data()
+    X, y = function(model.data)()
+    weights = read_saved_model(model_path, model.weight_shapes).weights
     metrics = {
-        "training_accuracy": accuracy(read_saved_model(model_path).weights, X, y),
+        "training_accuracy": accuracy(weights, X, y, model.activations),
         "final_loss": float(history["loss"][-1]),
         "epochs": len(history["loss"]),
-        "seed": spec.SEED,
-        "threshold": spec.ACCURACY_THRESHOLD,
+        "threshold": model.accuracy_threshold,
         "versions": versions(),
     }
     (out_dir / "reference_metrics.json").write_text(
@@ -117,25 +115,28 @@ def write_reference(export_dir: Path, out_dir: Path) -> dict:
     return metrics
 
 
-def build_reference(notebook: Path = SOLUTION_NOTEBOOK, out_dir: Path | None = None) -> dict:
-    """Execute ``notebook``, save its model and metrics into ``out_dir`` (default: the
-    notebook's folder); return the metrics."""
-    notebook = Path(notebook).resolve()
-    with tempfile.TemporaryDirectory(prefix="digit-reference-") as tmp:
+def build_reference(course: Course, out_dir: Path | None = None) -> dict:
+    """Execute the assignment's source notebook, save its model and metrics into
+    ``out_dir`` (default: the notebook's folder); return the metrics."""
+    notebook = course.source_notebook.resolve()
+    with tempfile.TemporaryDirectory(prefix="reference-") as tmp:
         run_solution(notebook, Path(tmp))
         return write_reference(Path(tmp), Path(out_dir) if out_dir is not None
-                               else notebook.parent)
+                               else notebook.parent, course.assignment.model)
 
 
 def main() -> int:
+    """Every assignment of the repository that trains a model."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    start = time.perf_counter()
-    metrics = build_reference()
-    print(json.dumps(metrics, indent=2))
-    print(
-        f"wrote {SOLUTION_NOTEBOOK.parent / 'reference_model.keras'} and "
-        f"reference_metrics.json in {time.perf_counter() - start:.1f} s"
-    )
+    for assignment_id in ids(REPO_ROOT):
+        course = Course(REPO_ROOT, None, assignment_id)
+        if course.assignment.model is None:
+            continue
+        start = time.perf_counter()
+        metrics = build_reference(course)
+        print(json.dumps(metrics, indent=2))
+        print(f"wrote {course.source_notebook.parent / 'reference_model.keras'} and "
+              f"reference_metrics.json in {time.perf_counter() - start:.1f} s")
     return 0
 
 

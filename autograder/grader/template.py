@@ -1,7 +1,8 @@
 """``python -m autograder template OUT``: export the student template repository.
 
-The template holds what a student's repository needs and nothing secret: the released
-notebook (solutions and hidden tests already removed by nbgrader), the data, the helpers, the
+The template holds what a student's repository needs and nothing secret: the assignment's
+released notebook (solutions and hidden tests already removed by nbgrader), its helper
+packages and the files it gives students (``Assignment.student_files``: the data), the
 student kit (``autograder/student/`` whole, with the top-level modules it stands on; never
 ``autograder/grader/``), the CI workflow and a tamper manifest.
 """
@@ -16,21 +17,17 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader.course import REPO_ROOT, CourseError
-from autograder.spec import RELEASE_NOTEBOOK
+from autograder.grader.assignments import package_folder
+from autograder.grader.course import REPO_ROOT, Course, CourseError
 from autograder.student.manifest import manifest_text, tamper_manifest
 
 STATIC = REPO_ROOT / "template"  # the template's own files: README, workflow, .gitignore
-NOTEBOOK = Path(RELEASE_NOTEBOOK)
 WORKFLOW = Path(".github/workflows/classroom.yml")
 MANIFEST = Path(".github/classroom/manifest.json")
 PACKAGE = REPO_ROOT / "autograder"
 STUDENT_KIT = PACKAGE / "student"
 # repository path -> template path
 COPIED = {
-    NOTEBOOK: NOTEBOOK,
-    Path("data/digits.npz"): Path("data/digits.npz"),
-    Path("data/README.md"): Path("data/README.md"),
     Path("template/README.md"): Path("README.md"),
     Path("template/.gitignore"): Path(".gitignore"),
     Path("template") / WORKFLOW: WORKFLOW,
@@ -45,16 +42,23 @@ class TemplateError(CourseError):
     """The template cannot be written (the CLI prints the message)."""
 
 
-def export_template(out_dir: Path, force: bool = False) -> Path:
-    """Write the template repository to ``out_dir``; replace it only with ``force``."""
+def notebook_path(course: Course) -> Path:
+    """Where the assignment's notebook sits in the release and in a student's repository."""
+    return Path("assignments", course.assignment_id, f"{course.notebook_id}.ipynb")
+
+
+def export_template(out_dir: Path, course: Course, force: bool = False) -> Path:
+    """Write the template repository of ``course``'s assignment to ``out_dir``; replace it
+    only with ``force``."""
     out = Path(out_dir).resolve()
     check_target(out, force)
-    check_release(REPO_ROOT / NOTEBOOK)
+    release = course.release_notebook
+    check_release(release or course.root / notebook_path(course))
     out.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target, then swap: an interrupted export leaves no half template.
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        _write(build)
+        _write(build, course, release)
         if out.is_dir() and not out.is_symlink():
             shutil.rmtree(out)
         elif out.exists() or out.is_symlink():
@@ -86,17 +90,25 @@ def student_kit_files() -> list[Path]:
     return [f.relative_to(REPO_ROOT) for f in files]
 
 
-def _write(root: Path) -> None:
-    for src, dest in [*COPIED.items(), *((f, f) for f in student_kit_files())]:
+def _write(root: Path, course: Course, release: Path) -> None:
+    notebook = notebook_path(course)
+    copies = {**{REPO_ROOT / src: dest for src, dest in COPIED.items()},
+              **{REPO_ROOT / f: f for f in student_kit_files()},
+              release: notebook,
+              **{course.root / src: Path(dest)
+                 for dest, src in course.assignment.student_files.items()}}
+    folders = {name: package_folder(name) for name in course.assignment.packages}
+    for folder in folders.values():  # each helper package under its own folder's name
+        copies.update({py: Path(folder.name, py.name) for py in sorted(folder.glob("*.py"))})
+    for src, dest in copies.items():
         (root / dest).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / src, root / dest)
-    for helper in sorted((REPO_ROOT / "utils").glob("*.py")):
-        (root / "utils").mkdir(exist_ok=True)
-        shutil.copyfile(helper, root / "utils" / helper.name)
-    (root / "pyproject.toml").write_text(pyproject_text(), encoding="utf-8")
+        shutil.copyfile(src, root / dest)
+    (root / "pyproject.toml").write_text(
+        pyproject_text(course.assignment_id, {n: f.name for n, f in folders.items()}),
+        encoding="utf-8")
     (root / "environment.yml").write_text(environment_text(), encoding="utf-8")
     (root / MANIFEST).parent.mkdir(parents=True, exist_ok=True)
-    manifest = tamper_manifest(root / NOTEBOOK, root / WORKFLOW)
+    manifest = tamper_manifest(root / notebook, root / WORKFLOW)
     (root / MANIFEST).write_text(manifest_text(manifest), encoding="utf-8")
 
 
@@ -116,28 +128,30 @@ def _toml(value: str) -> str:
     return json.dumps(value)
 
 
-def pyproject_text() -> str:
+def pyproject_text(assignment_id: str, packages: dict[str, str]) -> str:
     """The template's pyproject: the repository's runtime dependencies (the student's; not
-    the grader extra), and the helpers installed as ``digit_helpers`` beside the kit."""
+    the grader extra), and the helper ``packages`` (name -> folder) beside the kit."""
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     deps = "".join(f"    {_toml(d)},\n" for d in project["dependencies"])
+    dirs = "".join(f"{_toml(name)} = {_toml(folder)}, " for name, folder in packages.items())
+    names = "".join(f"{_toml(name)}, " for name in packages)
     return (
-        "# The student's assignment repository: `pip install -e .` makes `import digit_helpers`\n"
+        "# The student's assignment repository: `pip install -e .` makes the helpers importable\n"
         "# and `python -m autograder check NOTEBOOK` work (the CI workflow does the same).\n"
         "[build-system]\n"
         'requires = ["setuptools>=68", "wheel"]\n'
         'build-backend = "setuptools.build_meta"\n\n'
         "[project]\n"
-        'name = "digit-recognition-student"\n'
+        f"name = {_toml(assignment_id.replace('_', '-') + '-student')}\n"
         f"version = {_toml(project['version'])}\n"
-        'description = "Neural network for handwritten digit recognition: student repository"\n'
+        f"description = {_toml(f'{assignment_id}: student repository')}\n"
         'readme = "README.md"\n'
         f"requires-python = {_toml(project['requires-python'])}\n"
         f"dependencies = [\n{deps}]\n\n"
         "[tool.setuptools]\n"
-        "# The helpers live in utils/ but are imported as digit_helpers.\n"
-        'package-dir = { "digit_helpers" = "utils", "autograder" = "autograder" }\n'
-        'packages = ["digit_helpers", "autograder", "autograder.student"]\n'
+        "# Each helper package lives in a folder of its own (its name may differ).\n"
+        f"package-dir = {{ {dirs}\"autograder\" = \"autograder\" }}\n"
+        f"packages = [{names}\"autograder\", \"autograder.student\"]\n"
     )
 
 

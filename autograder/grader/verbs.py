@@ -35,10 +35,18 @@ def add_verbs(sub: argparse._SubParsersAction) -> None:
         add(sub)
 
 
-def _course_args(p: argparse.ArgumentParser) -> None:
+def _course_args(p: argparse.ArgumentParser, db: bool = True) -> None:
     p.add_argument("--course-dir", type=Path, default=Path.cwd(),
                    help="instructor repository holding solutions/ (default: current folder)")
-    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
+    _assignment_arg(p)
+    if db:
+        p.add_argument("--db", metavar="URL",
+                       help="gradebook URL (default: sqlite in course dir)")
+
+
+def _assignment_arg(p: argparse.ArgumentParser, what: str = "the assignment") -> None:
+    p.add_argument("--assignment", metavar="ID",
+                   help=f"{what}: a folder of solutions/ (default: the course's only one)")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -82,6 +90,7 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deadline", metavar="WHEN",
                    help='with --git: the last commit at or before this time is graded, e.g. '
                         '"2026-12-01 23:59 +0100"')
+    _course_args(p, db=False)
     p.set_defaults(run=_command(cmd_collect))
 
 
@@ -108,12 +117,14 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
         except (ZoneInfoNotFoundError, ValueError):
             raise CommandError(f"unknown time zone {args.timezone!r}") from None
         class_list = roster.read(args.roster, needs="lms_id") if args.roster else None
-        collection = lms.collect(args.paths[0], args.lms, args.paths[1], class_list, zone)
+        collection = lms.collect(args.paths[0], args.lms, args.paths[1],
+                                 _course(args).assignment.notebook, class_list, zone)
     out = args.paths[-1]
-    return _report_collection(collection, out, console)
+    return _report_collection(collection, out, _course(args).assignment_id, console)
 
 
-def _report_collection(collection: Collection, out: Path, console: Console) -> int:
+def _report_collection(collection: Collection, out: Path, assignment: str,
+                       console: Console) -> int:
     from rich.table import Table
 
     from autograder.grader.steps.report import plain
@@ -131,7 +142,7 @@ def _report_collection(collection: Collection, out: Path, console: Console) -> i
     missing = [s for s in collection.students if s.problem]
     console.print(f"collected {len(collection.students) - len(missing)} of "
                   f"{len(collection.students)} students into {out}; grade them with "
-                  f"`python -m autograder grade {out}`")
+                  f"`python -m autograder grade {out} --assignment {assignment}`")
     return EXIT_SOME_SKIPPED if missing or collection.unmatched else EXIT_OK
 
 
@@ -190,7 +201,8 @@ def _command(fn):
 def _course(args: argparse.Namespace) -> Course:
     from autograder.grader.course import Course
 
-    return Course(args.course_dir.resolve(), args.db)
+    return Course(args.course_dir.resolve(), getattr(args, "db", None),
+                  getattr(args, "assignment", None))
 
 
 def default_workers() -> int:
@@ -240,7 +252,7 @@ def cmd_grade(args: argparse.Namespace, console: Console,
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
     gradebook.name_students(course, class_list)
-    subs = collect(args.paths, args.student)
+    subs = collect(args.paths, args.student, expected=course.assignment.notebook)
     if args.shard:
         subs = select_shard(subs, *args.shard)
     if not subs:
@@ -316,17 +328,25 @@ def cmd_feedback(args: argparse.Namespace, console: Console) -> int:
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write the grades CSV (nbgrader's columns, RFC 4180, "
-                                      "formulas neutralized)")
+                                      "formulas neutralized), every assignment in one file")
     p.add_argument("--to", type=Path, default=Path("grades.csv"), metavar="FILE")
-    _course_args(p)
+    p.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                   help="instructor repository holding solutions/ (default: current folder)")
+    _assignment_arg(p, "only this assignment (default: every assignment of the gradebook)")
+    p.add_argument("--db", metavar="URL", help="gradebook URL (default: sqlite in course dir)")
     p.set_defaults(run=_command(cmd_export))
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.assignments import choose, ids
+    from autograder.grader.course import Course
     from autograder.grader.grades_csv import export_grades
 
-    console.print(f"wrote {export_grades(_course(args), args.to)}", highlight=False,
-                  soft_wrap=True)
+    root = args.course_dir.resolve()
+    named = choose(root, args.assignment) if args.assignment else None
+    course = Course(root, args.db, named or choose(root, (ids(root) or [None])[0]))
+    out = export_grades(course, args.to, [named] if named else None)
+    console.print(f"wrote {out}", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -361,13 +381,14 @@ def _add_template(sub: argparse._SubParsersAction) -> None:
                                    "data, helpers, CI workflow) to OUT_DIR. Nothing secret.")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
+    _course_args(p, db=False)
     p.set_defaults(run=_command(cmd_template))
 
 
 def cmd_template(args: argparse.Namespace, console: Console) -> int:
     from autograder.grader.template import export_template
 
-    out = export_template(args.out_dir, force=args.force)
+    out = export_template(args.out_dir, _course(args), force=args.force)
     console.print(f"wrote the student template to {out}", highlight=False)
     return EXIT_OK
 
@@ -410,13 +431,14 @@ def _add_classroom50(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slug", help="the assignment's slug in assignments.json "
                                   "(default: the assignment id with - for _)")
     p.add_argument("--force", action="store_true", help="replace an existing bundle")
+    _course_args(p, db=False)
     p.set_defaults(run=_command(cmd_classroom50))
 
 
 def cmd_classroom50(args: argparse.Namespace, console: Console) -> int:
     from autograder.grader.platforms import classroom50
 
-    bundle = classroom50.build(args.out_dir, args.slug, force=args.force)
+    bundle = classroom50.build(args.out_dir, _course(args), args.slug, force=args.force)
     console.print(f"wrote {bundle.folder} ({bundle.size / 2**20:.1f} MiB) and "
                   f"{bundle.runtime_file}: add its runtime to the assignment's entry in "
                   "assignments.json (docs/classroom50.md).", highlight=False, soft_wrap=True)

@@ -4,7 +4,9 @@ Anything a student's cell runs before a test can patch what the test calls (nump
 builtins, ``model.predict``). So after the notebook ran, the sandbox saved the trained model
 (``autograder.student.export_cell``), and here the saved file is read as data only
 (``autograder.model.saved_model``): architecture, activations, loss and optimizer, and the
-training accuracy recomputed with a numpy forward pass on trusted data.
+training accuracy recomputed with a numpy forward pass on trusted data. What the model
+must be is the assignment's ``DenseModel``; which test decides which aspect, its
+``ModelCheck``s.
 """
 
 from __future__ import annotations
@@ -12,61 +14,56 @@ from __future__ import annotations
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
-from autograder import spec
+from autograder.assignment import DenseModel, ModelCheck
 from autograder.model.saved_model import (
-    EXPECTED_SHAPES,
     ModelShapeError,
     SavedModel,
     UnreadableModel,
     accuracy,
     check_weights,
-    read_saved_model,
 )
 from autograder.student.export_cell import NOT_SAVED, Exported
 from autograder.student.verdicts import fail_test, score
 
-# The notebook's model tests, each decided again here (their points come from the notebook).
-MODEL_TESTS = ("test_model_architecture", "test_model_activations", "test_loss_from_logits",
-               "test_training_accuracy")
 
-
-def architecture_problem(saved: SavedModel) -> str | None:
+def architecture_problem(saved: SavedModel, model: DenseModel) -> str | None:
     kinds = [layer["class_name"] for layer in saved.layers]
     units = [layer["units"] for layer in saved.layers]
-    expected = list(spec.LAYER_UNITS)
-    if kinds != [spec.LAYER_CLASS] * len(expected) or units != expected:
+    expected = list(model.units)
+    if kinds != [model.layer_class] * len(expected) or units != expected:
         return (f"the saved model has layers {kinds} with units {units}; expected "
-                f"{len(expected)} {spec.LAYER_CLASS} layers with units {expected}")
-    if saved.weight_shapes != EXPECTED_SHAPES:
+                f"{len(expected)} {model.layer_class} layers with units {expected}")
+    if saved.weight_shapes != model.weight_shapes:
         return (f"the saved model's weights are wrong: expected weight shapes "
-                f"{EXPECTED_SHAPES}, got {saved.weight_shapes}")
+                f"{model.weight_shapes}, got {saved.weight_shapes}")
     try:
-        check_weights(saved.weights)
+        check_weights(saved.weights, model.weight_shapes)
     except ModelShapeError as exc:
         return f"the saved model's weights are wrong: {exc}"
     return None
 
 
-def activation_problem(saved: SavedModel) -> str | None:
+def activation_problem(saved: SavedModel, model: DenseModel) -> str | None:
     found = [layer["activation"] for layer in saved.layers]
-    if found != list(spec.ACTIVATIONS):
-        return f"the saved model's activations are {found}; expected {list(spec.ACTIVATIONS)}"
+    if found != list(model.activations):
+        return f"the saved model's activations are {found}; expected {list(model.activations)}"
     return None
 
 
-def loss_problem(saved: SavedModel) -> str | None:
+def loss_problem(saved: SavedModel, model: DenseModel) -> str | None:
     loss, opt = saved.loss, saved.optimizer
-    if not isinstance(loss, dict) or loss.get("class_name") != spec.LOSS:
+    if not isinstance(loss, dict) or loss.get("class_name") != model.loss:
         return (f"the saved model was compiled with loss {_name(loss)}, not "
-                f"{spec.LOSS}(from_logits={spec.FROM_LOGITS})")
-    if loss.get("config", {}).get("from_logits") is not spec.FROM_LOGITS:
-        return f"the saved model's loss does not use from_logits={spec.FROM_LOGITS}"
-    if not isinstance(opt, dict) or opt.get("class_name") != spec.OPTIMIZER:
-        return f"the saved model was compiled with optimizer {_name(opt)}, not {spec.OPTIMIZER}"
+                f"{model.loss}(from_logits={model.from_logits})")
+    if bool(loss.get("config", {}).get("from_logits")) is not model.from_logits:
+        return f"the saved model's loss does not use from_logits={model.from_logits}"
+    if not isinstance(opt, dict) or opt.get("class_name") != model.optimizer:
+        return (f"the saved model was compiled with optimizer {_name(opt)}, not "
+                f"{model.optimizer}")
     rate = opt.get("config", {}).get("learning_rate")
-    if not isinstance(rate, int | float) or abs(rate - spec.LEARNING_RATE) > 1e-7:
-        return (f"the saved model's {spec.OPTIMIZER} learning rate is {rate}, "
-                f"not {spec.LEARNING_RATE}")
+    if not isinstance(rate, int | float) or abs(rate - model.learning_rate) > 1e-7:
+        return (f"the saved model's {model.optimizer} learning rate is {rate}, "
+                f"not {model.learning_rate}")
     return None
 
 
@@ -74,18 +71,19 @@ def _name(obj: object) -> str:
     return obj.get("class_name", "?") if isinstance(obj, dict) else repr(obj)
 
 
-def accuracy_problem(saved: SavedModel, X: np.ndarray, y: np.ndarray) -> str | None:
+def accuracy_problem(saved: SavedModel, model: DenseModel, X: np.ndarray, y: np.ndarray
+                     ) -> str | None:
     try:
-        acc = accuracy(saved.weights, X, y)
+        acc = accuracy(saved.weights, X, y, model.activations)
     except ModelShapeError as exc:
         return f"the training accuracy could not be recomputed: {exc}"
-    if acc < spec.ACCURACY_THRESHOLD:
+    if acc < model.accuracy_threshold:
         return (f"the trained model's accuracy on the {len(y)} training examples, recomputed "
-                f"by the grader, is {acc:.4f}, below {spec.ACCURACY_THRESHOLD}")
+                f"by the grader, is {acc:.4f}, below {model.accuracy_threshold}")
     return None
 
 
-def saved_or_problem(exported: Exported | None, read=read_saved_model) -> SavedModel | str:
+def saved_or_problem(exported: Exported | None, read) -> SavedModel | str:
     """The model the export cell saved, read by ``read`` (bytes -> SavedModel), or why
     there is none to check."""
     if exported is None:
@@ -99,31 +97,35 @@ def saved_or_problem(exported: Exported | None, read=read_saved_model) -> SavedM
         return str(exc)
 
 
-def verdicts(saved: SavedModel | str, X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
-    """grade_id -> None (confirmed) or the reason the test fails, for every model test;
+def verdicts(saved: SavedModel | str, model: DenseModel, checks: dict[str, ModelCheck],
+             X: np.ndarray, y: np.ndarray) -> dict[str, str | None]:
+    """grade_id -> None (confirmed) or the reason the test fails, for each model check;
     ``saved``: the model read as data, or why there is none (see ``saved_or_problem``)."""
     if isinstance(saved, str):
-        return dict.fromkeys(MODEL_TESTS, saved)
-    return {
-        "test_model_architecture": architecture_problem(saved),
-        "test_model_activations": activation_problem(saved),
-        "test_loss_from_logits": loss_problem(saved),
-        "test_training_accuracy": architecture_problem(saved) or accuracy_problem(saved, X, y),
+        return dict.fromkeys(checks, saved)
+    decide = {
+        "architecture": lambda: architecture_problem(saved, model),
+        "activations": lambda: activation_problem(saved, model),
+        "loss": lambda: loss_problem(saved, model),
+        "accuracy": lambda: (architecture_problem(saved, model)
+                             or accuracy_problem(saved, model, X, y)),
     }
+    return {gid: decide[check.aspect]() for gid, check in checks.items()}
 
 
-def confirm(nb: NotebookNode, saved: SavedModel | str, data) -> NotebookNode:
+def confirm(nb: NotebookNode, saved: SavedModel | str, model: DenseModel | None,
+            checks: dict[str, ModelCheck], data) -> NotebookNode:
     """Fail, with the reason, every model test that passed in the kernel but not here.
 
     ``saved``: see ``saved_or_problem``. ``data`` is a callable giving the trusted
     ``(X, y)``; it is called only when a model test passed in the kernel.
     """
     passed = {gid for gid, result in score(nb).items()
-              if gid in MODEL_TESTS and result.points > 0}
-    if not passed:
+              if gid in checks and result.points > 0}
+    if not passed or model is None:
         return nb
     X, y = (None, None) if isinstance(saved, str) else data()  # the data only when needed
-    found = verdicts(saved, X, y)
+    found = verdicts(saved, model, checks, X, y)
     for gid in sorted(passed):
         if found.get(gid):
             fail_test(nb, gid, "GraderCheck", found[gid])

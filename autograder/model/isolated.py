@@ -9,7 +9,7 @@ size reads the bytes from its stdin and writes plain arrays and JSON to its stdo
 are checked again as data (``arrays.read_arrays``). A crash, a hang or garbage is that
 student's "could not be read", never the grader's.
 
-    python -m autograder.model.isolated < model.keras > model.npz
+    python -m autograder.model.isolated SHAPES_JSON < model.keras > model.npz
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import numpy as np
 
 from autograder.model.arrays import read_arrays
 from autograder.model.saved_model import (
-    EXPECTED_SHAPES,
     SavedModel,
+    Shapes,
     UnreadableModel,
     read_saved_model,
 )
@@ -48,15 +48,16 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def read_apart(data: bytes, prefix: Sequence[str] = (), cwd: str | None = None,
-               env: dict[str, str] | None = None) -> SavedModel:
-    """``read_saved_model(data)``, done in a child process; UnreadableModel as it says, or
+def read_apart(data: bytes, shapes: Shapes, prefix: Sequence[str] = (),
+               cwd: str | None = None, env: dict[str, str] | None = None) -> SavedModel:
+    """``read_saved_model(data, shapes)``, done in a child process; UnreadableModel as it says, or
     when the child crashed, hung or wrote something that is not its answer."""
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answer:
         given.write(data)
         given.seek(0)
         try:  # the grader's own unnamed files: nothing in the child's reach names them
-            proc = subprocess.run([*prefix, sys.executable, "-m", __name__], stdin=given,
+            proc = subprocess.run([*prefix, sys.executable, "-m", __name__,
+                                   json.dumps([list(s) for s in shapes])], stdin=given,
                                   stdout=answer, stderr=subprocess.PIPE, cwd=cwd, env=env,
                                   timeout=SECONDS, preexec_fn=_limits, check=False)
         except subprocess.TimeoutExpired:
@@ -70,10 +71,10 @@ def read_apart(data: bytes, prefix: Sequence[str] = (), cwd: str | None = None,
             raise UnreadableModel(why[0][:500] if why[0].startswith(CANNOT_READ)
                                   else f"{CANNOT_READ}: {why[0][:300]}")
         answer.seek(0)
-        return _model(answer.read(OUTPUT_BYTES + 1))
+        return _model(answer.read(OUTPUT_BYTES + 1), [tuple(s) for s in shapes])
 
 
-def _model(out: bytes) -> SavedModel:
+def _model(out: bytes, shapes: list[tuple[int, ...]]) -> SavedModel:
     """The child's answer, checked as data."""
     try:
         if len(out) > OUTPUT_BYTES:
@@ -87,7 +88,7 @@ def _model(out: bytes) -> SavedModel:
                    "activation": _text(layer["activation"])} for layer in meta["layers"]]
     except Exception as exc:  # the reader is ours, but it parsed a hostile file
         raise UnreadableModel(f"{CANNOT_READ}: its reader gave no answer ({exc})") from None
-    if weights and [w.shape for w in weights] != EXPECTED_SHAPES:
+    if weights and [w.shape for w in weights] != shapes:
         raise UnreadableModel(f"{CANNOT_READ}: its reader gave weights of other shapes")
     return SavedModel(layers, weights, shapes, meta.get("loss"), meta.get("optimizer"))
 
@@ -99,8 +100,9 @@ def _text(value: object) -> str | None:
 def main() -> int:
     """In the child: the model on stdin, its plain parts on stdout as one ``.npz``."""
     data = sys.stdin.buffer.read(MODEL_BYTES + 1)
+    shapes = [tuple(int(n) for n in shape) for shape in json.loads(sys.argv[-1])]
     try:
-        saved = read_saved_model(data)
+        saved = read_saved_model(data, shapes)
     except UnreadableModel as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -10,10 +10,10 @@ The file comes from student code, so every read is bounded before it happens:
 - the zip's members are read with a byte cap each, whatever their headers claim;
 - in the HDF5 file only hard links are followed (an external or soft link is refused), and
   a weight is read only once its dataset is known to hold no more than the assignment's
-  shape (``spec.LAYER_SIZES``) of plain floats, stored in the file itself as Keras writes
-  it: contiguous or compact, no filters (a few kB of compressed or fill-valued data can
-  declare gigabytes), no external storage (raw data in any file the reader can open) and no
-  virtual dataset (data in other files).
+  shapes (``DenseModel.weight_shapes``, given by the caller) of plain floats, stored in the
+  file itself as Keras writes it: contiguous or compact, no filters (a few kB of compressed
+  or fill-valued data can declare gigabytes), no external storage (raw data in any file the
+  reader can open) and no virtual dataset (data in other files).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autograder import untrusted
-from autograder.spec import LAYER_SIZES
 from autograder.student.export_cell import MODEL_BYTES
 
 CONFIG_BYTES = 2**20
@@ -39,7 +38,7 @@ WEIGHTS_NAME = "model.weights.h5"
 MAX_LAYERS = 64
 # How Keras stores a weight: in the file, in one piece (h5py.h5d.CONTIGUOUS, COMPACT).
 PLAIN_LAYOUTS = (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)
-EXPECTED_SHAPES = [shape for n_in, n_out in LAYER_SIZES for shape in ((n_in, n_out), (n_out,))]
+Shapes = Sequence[tuple[int, ...]]
 
 
 class UnreadableModel(ValueError):
@@ -53,7 +52,7 @@ class ModelShapeError(ValueError):
 @dataclass
 class SavedModel:
     layers: list[dict] = field(default_factory=list)   # class_name, units, activation
-    # Read only when the shapes are the assignment's (EXPECTED_SHAPES); else empty.
+    # Read only when the shapes are the assignment's (the reader's ``shapes``); else empty.
     weights: list[np.ndarray] = field(default_factory=list)
     weight_shapes: list[tuple[int, ...]] = field(default_factory=list)
     loss: object = None
@@ -64,9 +63,10 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def read_saved_model(source: Path | bytes) -> SavedModel:
+def read_saved_model(source: Path | bytes, shapes: Shapes) -> SavedModel:
     """The layers, weights and compile settings of a ``.keras`` file (a path, read under
-    ``autograder.untrusted``'s rules, or its bytes), read as plain data."""
+    ``autograder.untrusted``'s rules, or its bytes), read as plain data; the weights only
+    when their shapes are ``shapes``."""
     try:
         data = source if isinstance(source, bytes) else \
             untrusted.read_bytes(Path(source).parent, Path(source).name, MODEL_BYTES)
@@ -79,7 +79,7 @@ def read_saved_model(source: Path | bytes) -> SavedModel:
             config = json.loads(_member(archive, "config.json", CONFIG_BYTES))
             weights = _member(archive, WEIGHTS_NAME, MODEL_BYTES)
         with h5py.File(io.BytesIO(weights), "r") as h5:
-            return _parse(config, h5)
+            return _parse(config, h5, [tuple(s) for s in shapes])
     except UnreadableModel:
         raise
     except Exception as exc:  # whatever a hostile file makes zipfile, json or h5py raise
@@ -94,7 +94,7 @@ def _member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
     return data
 
 
-def _parse(config: dict, h5: h5py.File) -> SavedModel:
+def _parse(config: dict, h5: h5py.File, shapes: list[tuple[int, ...]]) -> SavedModel:
     saved = SavedModel()
     counts: dict[str, int] = {}
     datasets: list[h5py.Dataset] = []
@@ -119,7 +119,7 @@ def _parse(config: dict, h5: h5py.File) -> SavedModel:
         if group is not None:
             datasets += [_dataset(group, k) for k in sorted(group, key=int)]
     saved.weight_shapes = [tuple(d.shape) for d in datasets]
-    saved.weights = _read_weights(datasets)
+    saved.weights = _read_weights(datasets, shapes)
     compile_config = config.get("compile_config") or {}
     saved.loss = compile_config.get("loss")
     saved.optimizer = compile_config.get("optimizer")
@@ -161,38 +161,65 @@ def _dataset(group: h5py.Group, name: str) -> h5py.Dataset:
     return dataset
 
 
-def _read_weights(datasets: list[h5py.Dataset]) -> list[np.ndarray]:
-    """The weights, read only when their declared shapes are the assignment's (a few kB can
+def _read_weights(datasets: list[h5py.Dataset], shapes: list[tuple[int, ...]]
+                  ) -> list[np.ndarray]:
+    """The weights, read only when their declared shapes are ``shapes`` (a few kB can
     declare gigabytes); none otherwise."""
-    if [tuple(d.shape) for d in datasets] != EXPECTED_SHAPES:
+    if [tuple(d.shape) for d in datasets] != shapes:
         return []
     return [np.array(d[()], dtype=np.float64) for d in datasets]
 
 
-def check_weights(weights: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Return ``[W1, b1, W2, b2, W3, b3]`` as float64 arrays after checking their shapes."""
+def check_weights(weights: Sequence[np.ndarray], shapes: Shapes) -> list[np.ndarray]:
+    """``[W1, b1, W2, b2, ...]`` as float64 arrays after checking they have ``shapes``."""
     arrays = [np.asarray(w, dtype=np.float64) for w in weights]
-    shapes = [a.shape for a in arrays]
-    if shapes != EXPECTED_SHAPES:
-        raise ModelShapeError(f"expected weight shapes {EXPECTED_SHAPES}, got {shapes}")
+    found = [a.shape for a in arrays]
+    if found != [tuple(s) for s in shapes]:
+        raise ModelShapeError(f"expected weight shapes {list(shapes)}, got {found}")
     if not all(np.isfinite(a).all() for a in arrays):
         raise ModelShapeError("the weights contain NaN or infinite values")
     return arrays
 
 
-def forward_logits(weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
-    """Logits (n, 10) of the network ``relu(X W1 + b1) -> relu(. W2 + b2) -> . W3 + b3``."""
-    w1, b1, w2, b2, w3, b3 = check_weights(weights)
+ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "tanh": np.tanh,
+}
+
+
+def forward(weights: Sequence[np.ndarray], X: np.ndarray, activations: Sequence[str]
+            ) -> np.ndarray:
+    """The output of the network of Dense layers ``g_k(a W_k + b_k)``, one per activation
+    (a final ``linear`` gives logits)."""
+    if len(weights) != 2 * len(activations):
+        raise ModelShapeError(f"{len(weights)} weight arrays for {len(activations)} layers")
+    unknown = [a for a in activations if a not in ACTIVATIONS]
+    if unknown:
+        raise ModelShapeError(f"no numpy forward pass for activation {unknown[0]!r}")
     # One BLAS thread: the grader forks workers from other threads meanwhile, and OpenBLAS's
     # fork handler stops its thread pool under a running multi-threaded call, which then
-    # spins forever (seen here). The product is 5000x400 by 400x25: milliseconds anyway.
+    # spins forever (seen here). The products are small: milliseconds anyway.
     with threadpool_limits(limits=1, user_api="blas"):
-        a1 = np.maximum(np.asarray(X, dtype=np.float64) @ w1 + b1, 0.0)
-        a2 = np.maximum(a1 @ w2 + b2, 0.0)
-        return a2 @ w3 + b3
+        a = np.asarray(X, dtype=np.float64)
+        for k, name in enumerate(activations):
+            a = ACTIVATIONS[name](a @ weights[2 * k] + weights[2 * k + 1])
+        return a
 
 
-def accuracy(weights: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of rows of ``X`` whose arg-max logit equals the label in ``y``."""
-    predictions = np.argmax(forward_logits(weights, X), axis=1)
-    return float(np.mean(predictions == np.asarray(y)))
+def predict(weights: Sequence[np.ndarray], X: np.ndarray, activations: Sequence[str]
+            ) -> np.ndarray:
+    """The predicted label of each row: the arg-max output, or, for one output unit, 1
+    where it is past the middle (0.5 for a sigmoid, 0 for logits)."""
+    out = forward(weights, X, activations)
+    if out.shape[1] > 1:
+        return np.argmax(out, axis=1)
+    middle = 0.5 if activations[-1] == "sigmoid" else 0.0
+    return (out[:, 0] >= middle).astype(np.int64)
+
+
+def accuracy(weights: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
+             activations: Sequence[str]) -> float:
+    """Fraction of rows of ``X`` whose predicted label equals the label in ``y``."""
+    return float(np.mean(predict(weights, X, activations) == np.asarray(y).reshape(-1)))

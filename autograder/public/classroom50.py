@@ -15,12 +15,11 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
+from autograder.assignment import public_facts
 from autograder.public.grade import PublicGrade, grade
 from autograder.records import TestResult
-from autograder.spec import NOTEBOOK_NAME, RELEASE_NOTEBOOK
 from autograder.student.ci import summary_markdown
 
 SCHEMA = "classroom50/result/v1"
@@ -64,12 +63,13 @@ def release_body(result: PublicGrade, notebook: str) -> str:
             + f"\n{PUBLIC_NOTE}\n")
 
 
-def find_notebook(checkout: Path) -> Path | None:
-    """The released path, else the one notebook of that name anywhere in the checkout."""
-    expected = checkout / RELEASE_NOTEBOOK
+def find_notebook(checkout: Path, name: str) -> Path | None:
+    """The released path (``assignments/<id>/<id>.ipynb``, ``name`` the id), else the one
+    notebook of that name anywhere in the checkout."""
+    expected = checkout / "assignments" / name / f"{name}.ipynb"
     if expected.is_file():
         return expected
-    found = [p for p in checkout.rglob(NOTEBOOK_NAME)
+    found = [p for p in checkout.rglob(f"{name}.ipynb")
              if not any(part.startswith(".") for part in p.relative_to(checkout).parts)]
     return found[0] if len(found) == 1 else expected
 
@@ -77,25 +77,21 @@ def find_notebook(checkout: Path) -> Path | None:
 def main(bundle: Path, checkout: Path | None = None,
          env: Mapping[str, str] = os.environ) -> int:
     checkout = checkout or Path.cwd()
-    notebook = find_notebook(checkout)
+    release = bundle / "release.ipynb"
+    facts = public_facts(json.loads(release.read_text(encoding="utf-8")).get("metadata", {}))
+    name = facts.id if facts else "notebook"
+    notebook = find_notebook(checkout, name)
     kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
         [str(bundle), *filter(None, [env.get("PYTHONPATH")])])}
     try:
         check_runner(env)  # before a run of minutes whose result could not be published
-        result = grade(notebook, bundle / "release.ipynb", _trusted_data, env=kernel_env)
+        result = grade(notebook, release, env=kernel_env)
         doc = result_json(env, result.tests)
     except Exception as exc:  # nothing could be graded: say why, publish nothing
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_GRADE
-    shown = notebook.relative_to(checkout).as_posix() if notebook else NOTEBOOK_NAME
+    shown = notebook.relative_to(checkout).as_posix() if notebook else f"{name}.ipynb"
     (checkout / "release-body.md").write_text(release_body(result, shown), encoding="utf-8")
     (checkout / "result.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"{doc['score']}/{doc['max-score']} points on the public tests")
     return 0
-
-
-@lru_cache(maxsize=1)
-def _trusted_data():
-    from digit_helpers import load_data  # the bundle's copy, checksum verified
-
-    return load_data(verify=True)

@@ -3,11 +3,14 @@
 A student's repository is theirs to edit: its test cells, helpers and workflow may have
 been changed. So the notebook that runs is the released one (shipped in the bundle), with
 only the student's answer cells (nbgrader solution cells, by grade id) taken over, and the
-model tests are decided again from the saved model with the bundle's own data set.
+model tests are decided again from the saved model with the bundle's own data set. What the
+model must be comes from the release's metadata (``Assignment.public()``, stamped by
+``make release``), never from the student's copy.
 """
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +18,10 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.assignment import CELL_TIMEOUT, Assignment, public_facts
 from autograder.model import checks
+from autograder.model.saved_model import read_saved_model
 from autograder.records import SubmissionError, TestResult
-from autograder.spec import CELL_TIMEOUT
 from autograder.student import verdicts
 from autograder.student.check import run_notebook
 from autograder.student.export_cell import read_exported
@@ -50,10 +54,19 @@ def with_answers(release: NotebookNode, student: NotebookNode) -> tuple[Notebook
     return merged, notes
 
 
-def grade(notebook: Path | None, release: Path, data, cell_timeout: int = CELL_TIMEOUT,
+def trusted_data(facts: Assignment):
+    """The trusted ``(X, y)`` its model is checked on, from the bundle's helper package."""
+    module, _, name = facts.model.data.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def grade(notebook: Path | None, release: Path, data=None, cell_timeout: int | None = None,
           env: dict[str, str] | None = None) -> PublicGrade:
-    """Grade ``notebook`` against ``release``; ``data`` gives the trusted ``(X, y)``."""
+    """Grade ``notebook`` against ``release``; ``data`` gives the trusted ``(X, y)`` (None:
+    the helper package's that the release names)."""
     release_nb = nbformat.read(release, as_version=4)
+    facts = public_facts(release_nb.metadata) or Assignment("unknown", {})
+    cell_timeout = cell_timeout or facts.cell_timeout or CELL_TIMEOUT
     points = verdicts.score(release_nb)  # every test, at the release's points, none passed
     try:
         if notebook is None or not notebook.is_file():
@@ -73,7 +86,12 @@ def grade(notebook: Path | None, release: Path, data, cell_timeout: int = CELL_T
             return PublicGrade(_all_failed(points, str(exc)), str(exc), notes)
         finally:
             runnable.unlink(missing_ok=True)
-        nb = checks.confirm(nb, checks.saved_or_problem(read_exported(work)), data)
+        model = facts.model
+        saved = checks.saved_or_problem(
+            read_exported(work),
+            lambda raw: read_saved_model(raw, model.weight_shapes if model else []))
+        nb = checks.confirm(nb, saved, model, facts.model_checks(),
+                            data or (lambda: trusted_data(facts)))
         return PublicGrade(verdicts.score(nb), None, notes)
 
 

@@ -16,8 +16,8 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder import untrusted
+from autograder.assignment import CELL_TIMEOUT, public_facts
 from autograder.records import SubmissionError, TestResult, plain_number
-from autograder.spec import CELL_TIMEOUT
 from autograder.student import runner, verdicts
 from autograder.student.notebook import read_notebook
 
@@ -42,15 +42,22 @@ def run_notebook(notebook: Path, workdir: Path, cell_timeout: int = CELL_TIMEOUT
     except (OSError, ValueError) as exc:
         raise RuntimeError(f"the notebook could not be run: {proc.stderr.strip() or exc}"
                            ) from None
-    nb = verdicts.tidy(nbformat.reads(text, as_version=4))
+    nb = nbformat.reads(text, as_version=4)
+    facts = public_facts(nb.metadata)  # as the release was stamped (release_check)
+    nb = verdicts.tidy(nb, facts.stderr_noise if facts else ())
     if proc.returncode != 0:
         verdicts.mark_not_run(nb, (proc.stderr.strip().splitlines()
                                    or ["the notebook stopped early"])[-1])
     return nb
 
 
-def run_public_tests(notebook: Path, cell_timeout: int = CELL_TIMEOUT) -> dict[str, TestResult]:
-    read_notebook(notebook)  # a clear message for an empty or damaged file
+def run_public_tests(notebook: Path, cell_timeout: int | None = None
+                     ) -> dict[str, TestResult]:
+    """``cell_timeout``: None, the assignment's (from the notebook's metadata)."""
+    nb = read_notebook(notebook)  # a clear message for an empty or damaged file
+    if cell_timeout is None:
+        facts = public_facts(nb.metadata)
+        cell_timeout = facts.cell_timeout if facts else CELL_TIMEOUT
     with tempfile.TemporaryDirectory(prefix="check-") as tmp:
         return verdicts.score(run_notebook(notebook, Path(tmp), cell_timeout))
 
@@ -62,8 +69,9 @@ def add_verb(sub: argparse._SubParsersAction) -> None:
                                    "Exit status: 0 when every public test passes, 1 when one "
                                    "fails, 3 when the notebook cannot be run.")
     p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
-    p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT,
-                   help="seconds per cell, as in grading (default: %(default)s)")
+    p.add_argument("--cell-timeout", type=int,
+                   help="seconds per cell, as in grading (default: the assignment's, "
+                        f"{CELL_TIMEOUT} unless it says otherwise)")
     p.set_defaults(run=run)
 
 

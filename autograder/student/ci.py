@@ -14,6 +14,10 @@ flattened to one line (the runner reads a workflow command from any line startin
 ``::stop-commands::<random token>`` and ``::<token>::``. The reporter action prints names and
 messages too, so the JSON only carries the flattened forms.
 
+Cells graded by hand (nbgrader's manually graded answers and tasks, ``TestResult.manual``)
+are listed as "graded by hand", with their points counted in the maximum as nbgrader counts
+them; they are never a failure.
+
 Exit status: 0 when every test passes; 1 when a test fails or the notebook could not be run
 (after everything above is written), so the job shows a red mark until the work is done.
 """
@@ -34,12 +38,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from autograder.assignment import CELL_TIMEOUT
 from autograder.records import SubmissionError, TestResult
 from autograder.records import plain_number as num
-from autograder.spec import CELL_TIMEOUT
 from autograder.student.check import run_public_tests
 from autograder.student.manifest import find_tampering, load_manifest
-from autograder.student.verdicts import ANSI
+from autograder.student.verdicts import ANSI, BY_HAND
 
 # Control characters and everything Python or a terminal treats as a line break.
 BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -87,6 +91,28 @@ def result_json(results: Mapping[str, TestResult], notebook: str = "",
             "max_score": num(sum(r.max_points for r in results.values())), "tests": tests}
 
 
+def points(r: TestResult) -> str:
+    """"2/3"; "–/5" for a cell graded by hand, which no test scores."""
+    return f"{'–' if r.manual else num(r.points)}/{num(r.max_points)}"
+
+
+def verdict(r: TestResult, error: str | None, passed: str, failed: str,
+            by_hand: str = BY_HAND) -> str:
+    """``passed`` or ``failed`` for a test; ``by_hand`` for a cell graded by hand."""
+    if r.manual:
+        return by_hand
+    return passed if r.passed and not error else failed
+
+
+def by_hand_note(results: Mapping[str, TestResult]) -> list[str]:
+    """What the total leaves to a person, as a Markdown paragraph (none without such cells)."""
+    if not any(r.manual for r in results.values()):
+        return []
+    hand = sum(r.max_points for r in results.values() if r.manual)
+    return [f"{num(hand)} of these points are {BY_HAND} by your teacher after you hand in: "
+            "they are not scored here.", ""]
+
+
 def encode(result: dict) -> str:
     return base64.b64encode(json.dumps(result).encode("utf-8")).decode("ascii")
 
@@ -103,7 +129,7 @@ def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                      public: bool = True) -> str:
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
-    out = [f"## Autograding: {num(got)}/{num(total)} points", ""]
+    out = [f"## Autograding: {num(got)}/{num(total)} points", "", *by_hand_note(results)]
     if notebook:
         kind = "Public tests" if public else "Tests, hidden tests included,"
         out += [f"{kind} of {_md(notebook)}."
@@ -118,9 +144,8 @@ def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                 "your work is graded.", ""]
     out += ["| test | result | points | message |", "|---|---|---|---|"]
     for gid, r in results.items():
-        verdict = "✅ pass" if r.passed and not error else "❌ fail"
-        out.append(f"| `{safe_name(gid)}` | {verdict} | {num(r.points)}/{num(r.max_points)} "
-                   f"| {_md(r.feedback)} |")
+        shown = verdict(r, error, "✅ pass", "❌ fail", f"✋ {BY_HAND}")
+        out.append(f"| `{safe_name(gid)}` | {shown} | {points(r)} | {_md(r.feedback)} |")
     return "\n".join(out) + "\n"
 
 
@@ -142,8 +167,8 @@ def annotations(results: Mapping[str, TestResult], notebook: str = "",
         lines.append(f"::error {where}title=The notebook could not be run::"
                      f"{escape_data(one_line(error))}")
     for gid, r in results.items():
-        level = "notice" if r.passed and not error else "error"
-        title = escape_property(f"{safe_name(gid)} ({num(r.points)}/{num(r.max_points)})")
+        level = "notice" if r.manual or (r.passed and not error) else "error"
+        title = escape_property(f"{safe_name(gid)} ({points(r)})")
         lines.append(f"::{level} {where}title={title}::{escape_data(one_line(r.feedback))}")
     if notes:
         lines.append(f"::warning title=Changed files::"
@@ -166,8 +191,7 @@ def print_inert(lines: Sequence[str], out: TextIO) -> None:
 def _log(results: Mapping[str, TestResult], notes: Sequence[str], error: str | None) -> list[str]:
     lines = [f"could not run the notebook: {one_line(error)}"] if error else []
     for gid, r in results.items():
-        verdict = "pass" if r.passed and not error else "FAIL"
-        lines.append(f"{verdict}  {safe_name(gid)}  {num(r.points)}/{num(r.max_points)}  "
+        lines.append(f"{verdict(r, error, 'pass', 'FAIL')}  {safe_name(gid)}  {points(r)}  "
                      f"{one_line(r.feedback)}")
     lines += [f"warning: {one_line(n)}" for n in notes]
     return lines
@@ -196,7 +220,8 @@ def reconcile(results: Mapping[str, TestResult],
     """Score the tests the assignment has, at the points it gives them.
 
     A deleted test cell would otherwise vanish from the total, and edited points metadata
-    would change it; cells that are not part of the assignment are not counted.
+    would change it; cells that are not part of the assignment are not counted. Cells graded
+    by hand are kept as they are (the manifest lists tests only; they score nothing here).
     """
     out, notes = {}, []
     for gid, max_points in points.items():
@@ -204,12 +229,16 @@ def reconcile(results: Mapping[str, TestResult],
         if r is None:
             out[gid] = TestResult(0.0, max_points, "this test cell is missing from the notebook: "
                                   "copy it back from the released notebook")
+        elif r.manual:
+            out[gid] = TestResult(0.0, max_points, "this test cell was made a cell graded by "
+                                  "hand: copy it back from the released notebook")
         elif r.max_points != max_points:
             out[gid] = TestResult(max_points if r.passed else 0.0, max_points, r.feedback)
         else:
             out[gid] = r
+    out |= {gid: r for gid, r in results.items() if r.manual and gid not in points}
     for gid in results:
-        if gid not in points:
+        if gid not in out:
             notes.append(f"grade cell {safe_name(gid)} is not part of the assignment and was "
                          "not counted")
     return out, notes
@@ -220,7 +249,8 @@ def results_from_grades(grades: dict) -> dict[str, TestResult]:
     subs = grades.get("submissions") or []
     if len(subs) != 1:
         raise RuntimeError(f"expected one graded submission, got {len(subs)}")
-    tests = {gid: TestResult(float(t["points"]), float(t["max_points"]), str(t["feedback"]))
+    tests = {gid: TestResult(float(t["points"]), float(t["max_points"]), str(t["feedback"]),
+                             t.get("manual") is True)
              for gid, t in (subs[0].get("tests") or {}).items()}
     if not tests:
         raise RuntimeError(subs[0].get("error") or "no tests were graded")

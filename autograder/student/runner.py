@@ -26,7 +26,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets.config import Config
 
-from autograder.spec import CELL_TIMEOUT
+from autograder.assignment import CELL_TIMEOUT
 from autograder.student.export_cell import export_cell_source
 
 KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",

@@ -7,27 +7,37 @@ agree. One difference, on purpose: nbgrader also scores 0 for any stderr output,
 costs an honest student a whole test for a warning or a log line. :func:`stderr_as_notes`
 turns a test cell's stderr into a visible note first, so it never costs points, in the
 self-check and in the gradebook alike.
+
+Cells graded by hand (nbgrader's manually graded answers, grade and solution cells, code or
+markdown, and its tasks) are listed too, as nbgrader lists them: their points are a
+grader's, so they score 0 and say "graded by hand" until one gives them (in formgrader),
+except an answer left as released, which nbgrader scores 0 itself (:func:`unanswered`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 
 from autograder.records import TestResult
-from autograder.student.notebook import autograded_cells, grade_id, nbgrader_meta
+from autograder.student.notebook import (
+    autograded_cells,
+    grade_id,
+    is_grade,
+    is_locked,
+    is_solution,
+    nbgrader_meta,
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# Log lines TensorFlow, absl and Keras may still print to stderr despite the quiet
-# environment; they are not the student's fault and must not cost points.
-LIBRARY_NOISE = (
-    r"(^|\n)(WARNING|I|W|E)[0-9 :.]*(absl|tensorflow|external/|tensorflow/)|"
-    r"oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard|"
-    r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
-)
 STDERR_NOTE = "[note: this test wrote to stderr; that does not cost points]\n"
+BY_HAND = "graded by hand"
+BY_HAND_FEEDBACK = f"{BY_HAND}: a person scores this cell, not a test"
+NOT_ANSWERED = "not answered (the cell is as it was released): 0 points"
 TIMED_OUT = ("the cell ran past the grader's time limit per cell and was interrupted: look "
              "for endless loops, long sleeps or very long computations")
 
@@ -38,9 +48,12 @@ def first_line(text: str, limit: int = 500) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def drop_library_noise(nb: NotebookNode) -> NotebookNode:
-    """Remove stderr output that is library logging (nbgrader's IgnorePattern, this pattern)."""
-    noise = re.compile(LIBRARY_NOISE)
+def drop_library_noise(nb: NotebookNode, patterns: Sequence[str]) -> NotebookNode:
+    """Remove stderr output that is library logging: what matches one of ``patterns`` (the
+    assignment's ``stderr_noise``; nbgrader's IgnorePattern does the same with one)."""
+    if not patterns:
+        return nb
+    noise = re.compile("|".join(f"(?:{p})" for p in patterns))
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
@@ -59,9 +72,10 @@ def stderr_as_notes(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def tidy(nb: NotebookNode) -> NotebookNode:
-    """What every executed notebook goes through before it is scored (check and grade)."""
-    return stderr_as_notes(drop_library_noise(nb))
+def tidy(nb: NotebookNode, noise: Sequence[str] = ()) -> NotebookNode:
+    """What every executed notebook goes through before it is scored (check and grade);
+    ``noise``: the assignment's ``stderr_noise``."""
+    return stderr_as_notes(drop_library_noise(nb, noise))
 
 
 def _has_error(cell: NotebookNode) -> bool:
@@ -120,14 +134,61 @@ def _points(cell: NotebookNode, max_points: float) -> float:
     return max_points
 
 
+def is_task(cell: NotebookNode) -> bool:
+    return bool(nbgrader_meta(cell).get("task"))
+
+
+def is_manual(cell: NotebookNode) -> bool:
+    """Graded by hand: a manually graded answer (grade and solution) or a task."""
+    return (is_grade(cell) and is_solution(cell)) or is_task(cell)
+
+
+def graded_cells(nb: NotebookNode) -> list[NotebookNode]:
+    """Every cell with points, in notebook order: autograded tests, answers, tasks."""
+    return [c for c in nb.cells if is_grade(c) or is_task(c)]
+
+
+def max_points(cell: NotebookNode) -> float:
+    return float(nbgrader_meta(cell).get("points", 0) or 0)
+
+
+def checksum(cell: NotebookNode) -> str:
+    """nbgrader's ``compute_checksum``: what a released cell's metadata records of it."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for part in (cell.source, cell.cell_type, str(is_grade(cell)), str(is_solution(cell)),
+                 str(is_locked(cell)), grade_id(cell) or ""):
+        digest.update(part.encode("utf-8"))
+    if is_grade(cell):
+        digest.update(str(max_points(cell)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def unanswered(cell: NotebookNode) -> bool:
+    """nbgrader's rule (``determine_grade``): an answer cell whose checksum is still the
+    released one holds no answer; it scores 0 and needs no grader."""
+    recorded = nbgrader_meta(cell).get("checksum")
+    return is_grade(cell) and is_solution(cell) and recorded == checksum(cell)
+
+
+def by_hand(cell: NotebookNode) -> TestResult:
+    """A cell graded by hand, as grading finds it: 0 points until a grader scores it."""
+    if unanswered(cell):
+        return TestResult(0.0, max_points(cell), NOT_ANSWERED)
+    return TestResult(0.0, max_points(cell), BY_HAND_FEEDBACK, manual=True)
+
+
+def autograded(cell: NotebookNode) -> TestResult:
+    """An autograded test cell's points and message, from its outputs."""
+    most = max_points(cell)
+    points = _points(cell, most)
+    feedback = feedback_for(cell)
+    if points < most and feedback.startswith("passed"):
+        feedback = f"partial credit: {points:g} of {most:g} points"
+    return TestResult(points, most, feedback)
+
+
 def score(nb: NotebookNode) -> dict[str, TestResult]:
-    """grade id -> points, maximum and message, for every autograded test cell in order."""
-    results = {}
-    for cell in autograded_cells(nb):
-        max_points = float(nbgrader_meta(cell).get("points", 0) or 0)
-        points = _points(cell, max_points)
-        feedback = feedback_for(cell)
-        if points < max_points and feedback.startswith("passed"):
-            feedback = f"partial credit: {points:g} of {max_points:g} points"
-        results[grade_id(cell)] = TestResult(points, max_points, feedback)
-    return results
+    """grade id -> points, maximum and message of every cell with points, in notebook
+    order: each autograded test from its outputs, each cell graded by hand as ``by_hand``."""
+    return {grade_id(c): by_hand(c) if is_manual(c) else autograded(c)
+            for c in graded_cells(nb)}

@@ -78,7 +78,6 @@ from autograder.grader.roster import Student
 from autograder.grader.steps import report
 from autograder.grader.steps.collect import STUDENT_ID
 from autograder.records import CommandError
-from autograder.spec import NOTEBOOK_NAME
 from autograder.student.notebook import MAX_NOTEBOOK_BYTES
 
 # nbgrader matches from the start of the path ("/" + the entry's name in the download). The
@@ -332,9 +331,9 @@ def _found(member: Member, info: dict, path: Path | None, zone: tzinfo) -> Found
 
 def _member_found(upload: Found, member: Member, path: Path | None) -> Found:
     """A member of a student's archive: theirs, as new as the archive; within it the
-    notebook named as expected comes first, then the newest."""
+    notebook named as expected comes first (``choose``), then the newest."""
     file_name = PurePosixPath(member.name).name
-    order = (*upload.order, file_name == NOTEBOOK_NAME, member.mtime)
+    order = (*upload.order, member.mtime)
     return Found(path, f"{upload.name}/{member.name}", upload.lms_id, file_name, order,
                  upload.late, upload.submitted_at)
 
@@ -487,12 +486,18 @@ def _no_notebook(troubles: list[str], others: list[str]) -> str:
     return "the download has no notebook from this student (their archives held no files)"
 
 
-def choose(student: str, files: list[Found], troubles: list[str], source: str
+def _newest_first(found: Found, notebook: str) -> tuple:
+    """The upload's order (its time, its place, the file's time), then within one archive
+    the notebook named ``notebook`` before the others, then the newest member."""
+    return (found.order[:3], found.file_name == notebook, found.order[3:])
+
+
+def choose(student: str, files: list[Found], troubles: list[str], source: str, notebook: str
            ) -> tuple[Collected, Path | None]:
     """The student's newest notebook, and notes on everything else of theirs; with no
     notebook, their problem says why."""
     notebooks = sorted((f for f in files if f.file_name.endswith(".ipynb")),
-                       key=lambda f: f.order, reverse=True)
+                       key=lambda f: _newest_first(f, notebook), reverse=True)
     others = [f.name for f in files if not f.file_name.endswith(".ipynb")]
     notes = [f"not a notebook, not graded: {_listing(others)}"] if others else []
     if not notebooks:
@@ -500,17 +505,18 @@ def choose(student: str, files: list[Found], troubles: list[str], source: str
                          notes=notes), None
     kept = notebooks[0]
     notes = troubles + notes + [f"older file not graded: {f.name}" for f in notebooks[1:]]
-    if kept.file_name != NOTEBOOK_NAME:
+    if kept.file_name != notebook:
         notes.append(f"submitted as {kept.file_name}")
     when = kept.submitted_at.isoformat() if kept.submitted_at else None
     return Collected(student, kept.name, submitted_at=when, late=kept.late,
                      notes=notes), kept.path
 
 
-def collect(source: Path, lms: str, out_dir: Path, roster: list[Student] | None = None,
-            zone: tzinfo | None = None, download: Bounds = DOWNLOAD, upload: Bounds = UPLOAD
-            ) -> Collection:
-    """Write ``out_dir/<student>/digit_recognition.ipynb`` and ``collection.json``.
+def collect(source: Path, lms: str, out_dir: Path, notebook: str,
+            roster: list[Student] | None = None, zone: tzinfo | None = None,
+            download: Bounds = DOWNLOAD, upload: Bounds = UPLOAD) -> Collection:
+    """Write ``out_dir/<student>/<notebook>`` (the assignment's notebook name) and
+    ``collection.json``.
 
     ``zone``: the LMS server's time zone, for times it writes without one (default: this
     machine's). ``download`` bounds the LMS's download, ``upload`` each student's archives."""
@@ -527,9 +533,10 @@ def collect(source: Path, lms: str, out_dir: Path, roster: list[Student] | None 
                 students.append(Collected(student, str(source), problem=(
                     f"nothing in the download for this student ({lms} id {lms_ids[student]})")))
                 continue
-            entry, notebook = choose(student, owned[student], troubles[student], str(source))
-            if notebook is not None:
-                shutil.copyfile(notebook, out_dir / student / NOTEBOOK_NAME)
+            entry, kept = choose(student, owned[student], troubles[student], str(source),
+                                 notebook)
+            if kept is not None:
+                shutil.copyfile(kept, out_dir / student / notebook)
             students.append(entry)
     collection = Collection(lms, str(source), students, unmatched)
     report.write_document(out_dir / FILE, collection.as_dict())

@@ -15,20 +15,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from autograder.assignment import Assignment
+from autograder.grader.assignments import package_folder
+
 FILES = Path(__file__).parent / "files"
 # Pythons with TensorFlow 2.21 wheels (checked against the package index): Classroom 50's
 # default (3.14) and Ubuntu 22.04's (3.10) have none, so both platforms get a pinned one.
 TENSORFLOW_PYTHONS = ("3.11", "3.12", "3.13")
 
 
-def helper_files() -> dict[str, Path]:
-    """``digit_helpers/<file>`` -> file: the helpers and their data set, as both platforms'
-    copies of the course import them."""
-    import digit_helpers
-
-    folder = Path(digit_helpers.__file__).parent
-    files = {f"digit_helpers/{path.name}": path for path in sorted(folder.glob("*.py"))}
-    files["digit_helpers/digits.npz"] = Path(digit_helpers.DATA_FILE)
+def helper_files(assignment: Assignment) -> dict[str, Path]:
+    """``<package>/<file>`` -> file: the assignment's helper packages with their data files,
+    as both platforms' copies of the course import them."""
+    files = {}
+    for name in assignment.packages:
+        folder = package_folder(name)
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files[f"{name}/{path.relative_to(folder).as_posix()}"] = path
     return files
 
 

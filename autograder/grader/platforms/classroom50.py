@@ -17,11 +17,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grader.course import REPO_ROOT
+from autograder.grader.course import REPO_ROOT, Course
 from autograder.grader.platforms import FILES, helper_files, runtime_python
 from autograder.grader.platforms.requirements import pinned, requirements_text
 from autograder.grader.template import TemplateError, check_release
-from autograder.spec import ASSIGNMENT_ID, RELEASE_NOTEBOOK
 
 MAX_BUNDLE_BYTES = 10 * 2**20  # the runner refuses a larger (compressed) bundle
 # What grading with the public tests imports beyond the student's install.
@@ -36,13 +35,15 @@ class Bundle:
     runtime_file: Path
 
 
-def default_slug() -> str:
-    return ASSIGNMENT_ID.replace("_", "-")
+def default_slug(course: Course) -> str:
+    return course.assignment_id.replace("_", "-")
 
 
-def bundle_files() -> dict[str, bytes]:
+def bundle_files(course: Course) -> dict[str, bytes]:
     """bundle path -> contents."""
-    release = REPO_ROOT / RELEASE_NOTEBOOK
+    release = course.release_notebook
+    if release is None:
+        raise TemplateError(f"{course.assignment_id} has no release: run `make release`")
     check_release(release)
     files = {"autograder.py": (FILES / "classroom50" / "autograder.py").read_bytes(),
              "release.ipynb": release.read_bytes()}
@@ -52,7 +53,8 @@ def bundle_files() -> dict[str, bytes]:
         paths += sorted((package / sub).rglob("*.py"))
     for path in paths:
         files[path.relative_to(REPO_ROOT).as_posix()] = path.read_bytes()
-    files.update({name: path.read_bytes() for name, path in helper_files().items()})
+    files.update({name: path.read_bytes()
+                  for name, path in helper_files(course.assignment).items()})
     header = (f"Pinned from the instructor's environment (Python {runtime_python()}) by\n"
               "python -m autograder classroom50; autograder.py installs them.")
     files["requirements.txt"] = requirements_text(header, pinned(also=MODEL_PACKAGES)).encode()
@@ -75,12 +77,13 @@ def published_size(files: dict[str, bytes], slug: str) -> int:
     return buffer.tell()
 
 
-def build(out_dir: Path, slug: str | None = None, force: bool = False) -> Bundle:
-    slug = slug or default_slug()
+def build(out_dir: Path, course: Course, slug: str | None = None, force: bool = False
+          ) -> Bundle:
+    slug = slug or default_slug(course)
     folder = Path(out_dir) / "autograders" / slug
     if folder.exists() and not force:
         raise TemplateError(f"{folder} already exists: pass --force to replace it")
-    files = bundle_files()
+    files = bundle_files(course)
     size = published_size(files, slug)
     if size > MAX_BUNDLE_BYTES:
         raise TemplateError(f"the bundle would be {size} bytes, over Classroom 50's limit of "

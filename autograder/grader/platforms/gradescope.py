@@ -1,11 +1,12 @@
-"""``python -m autograder gradescope OUT.zip``: this course as a Gradescope autograder.
+"""``python -m autograder gradescope OUT.zip``: one assignment as a Gradescope autograder.
 
 The zip holds, at its root, ``setup.sh`` (run once, as root, when Gradescope builds the
 image), ``run_autograder`` (run for every submission), ``requirements.txt`` (every package
 pinned to the version this course was tested with), ``gradescope.json`` (the settings below)
-and ``course/``: the grader, the helpers, the released notebook and the source notebook with
-its hidden tests. The zip is the instructor's: it holds the solutions, and the sandbox keeps
-them from the student's code while it runs.
+and ``course/``: the grader, the assignment's helpers, its released notebook and its source
+folder (the notebook with its hidden tests, and ``grading.py``). The zip is the
+instructor's: it holds the solutions, and the sandbox keeps them from the student's code
+while it runs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from autograder.grader.platforms.gradescope_settings import (
     Settings,
 )
 from autograder.grader.platforms.requirements import pinned, requirements_text
-from autograder.spec import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 
 SCRIPTS = ("setup.sh", "run_autograder")
 EXECUTABLE = 0o755 << 16 | stat.S_IFREG << 16
@@ -36,14 +36,19 @@ PLAIN = 0o644 << 16 | stat.S_IFREG << 16
 
 def course_files(course: Course) -> dict[str, Path]:
     """zip path (under ``course/``) -> file: what the grader needs to grade in the image."""
+    source = course.source_notebook.parent
     files = {"nbgrader_config.py": NBGRADER_CONFIG,
-             str(SOURCE_NOTEBOOK): course.source_notebook,
-             str(RELEASE_NOTEBOOK): course.release_notebook or REPO_ROOT / RELEASE_NOTEBOOK}
+             **{f"solutions/{course.assignment_id}/{p.relative_to(source).as_posix()}": p
+                for p in sorted(source.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts}}
+    if course.release_notebook is not None:
+        files[f"assignments/{course.assignment_id}/{course.notebook_id}.ipynb"] = \
+            course.release_notebook
     package = REPO_ROOT / "autograder"
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             files[str(path.relative_to(REPO_ROOT))] = path
-    files.update(helper_files())
+    files.update(helper_files(course.assignment))
     workflow = REPO_ROOT / "template" / ".github" / "workflows" / "classroom.yml"
     if workflow.is_file():  # the tamper check compares a repository's workflow with it
         files["template/.github/workflows/classroom.yml"] = workflow
@@ -81,7 +86,7 @@ def empty_gradebook(course: Course) -> bytes:
     each submission is graded against a copy, so nbgrader's set-up runs once, here."""
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
         db = Path(tmp) / "gradebook.db"
-        ensure_assignment(Course(course.root, f"sqlite:///{db}"))
+        ensure_assignment(Course(course.root, f"sqlite:///{db}", course.assignment_id))
         return db.read_bytes()
 
 

@@ -108,9 +108,10 @@ def _lines(notes: list[str]) -> str:
     return "".join(f"\n\n- {note}" for note in notes if note)
 
 
-def isolation(requested: str) -> tuple[bool, bool, str | None]:
-    """(isolate, namespaces, note for the log) for AUTOGRADER_ISOLATION's value."""
-    from autograder.grader.sandbox.isolation import COURSE_PACKAGES, isolation_problem
+def isolation(requested: str, packages: list[Path]) -> tuple[bool, bool, str | None]:
+    """(isolate, namespaces, note for the log) for AUTOGRADER_ISOLATION's value;
+    ``packages``: the assignment's helper packages, which student code must reach."""
+    from autograder.grader.sandbox.isolation import ENGINE_PACKAGE, isolation_problem
 
     if requested == "off":
         return False, False, "isolation is off: student code runs as this user"
@@ -119,7 +120,7 @@ def isolation(requested: str) -> tuple[bool, bool, str | None]:
         return True, True, None
     if os.geteuid() == 0 and requested in ("auto", "uid"):
         # Python, its packages and the course's code must be readable by the sandbox's uid.
-        needed = [Path(sys.base_prefix), Path(sys.prefix), *COURSE_PACKAGES]
+        needed = [Path(sys.base_prefix), Path(sys.prefix), ENGINE_PACKAGE, *packages]
         closed = next(filter(None, map(closed_folder, needed)), None)
         if closed is None:
             return True, False, (f"namespaces {'unavailable: ' + why if why else 'not used'};"
@@ -135,6 +136,15 @@ def closed_folder(path: Path) -> Path | None:
         if not folder.stat().st_mode & stat.S_IXOTH:
             return folder
     return None
+
+
+def helper_packages(root: Path) -> list[Path]:
+    """Where the zip's assignment's helper packages are installed."""
+    from autograder.grader.assignments import package_folder
+    from autograder.grader.course import Course
+
+    return [package_folder(name)
+            for name in Course(root / "source" / "course").assignment.packages]
 
 
 def close_private(root: Path) -> None:
@@ -174,7 +184,7 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
             zygote=False,
             hidden=[root / "source", root / "results", root / "submission",
                     root / "submission_metadata.json"])
-        sub = pick_notebook(STUDENT, root / "submission")
+        sub = pick_notebook(STUDENT, root / "submission", course.assignment.notebook)
         [result] = pipeline.grade_all(course, [sub], options, gradebook.points_by_test(course))
         return result
     finally:
@@ -193,7 +203,8 @@ def run(root: Path, limit: int | None = None) -> dict:
             f"container has {limit // MiB} MB. Instructor: choose a machine with more memory "
             "in the assignment's autograder settings (see docs/gradescope.md), then rerun "
             "the autograder on all submissions.", time.monotonic() - start)
-    isolate, namespaces, note = isolation(os.environ.get(ISOLATION_ENV, "auto"))
+    isolate, namespaces, note = isolation(os.environ.get(ISOLATION_ENV, "auto"),
+                                          helper_packages(root))
     if note:
         print(f"sandbox: {note}", flush=True)  # stdout: instructors see it, students do not
     if isolate and not namespaces:

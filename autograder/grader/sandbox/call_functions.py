@@ -8,8 +8,8 @@ the grader (``boundary.new_folder``), holds
 
 - ``cells.json``   the student's function cells (their solution cells and their own cells
   above the function tests), in order;
-- ``calls.json``   ``[{"case": id, "function": name}, ...]``;
-- ``inputs.npz``   one input array per case.
+- ``calls.json``   ``[{"case": id, "function": name, "args": n}, ...]``;
+- ``inputs.npz``   the case's arguments, ``<case>/0`` to ``<case>/<n-1>``.
 
 Each cell runs on its own, and each call, under an alarm of ALARM seconds (0: none): a cell
 that does not finish (an endless loop left in another function's cell) is skipped with a
@@ -18,7 +18,7 @@ not called. The grader's watch on the process ends it past its time, whatever st
 did to the alarm.
 
 It writes ``results.npz`` (``out/<case>``: the returned value as a numeric array,
-``after/<case>``: the input after the call) and ``errors.json`` (case -> why there is no
+``after/<case>/<k>``: argument k after the call) and ``errors.json`` (case -> why there is no
 output; ``*``: the cells that could not run). Only numbers leave this process (no pickle):
 the grader compares them with its own expected values, so nothing the student's code patches
 here can change a verdict except by returning the right numbers.
@@ -113,11 +113,12 @@ def run_cells(cells: list[str], namespace: dict, alarm: int) -> list[str]:
     return problems
 
 
-def call(function, argument, case: str, results: dict, errors: dict, alarm: int) -> bool:
-    """Call ``function(argument)`` for ``case``; False when it did not return in time."""
+def call(function, arguments: list, case: str, results: dict, errors: dict, alarm: int
+         ) -> bool:
+    """Call ``function(*arguments)`` for ``case``; False when it did not return in time."""
     try:
         with _within(alarm):
-            returned = function(argument)
+            returned = function(*arguments)
     except _OutOfTime:
         errors[case] = f"did not return within {alarm} s"
         return False
@@ -126,11 +127,18 @@ def call(function, argument, case: str, results: dict, errors: dict, alarm: int)
         return True
     try:
         results[f"out/{case}"] = _as_numbers(returned)
-        results[f"after/{case}"] = _as_numbers(argument)
+        for k, argument in enumerate(arguments):
+            results[f"after/{case}/{k}"] = _as_numbers(argument)
     except BaseException as exc:
         errors[case] = (f"returned a {type(returned).__name__}, which is not a number or a "
                         f"numeric array ({_problem(exc)})")
     return True
+
+
+def _argument(value: np.ndarray):
+    """A fresh copy; a 0-d array as a plain Python number, as a student would pass it."""
+    value = _array(value)
+    return value.item() if value.ndim == 0 else value
 
 
 def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
@@ -157,10 +165,8 @@ def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
             elif not callable(function):
                 errors[case] = f"could not be called: {name} is not defined"
             else:
-                argument = _array(inputs[case])
-                if argument.ndim == 0:
-                    argument = argument.item()  # a plain Python number, as a student would pass
-                if not call(function, argument, case, results, errors, alarm):
+                arguments = [_argument(inputs[f"{case}/{k}"]) for k in range(entry["args"])]
+                if not call(function, arguments, case, results, errors, alarm):
                     stuck = f"an earlier call of {name} did not return"
     _savez(folder / "results.npz", **results)
     (folder / "errors.json").write_text(json.dumps(errors), encoding="utf-8")

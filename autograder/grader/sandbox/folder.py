@@ -1,6 +1,7 @@
 """A throw-away folder for one submission, and the scrubbed environment its kernel gets.
 
-The folder holds only what the student release needs (the notebook and a copy of the data).
+The folder holds only what the student release needs: the notebook and a copy of each data
+file the assignment declares (``Assignment.data``).
 Where the grader may mount (Linux, as root: where it isolates submissions), the folder is a
 tmpfs of the submission's own, capped in bytes and files, so that a notebook cannot fill the
 grader's disk; elsewhere the watcher measures it (``usage``). What leaves the folder leaves
@@ -14,15 +15,31 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import digit_helpers
 from autograder import untrusted
+from autograder.assignment import Assignment
+from autograder.grader.assignments import package_folder, resource
 from autograder.student.export_cell import FOLDER as EXPORT_FOLDER
 
 # Files a sandbox may hold: the notebook, the data and the kernel's caches are a few dozen.
 MAX_FILES = 65536
+
+
+@dataclass(frozen=True)
+class Provided:
+    """What an assignment gives every sandbox: its data files (environment variable -> the
+    file, copied into ``data/``, the variable set to the copy) and the folders of the helper
+    packages its notebook imports (the jail lets the kernel see them)."""
+
+    data: dict[str, Path] = field(default_factory=dict)
+    packages: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, assignment: Assignment) -> Provided:
+        return cls({var: resource(ref) for var, ref in assignment.data.items()},
+                   tuple(package_folder(name) for name in assignment.packages))
 
 
 @dataclass
@@ -30,6 +47,7 @@ class Sandbox:
     root: Path
     # Bytes of the tmpfs mounted at root; None: not mounted (the watcher measures the folder).
     disk_cap: int | None = None
+    provided: Provided = field(default_factory=Provided)
 
     @property
     def notebook(self) -> Path:
@@ -123,11 +141,12 @@ def _mount_disk(root: Path, size: int) -> int | None:
     return size
 
 
-def create(nb_text: str, base: Path | None = None, disk: int | None = None) -> Sandbox:
-    """A fresh folder with the sanitized notebook and the data set, nothing else; with
-    ``disk``, a tmpfs of that many bytes where one can be mounted."""
+def create(nb_text: str, base: Path | None = None, disk: int | None = None,
+           provided: Provided | None = None) -> Sandbox:
+    """A fresh folder with the sanitized notebook and the assignment's data files, nothing
+    else; with ``disk``, a tmpfs of that many bytes where one can be mounted."""
     root = Path(tempfile.mkdtemp(prefix="grade-", dir=base))
-    box = Sandbox(root, _mount_disk(root, disk) if disk else None)
+    box = Sandbox(root, _mount_disk(root, disk) if disk else None, provided or Provided())
     try:
         _fill(box, nb_text)
     except BaseException:
@@ -137,12 +156,12 @@ def create(nb_text: str, base: Path | None = None, disk: int | None = None) -> S
 
 
 def _fill(box: Sandbox, nb_text: str) -> None:
-    data = Path(digit_helpers.DATA_FILE)
     fd = untrusted.open_folder(box.root)  # as every name in it is written: new, unfollowed
     try:
         for folder in ("data", EXPORT_FOLDER):
             os.mkdir(folder, 0o755, dir_fd=fd)
-        untrusted.create_new(fd, f"data/{data.name}", data.read_bytes(), 0o644)
+        for data in box.provided.data.values():
+            untrusted.create_new(fd, f"data/{data.name}", data.read_bytes(), 0o644)
         untrusted.create_new(fd, box.notebook.name, nb_text.encode("utf-8"), 0o644)
     finally:
         os.close(fd)
@@ -165,7 +184,7 @@ def environment(box: Sandbox, threads: int = 1) -> dict[str, str]:
         "JUPYTER_DATA_DIR": str(box.root / ".jupyter-data"),
         "JUPYTER_CONFIG_DIR": str(box.root / ".jupyter-config"),
         "IPYTHONDIR": str(box.root / ".ipython"),
-        "DIGITS_DATA": str(box.root / "data" / Path(digit_helpers.DATA_FILE).name),
+        **{var: str(box.root / "data" / data.name) for var, data in box.provided.data.items()},
         "NBGRADER_EXECUTION": "autograde",
         # nbgrader scores any stderr output in a grade cell as 0; TensorFlow's C++ and
         # Python loggers and library warnings are not the student's fault.

@@ -17,12 +17,12 @@ from pathlib import Path
 import psutil
 
 import autograder
-import digit_helpers
 from autograder.grader.sandbox.folder import Sandbox
 
-# The packages the kernel and worker import, wherever they are installed from (an editable
-# install: the repository; the Gradescope image: its source folder).
-COURSE_PACKAGES = [Path(digit_helpers.__file__).parent, Path(autograder.__file__).parent]
+# The engine the kernel and worker import, wherever it is installed from (an editable
+# install: the repository; the Gradescope image: its source folder). The assignment's own
+# helper packages come with each sandbox (``Provided.packages``).
+ENGINE_PACKAGE = Path(autograder.__file__).parent
 UNSHARE_FLAGS = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
 
@@ -70,7 +70,8 @@ def jail_paths(box: Sandbox, hidden: list[Path]) -> tuple[list[str], list[str]]:
     shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
     hide = [*hidden, box.root.parent, *shared, *([home] if home != Path("/") else [])]
     # What the kernel must still reach if it lies below a hidden folder.
-    reveal = [box.root, Path(sys.base_prefix), Path(sys.prefix), *COURSE_PACKAGES]
+    reveal = [box.root, Path(sys.base_prefix), Path(sys.prefix), ENGINE_PACKAGE,
+              *box.provided.packages]
     return [str(p) for p in hide], [str(p) for p in reveal]
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from autograder.spec import CELL_TIMEOUT
+from autograder.assignment import CELL_TIMEOUT
 
 GiB = 1024**3
 MiB = 1024**2

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from autograder.student.export_cell import NOT_SAVED
 
 if TYPE_CHECKING:
+    from autograder.assignment import Assignment
     from autograder.grader.sandbox.boundary import Returned
     from autograder.model.saved_model import SavedModel
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 class Outcome:
     """What the steps before and during execution found for one submission."""
 
+    assignment: Assignment                # what its tests are decided on
     problem: str | None = None            # why execution stopped early, for the student
     # The model the sandbox saved, read as data apart from the grader, or why there is none.
     saved: SavedModel | str = NOT_SAVED

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from autograder import untrusted
 from autograder.grader import collected
 from autograder.grader.collected import Collected
-from autograder.spec import NOTEBOOK_NAME as EXPECTED_NAME
 from autograder.student.notebook import too_large
 
 if TYPE_CHECKING:
@@ -90,9 +89,10 @@ def _notebooks_in(folder: Path) -> list[Path]:
     return found
 
 
-def pick_notebook(student: str, folder: Path) -> Submission:
-    """The student's notebook in ``folder``: the expected name, else the only notebook."""
-    sub = _pick(student, folder)
+def pick_notebook(student: str, folder: Path, expected: str) -> Submission:
+    """The student's notebook in ``folder``: the ``expected`` name (the assignment's
+    notebook), else the only notebook."""
+    sub = _pick(student, folder, expected)
     sub.folder = folder
     if folder.is_symlink():
         return _linked(sub, folder.name)
@@ -124,25 +124,25 @@ def class_record(sub: Submission) -> Path | None:
     return outermost.parent
 
 
-def _pick(student: str, folder: Path) -> Submission:
+def _pick(student: str, folder: Path, expected: str) -> Submission:
     notebooks = _notebooks_in(folder)
-    named = [p for p in notebooks if p.name == EXPECTED_NAME]
+    named = [p for p in notebooks if p.name == expected]
     if len(named) == 1:
         extra = [p.name for p in notebooks if p != named[0]]
         note = f"ignored other notebooks: {', '.join(extra)}" if extra else None
         return Submission(student, named[0], note=note)
     if len(named) > 1:
         places = ", ".join(str(p.relative_to(folder)) for p in named)
-        return Submission(student, None, f"several copies of {EXPECTED_NAME} ({places}); "
+        return Submission(student, None, f"several copies of {expected} ({places}); "
                           "keep exactly one")
     if len(notebooks) == 1:
         return Submission(student, notebooks[0],
-                          note=f"graded {notebooks[0].name} (expected {EXPECTED_NAME})")
+                          note=f"graded {notebooks[0].name} (expected {expected})")
     if not notebooks:
-        return Submission(student, None, f"no notebook found: expected {EXPECTED_NAME}")
+        return Submission(student, None, f"no notebook found: expected {expected}")
     names = ", ".join(p.name for p in notebooks)
-    return Submission(student, None, f"several notebooks and none named {EXPECTED_NAME} "
-                      f"({names}); rename yours to {EXPECTED_NAME}")
+    return Submission(student, None, f"several notebooks and none named {expected} "
+                      f"({names}); rename yours to {expected}")
 
 
 def _check_id(sub: Submission) -> Submission:
@@ -153,8 +153,10 @@ def _check_id(sub: Submission) -> Submission:
     return sub
 
 
-def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
-    """One Submission per student, in a stable order; problems become per-student errors."""
+def collect(paths: list[Path], student: str | None = None, *, expected: str
+            ) -> list[Submission]:
+    """One Submission per student, in a stable order; problems become per-student errors.
+    ``expected``: the assignment's notebook name."""
     subs: list[Submission] = []
     for path in paths:
         if not path.exists():
@@ -163,13 +165,13 @@ def collect(paths: list[Path], student: str | None = None) -> list[Submission]:
             sub = Submission(student or path.absolute().parent.name, path,
                              folder=path.absolute().parent)
             subs.append(_linked(sub, str(path)) if path.is_symlink() else sub)
-        elif student is not None or (path / EXPECTED_NAME).is_file():
-            subs.append(pick_notebook(student or path.resolve().name, path))
+        elif student is not None or (path / expected).is_file():
+            subs.append(pick_notebook(student or path.resolve().name, path, expected))
         else:
             for folder in sorted(p for p in path.iterdir() if p.is_dir()):
                 if folder.name in SKIP_DIRS or folder.name.startswith("."):
                     continue
-                subs.append(pick_notebook(folder.name, folder))
+                subs.append(pick_notebook(folder.name, folder, expected))
     records: dict[Path, dict[str, Collected]] = {}
     seen: dict[str, Submission] = {}
     for sub in subs:

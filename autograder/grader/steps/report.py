@@ -4,6 +4,9 @@ Student text (a student id, which is a folder's name; an error quoting a student
 a note naming a student's files; a test's feedback) reaches the instructor's terminal only
 through :func:`plain`: rich reads ``[...]`` in it as markup, and passes ESC and C1 controls
 through, which a terminal obeys (OSC 8 links, window titles, cursor moves, clearing).
+
+Cells graded by hand (``TestResult.manual``) are no lost points: the table lists them in a
+column of their own, shown only when some submission has one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autograder.records import SubmissionResult, plain_number
+from autograder.records import SubmissionResult, TestResult, plain_number
 
 
 def to_json(assignment: str, results: list[SubmissionResult]) -> dict:
@@ -50,17 +53,33 @@ def plain(text: str) -> str:
     return escape(CONTROL.sub("", text))
 
 
+def lost_on(r: SubmissionResult) -> str:
+    """The tests that lost points ("all tests" when every autograded one did, or the
+    submission failed); cells graded by hand are not among them."""
+    autograded = [g for g, x in r.tests.items() if not x.manual]
+    lost = [g.removeprefix("test_") for g, x in r.tests.items() if not x.passed]
+    return "all tests" if r.error or (lost and len(lost) == len(autograded)) else ", ".join(lost)
+
+
+def by_hand(tests: dict[str, TestResult]) -> str:
+    """The cells graded by hand, with their points: "explain (5), task (3)"."""
+    return ", ".join(f"{g} ({plain_number(x.max_points)})" for g, x in tests.items()
+                     if x.manual)
+
+
 def table(results: list[SubmissionResult]) -> Table:
+    manual = any(x.manual for r in results for x in r.tests.values())
     t = Table(title="Grades")
     t.add_column("student", no_wrap=True)
     t.add_column("score", justify="right", no_wrap=True)
     t.add_column("lost points on")
+    if manual:
+        t.add_column("graded by hand")
     t.add_column("problem")
     for r in results:
-        lost = [g.removeprefix("test_") for g, x in r.tests.items() if x.points < x.max_points]
-        failed = "all tests" if r.error or (lost and len(lost) == len(r.tests)) else ", ".join(lost)
+        hand = [plain(by_hand(r.tests))] if manual else []
         t.add_row(plain(r.student), f"{plain_number(r.score)}/{plain_number(r.max_score)}",
-                  plain(failed), plain(r.error or "; ".join(r.notes)))
+                  plain(lost_on(r)), *hand, plain(r.error or "; ".join(r.notes)))
     return t
 
 
@@ -73,7 +92,7 @@ def print_feedback(results: list[SubmissionResult], console: Console | None = No
     """What each lost point was for, one line per failed test."""
     console = console or Console()
     for r in results:
-        lost = [(g, t) for g, t in r.tests.items() if t.points < t.max_points]
+        lost = [(g, t) for g, t in r.tests.items() if not t.passed]
         if not lost:
             continue
         console.print(f"[bold]{plain(r.student)}[/bold]")

@@ -22,7 +22,7 @@ __all__ = ["clean_outputs", "mark_not_run", "score"]
 def clean_outputs(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
     """Library noise dropped, stderr made a note (``verdicts.tidy``), then nbgrader's
     LimitOutput trims long outputs."""
-    nb = verdicts.tidy(nb)
+    nb = verdicts.tidy(nb, outcome.assignment.stderr_noise)
     nb, _ = LimitOutput(config=Config()).preprocess(nb, {})
     return nb
 

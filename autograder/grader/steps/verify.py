@@ -1,28 +1,32 @@
 """Step, verify: the model tests decided again in the grader's own process.
 
 The verdicts themselves are ``autograder.model.checks`` (secret-free, so the public
-Classroom 50 bundle applies the same ones); this step feeds them the grader's own copy of
-the data set, checksum verified. A test that passed in the kernel but fails here loses its
-points, with the reason.
+Classroom 50 bundle applies the same ones); this step feeds them the assignment's model,
+its model checks and the grader's own copy of the data set (the assignment's
+``DenseModel.data``). A test that passed in the kernel but fails here loses its points,
+with the reason.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
+from autograder.grader.assignments import function
 from autograder.grader.steps import Outcome
 from autograder.model import checks
 
 
-@lru_cache(maxsize=1)
-def trusted_data() -> tuple[np.ndarray, np.ndarray]:
-    from digit_helpers import load_data  # the grader's own copy, checksum verified
-
-    return load_data(verify=True)
+@cache
+def trusted_data(reference: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` from the assignment's helper package, e.g. ``digit_helpers:trusted_data``."""
+    return function(reference)()
 
 
 def apply(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
-    return checks.confirm(nb, outcome.saved, trusted_data)
+    assignment = outcome.assignment
+    model = assignment.model
+    return checks.confirm(nb, outcome.saved, model, assignment.model_checks(),
+                          lambda: trusted_data(model.data))
