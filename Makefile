@@ -11,10 +11,11 @@ help:
 	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
 	@echo "make test       run the test suite (real kernels, real training; 4-9 min on 2 cores)"
 	@echo "make test-fast  the tests that need no TensorFlow training (under a minute)"
-	@echo "make release    regenerate assignments/ from solutions/ with nbgrader"
-	@echo "make reference  execute the solution notebook; write the reference model and metrics"
+	@echo "make release    regenerate assignments/ from solutions/ with nbgrader, every assignment"
+	@echo "                (refused while a test has no check in its grading.py)"
+	@echo "make reference  execute each solution that trains a model; write its reference model and metrics"
 	@echo "make bench      compare our grader with plain nbgrader; profile one submission; 300 tiny ones"
-	@echo "make lint       ruff and the import contracts (lint-imports)"
+	@echo "make lint       ruff, the import contracts (lint-imports) and declared imports (deptry)"
 	@echo "make screenshots  redraw docs/*.png from a real grading run (after make demo; ~2-4 min)"
 	@echo "make clean      remove build output and caches (never grades)"
 	@echo "make clean-grades  DELETE this folder's gradebook.db, submitted/, autograded/, feedback/, graded_models/"
@@ -34,7 +35,9 @@ ASSIGNMENTS = $(patsubst solutions/%/,%,$(dir $(wildcard solutions/*/*.ipynb)))
 
 release: $(STAMP)
 	@# nbgrader runs `alembic` by name, so the venv must be on PATH even when not activated.
-	@# It refuses an assignment whose tests are not all checked by its grading.py.
+	@# It refuses an assignment whose tests are not all checked by its grading.py: checked
+	@# first, so that a refused release leaves the previous one in place.
+	$(PY) -m autograder.grader.release_check $(ASSIGNMENTS)
 	for id in $(ASSIGNMENTS); do \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment $$id --force --log-level=WARN || exit 1; \
 	done

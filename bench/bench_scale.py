@@ -47,7 +47,14 @@ def one(size: int, db_url: str | None, workers: int) -> dict:
     from autograder.grader.course import Course
     from autograder.grader.sandbox import folder as sandbox
     from autograder.grader.sandbox.isolation import isolation_problem
-    from autograder.grader.steps import collect, ledger, record, report, sanitize, tamper_check
+    from autograder.grader.steps import (
+        ledger,
+        record,
+        report,
+        sanitize,
+        submissions,
+        tamper_check,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="scale-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # this process is one configuration
@@ -57,16 +64,18 @@ def one(size: int, db_url: str | None, workers: int) -> dict:
     for i in range(size):
         place(work / "class", f"student{i:03d}", tiny_submission())
     phases = Phases(clock=time.thread_time)
-    for owner, attr in ((collect, "collect"), (ledger.Ledger, "lookup"),
+    for owner, attr in ((submissions, "find"), (ledger.Ledger, "lookup"),
                         (ledger.Ledger, "record"), (tamper_check, "find"),
                         (gradebook, "register"), (sanitize, "sanitize"), (sandbox, "create"),
                         (record, "save")):
         phases.wrap(owner, attr, f"{owner.__name__.rsplit('.', 1)[-1]}.{attr}")
-    pipeline.SCORING = tuple(phases.timed_step(step) for step in pipeline.SCORING)
+    pipeline.SCORE = tuple(phases.timed_step(step) for step in pipeline.SCORE)
     phases.wrap(pipeline.score, "score", "score.score")
     start = time.perf_counter()
     options = pipeline.Options(workers=workers, isolate=isolation_problem() is None)
-    results = pipeline.grade_all(course, collect.collect([work / "class"]), options,
+    results = pipeline.grade_all(course, submissions.find([work / "class"],
+                                                         expected=course.assignment.notebook),
+                                 options,
                                  gradebook.points_by_test(course))
     phases.wrap(report, "write_json", "report.write_json")
     report.write_json(work / "grades.json", course.assignment_id, results)

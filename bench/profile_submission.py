@@ -59,7 +59,8 @@ class Phases:
         row[1] += cpu_s or 0.0
 
     def wrap(self, owner, attr: str, name: str, after=None) -> None:
-        """Replace owner.attr by a timed copy; ``after(result, started)`` sees each result."""
+        """Replace owner.attr by a timed copy; ``after(args, started)`` sees each call's
+        arguments."""
         fn = getattr(owner, attr)
 
         @functools.wraps(fn)
@@ -68,19 +69,19 @@ class Phases:
             result = fn(*args, **kwargs)
             self.add(name, time.perf_counter() - wall0, self.clock() - cpu0)
             if after:
-                after(result, started)
+                after(args, started)
             return result
 
         setattr(owner, attr, timed)
 
     def timed_step(self, step):
-        """A scoring step (``step(nb, outcome) -> nb``) that times itself."""
+        """A scoring step (``step(nb, graded) -> nb``) that times itself."""
         name = f"scoring: {step.__module__.rsplit('.', 1)[-1]}.{step.__name__}"
 
         @functools.wraps(step)
-        def timed(nb, outcome):
+        def timed(nb, graded):
             wall0, cpu0 = time.perf_counter(), self.clock()
-            out = step(nb, outcome)
+            out = step(nb, graded)
             self.add(name, time.perf_counter() - wall0, self.clock() - cpu0)
             return out
 
@@ -132,12 +133,12 @@ def graded(work: Path) -> Phases:
     from autograder.grader.sandbox import folder as sandbox
     from autograder.grader.sandbox.isolation import isolation_problem
     from autograder.grader.steps import (
-        collect,
         execute,
         ledger,
         record,
         report,
         sanitize,
+        submissions,
         tamper_check,
     )
 
@@ -154,10 +155,10 @@ def graded(work: Path) -> Phases:
     phases = Phases()
     worker: dict = {}
 
-    def after_worker(run, started):
-        worker["run"], worker["started"] = run, started
+    def after_worker(args, started):  # run_worker(graded, ...) / run_forked(graded, ...)
+        worker["run"], worker["started"] = args[0], started
 
-    phases.wrap(collect, "collect", "collect")
+    phases.wrap(submissions, "find", "find submissions")
     phases.wrap(ledger.Ledger, "lookup", "ledger: lookup")
     phases.wrap(tamper_check, "find", "tamper check")
     phases.wrap(gradebook, "register", "gradebook: register")
@@ -167,13 +168,15 @@ def graded(work: Path) -> Phases:
     for attr in ("run_worker", "run_forked"):  # a fresh process, or forked by the zygote
         phases.wrap(execute, attr, name, after_worker)
     phases.wrap(execute, "call_functions", "functions called in a fresh process")
-    pipeline.SCORING = tuple(phases.timed_step(step) for step in pipeline.SCORING)
+    pipeline.SCORE = tuple(phases.timed_step(step) for step in pipeline.SCORE)
     phases.wrap(record, "save", "record: gradebook and graded notebook")
     phases.wrap(ledger.Ledger, "record", "ledger: record")
 
     options = pipeline.Options(workers=1, isolate=isolation_problem() is None)
     wall0, cpu0 = time.perf_counter(), cpu()
-    results = pipeline.grade_all(course, collect.collect([work / "class"]), options,
+    results = pipeline.grade_all(course, submissions.find([work / "class"],
+                                                         expected=course.assignment.notebook),
+                                 options,
                                  gradebook.points_by_test(course))
     phases.add("report (JSON)", *_timed(lambda: report.write_json(
         work / "grades.json", course.assignment_id, results)))

@@ -117,7 +117,8 @@ print("accuracy: 1.0")'''
 
 
 def weird_but_correct() -> str:
-    """Other styles, student noise on stderr, a deleted and an edited locked test cell: 100."""
+    """Other styles, student noise on stderr, a deleted and an edited locked test cell: full
+    marks."""
     nb = as_student({"my_relu": RELU_MASK, "my_softmax": SOFTMAX_LOOP, "model": MODEL_ADD,
                      "compile": COMPILE_KW})
     nb.cells.remove(cell(nb, "test_my_relu"))

@@ -257,3 +257,26 @@ def kernel_only_grading(folder: Path, reason: str = "a probe of the grading mech
                     f"ASSIGNMENT = Assignment(id={folder.name!r}, checks={{\n{checks}}})\n",
                     encoding="utf-8")
     return path
+
+
+# --- the real assignment's tests, as its source notebook declares them ----------------------
+# Read from the nbgrader metadata (an autograded test cell: grade, not solution, with
+# points), so that a test added to the notebook changes these and no test's literal.
+
+def _points(value) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _digit_tests() -> dict[str, int | float]:
+    tests = {}
+    for cell in nbformat.read(SOLUTION, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            tests[meta["grade_id"]] = _points(meta["points"])
+    return tests
+
+
+# grade id -> points of each autograded test cell of digit_recognition, in notebook order.
+DIGIT_TESTS = _digit_tests()
+# Their sum, the assignment's total: an int when whole (100, not 100.0), as reports print it.
+DIGIT_TOTAL = _points(sum(DIGIT_TESTS.values()))

@@ -13,15 +13,21 @@ from nbgrader.api import Gradebook
 from autograder.grader import gradebook
 from autograder.grader.course import Course
 
-from helpers import ROOT, by_student, plain_nbgrader_autograde
+from helpers import DIGIT_TOTAL, ROOT, by_student, plain_nbgrader_autograde
 
 pytestmark = pytest.mark.slow
 
 TESTS = gradebook.points_by_test(Course(ROOT))  # names and points come from the notebook
+TOTAL = sum(TESTS.values())
 
 
 def lost(sub: dict) -> set[str]:
     return {g for g, t in sub["tests"].items() if t["points"] < t["max_points"]}
+
+
+def all_but(tests: set[str]) -> float:
+    """The score of a submission that loses exactly ``tests``, each entirely."""
+    return TOTAL - sum(TESTS[g] for g in tests)
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +39,12 @@ def test_every_submission_is_reported_once(graded_class, result):
     assert graded_class[1]["assignment"] == "digit_recognition"
     assert len(graded_class[1]["submissions"]) == len(result) == 18
     for sub in result.values():
-        assert sub["max_score"] == 100
+        assert sub["max_score"] == TOTAL == DIGIT_TOTAL
         assert {g: t["max_points"] for g, t in sub["tests"].items()} == TESTS
 
 
 def test_solution_gets_full_marks(result):
-    assert result["solution"]["score"] == 100 and result["solution"]["error"] is None
+    assert result["solution"]["score"] == TOTAL and result["solution"]["error"] is None
     assert all(t["feedback"] == "passed" for t in result["solution"]["tests"].values())
 
 
@@ -52,27 +58,27 @@ def test_untouched_release_gets_zero_with_a_message_per_test(result):
 def test_other_styles_deleted_and_edited_cells_still_get_full_marks(result):
     # loops, built-in sum, add(), InputLayer, function activations, stderr noise in student
     # cells; a deleted test cell restored; an edited locked test cell and training cell reset
-    assert result["weird_but_correct"]["score"] == 100, result["weird_but_correct"]
+    assert result["weird_but_correct"]["score"] == TOTAL, result["weird_but_correct"]
 
 
 def test_each_mistake_loses_exactly_its_own_tests(result):
     partial = result["partial"]
     assert lost(partial) == {"test_softmax_stability", "test_model_activations",
                              "test_loss_from_logits"}
-    assert partial["score"] == 65
+    assert partial["score"] == all_but(lost(partial))  # each lost test entirely, no more
     messages = " ".join(t["feedback"] for t in partial["tests"].values())
     assert "linear" in messages and "from_logits" in messages
 
     sizes = result["wrong_sizes"]
     assert lost(sizes) == {"test_model_architecture", "test_training_accuracy"}
-    assert sizes["score"] == 60
+    assert sizes["score"] == all_but(lost(sizes))
     assert "[25, 15, 10]" in sizes["tests"]["test_model_architecture"]["feedback"]
 
 
 def test_patched_numpy_and_model_cannot_fake_the_accuracy(result):
     fake = result["fake_accuracy"]
     assert lost(fake) == {"test_training_accuracy"}
-    assert fake["score"] == 80
+    assert fake["score"] == all_but(lost(fake))
 
 
 def test_emptied_test_cells_and_a_printed_score_earn_nothing(result):
@@ -135,7 +141,7 @@ def test_patching_attacks_score_zero_here_and_say_which_input_failed(result, nam
 
 def test_stderr_logging_and_warnings_in_tested_functions_cost_nothing(result):
     noisy = result["noisy_but_correct"]
-    assert noisy["score"] == 100, noisy
+    assert noisy["score"] == TOTAL, noisy
     for gid in ("test_my_relu", "test_my_softmax", "test_softmax_stability"):
         assert "note: it wrote to stderr" in noisy["tests"][gid]["feedback"], gid
     assert "my_relu called" in noisy["tests"]["test_my_relu"]["feedback"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import RELEASE, ROOT, SOLUTION
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, ROOT, SOLUTION
 
 SITECUSTOMIZE = '''
 """Test harness: no `resource`, no `os.fork` (as on Windows). See tests/test_check_portable.py."""
@@ -112,9 +112,9 @@ def test_the_cli_and_the_student_kit_import_without_resource(tmp_path):
 def test_check_gives_the_solution_every_point(tmp_path):
     proc, lines = check(SOLUTION, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "public tests: 100/100 points." in proc.stdout
+    assert f"public tests: {DIGIT_TOTAL}/{DIGIT_TOTAL} points." in proc.stdout
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("test_")]
-    assert len(rows) == 7 and all(row[1] == "pass" for row in rows), proc.stdout
+    assert len(rows) == len(DIGIT_TESTS) and all(row[1] == "pass" for row in rows), proc.stdout
     assert_every_process_was_covered(lines)
 
 
@@ -122,9 +122,9 @@ def test_check_gives_the_solution_every_point(tmp_path):
 def test_check_explains_every_failure_of_the_blank_release(tmp_path):
     proc, lines = check(RELEASE, tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # tests failed, nothing broke
-    assert "public tests: 0/100 points." in proc.stdout
+    assert f"public tests: 0/{DIGIT_TOTAL} points." in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if line.startswith("test_")]
-    assert len(rows) == 7
+    assert len(rows) == len(DIGIT_TESTS)
     for row in rows:
         assert " FAIL " in row and " is not implemented yet: " in row, row
     assert_every_process_was_covered(lines)

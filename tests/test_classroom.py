@@ -27,7 +27,7 @@ from autograder.student.manifest import (
     tamper_manifest,
 )
 
-from helpers import RELEASE, ROOT, SOLUTION
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, ROOT, SOLUTION
 
 WORKFLOW = ROOT / "template" / ".github" / "workflows" / "classroom.yml"
 NOTEBOOK = "assignments/digit_recognition/digit_recognition.ipynb"
@@ -354,12 +354,13 @@ def test_workflow_gives_the_solution_every_point(student_template, tmp_path):
     assert run.returncodes == [0]
     result = run.reported["autograding"]
     assert result["version"] == 1 and result["status"] == "pass"
-    assert result["max_score"] == 100
-    assert sum(t["score"] for t in result["tests"]) == 100
-    assert len(result["tests"]) == 7 and {t["status"] for t in result["tests"]} == {"pass"}
-    assert "## Autograding: 100/100 points" in run.summary
-    assert run.summary.count("✅ pass") == 7
-    assert len(_annotations(run, "notice")) == 8  # seven tests and the total
+    assert result["max_score"] == DIGIT_TOTAL
+    assert sum(t["score"] for t in result["tests"]) == DIGIT_TOTAL
+    assert len(result["tests"]) == len(DIGIT_TESTS)
+    assert {t["status"] for t in result["tests"]} == {"pass"}
+    assert f"## Autograding: {DIGIT_TOTAL}/{DIGIT_TOTAL} points" in run.summary
+    assert run.summary.count("✅ pass") == len(DIGIT_TESTS)
+    assert len(_annotations(run, "notice")) == len(DIGIT_TESTS) + 1  # each test and the total
     assert _annotations(run, "error") == []
     # The source notebook's test cells carry the hidden tests, so they differ from the
     # released ones: exactly those are reported as changed (not the workflow).
@@ -379,17 +380,17 @@ def test_workflow_explains_every_failure_of_the_blank_release(student_template, 
     run = run_workflow(repo, tmp_path)
     assert run.returncodes == [1]  # a red mark while a test fails, after the full report
     result = run.reported["autograding"]
-    assert result["status"] == "fail" and result["max_score"] == 100
+    assert result["status"] == "fail" and result["max_score"] == DIGIT_TOTAL
     assert sum(t["score"] for t in result["tests"]) == 0
-    assert len(result["tests"]) == 7
+    assert len(result["tests"]) == len(DIGIT_TESTS)
     for test in result["tests"]:
         assert test["status"] == "fail"
         assert "not implemented yet" in test["message"], test
-    assert "## Autograding: 0/100 points" in run.summary
-    assert run.summary.count("❌ fail") == 7
+    assert f"## Autograding: 0/{DIGIT_TOTAL} points" in run.summary
+    assert run.summary.count("❌ fail") == len(DIGIT_TESTS)
     assert "the workflow file .github/workflows/classroom.yml was changed" in run.summary
     errors = _annotations(run, "error")
-    assert len(errors) == 7 and all("not implemented yet" in e for e in errors)
+    assert len(errors) == len(DIGIT_TESTS) and all("not implemented yet" in e for e in errors)
     assert "workflow file" in _annotations(run, "warning")[0]
 
 
@@ -397,8 +398,9 @@ def test_workflow_reports_a_notebook_that_cannot_run(student_template, tmp_path)
     run = run_workflow(_repo_with(student_template, tmp_path, None), tmp_path)
     assert run.returncodes != [0]  # the step fails visibly...
     result = run.reported["autograding"]  # ...and the result still lists every test at 0
-    assert result["status"] == "error" and result["max_score"] == 100
-    assert {t["status"] for t in result["tests"]} == {"error"} and len(result["tests"]) == 7
+    assert result["status"] == "error" and result["max_score"] == DIGIT_TOTAL
+    assert {t["status"] for t in result["tests"]} == {"error"}
+    assert len(result["tests"]) == len(DIGIT_TESTS)
     assert "The notebook could not be run" in _annotations(run, "error")[0]
     assert "could not be run" in run.summary
 

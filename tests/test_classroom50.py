@@ -16,7 +16,7 @@ from platform_local import build_bundle, overlay_venv, run_bundle
 from autograder.grader.platforms import TENSORFLOW_PYTHONS
 from autograder.grader.platforms.classroom50 import MAX_BUNDLE_BYTES, published_size
 
-from helpers import RELEASE, SOLUTION, leaked, secret_lines
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, SOLUTION, leaked, secret_lines
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "classroom50_result.schema.json")
                     .read_text())
@@ -95,10 +95,11 @@ def test_the_solution_gets_full_marks(built, python, tmp_path):
     run = run_bundle(bundle, repo, python)
     assert run.returncode == 0, run.stderr[-2000:]
     doc = valid(repo)
-    assert doc["score"] == doc["max-score"] == 100 and len(doc["tests"]) == 7
+    assert doc["score"] == doc["max-score"] == DIGIT_TOTAL
+    assert len(doc["tests"]) == len(DIGIT_TESTS)
     assert doc["submission"].startswith("submit/") and doc["classroom"] == "cs101"
     body = (repo / "release-body.md").read_text()
-    assert "100/100" in body and "`test_training_accuracy`" in body
+    assert f"{DIGIT_TOTAL}/{DIGIT_TOTAL}" in body and "`test_training_accuracy`" in body
     assert "hidden tests" in body.lower()
 
 
@@ -114,7 +115,7 @@ def test_edited_tests_are_restored_and_the_release_scores_zero(built, python, tm
     run = run_bundle(bundle, repo, python)
     assert run.returncode == 0, run.stderr[-2000:]
     doc = valid(repo)
-    assert doc["score"] == 0 and doc["max-score"] == 100
+    assert doc["score"] == 0 and doc["max-score"] == DIGIT_TOTAL
     assert not any(t["passed"] for t in doc["tests"])
     body = (repo / "release-body.md").read_text()
     assert body.count("not implemented yet") >= 3  # each test's own message, not a bare fail
@@ -126,7 +127,7 @@ def test_a_broken_notebook_gets_zero_with_the_reason(built, python, tmp_path):
     run = run_bundle(bundle, repo, python)
     assert run.returncode == 0, run.stderr[-2000:]
     doc = valid(repo)
-    assert doc["score"] == 0 and len(doc["tests"]) == 7
+    assert doc["score"] == 0 and len(doc["tests"]) == len(DIGIT_TESTS)
     assert "not valid notebook JSON" in (repo / "release-body.md").read_text()
 
 

@@ -65,9 +65,9 @@ def test_a_missing_grader_dependency_names_the_extra_to_install(tmp_path):
 
 def test_a_broken_grader_is_not_mistaken_for_a_missing_one():
     # the grader is there but one of its own modules fails: say so, do not hide the grader
-    proc = without("autograder.grader.steps.collect", "--help")
+    proc = without("autograder.grader.steps.submissions", "--help")
     assert proc.returncode != 0
-    assert "autograder.grader.steps.collect" in proc.stderr
+    assert "autograder.grader.steps.submissions" in proc.stderr
 
 
 def test_check_of_a_missing_notebook(tmp_path, capsys):

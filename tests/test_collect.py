@@ -4,20 +4,20 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grader.steps.collect import collect
+from autograder.grader.steps.submissions import find
 
 from helpers import NOTEBOOK_NAME, place
 
 
 def test_single_notebook_takes_its_folder_name(tmp_path: Path):
     nb = place(tmp_path, "alice", "{}")
-    [sub] = collect([nb], expected=NOTEBOOK_NAME)
+    [sub] = find([nb], expected=NOTEBOOK_NAME)
     assert (sub.student, sub.notebook, sub.error) == ("alice", nb, None)
 
 
 def test_student_flag_overrides_folder_name(tmp_path: Path):
     nb = place(tmp_path, "x", "{}")
-    [sub] = collect([nb], student="bob", expected=NOTEBOOK_NAME)
+    [sub] = find([nb], student="bob", expected=NOTEBOOK_NAME)
     assert sub.student == "bob"
 
 
@@ -26,7 +26,7 @@ def test_class_folder_one_submission_per_subfolder(tmp_path: Path):
     nested = tmp_path / "alice" / "repo" / "assignments" / "digit_recognition"
     place(nested.parent, nested.name, "{}")  # as a git clone of the student repo leaves it
     (tmp_path / ".git").mkdir()
-    subs = collect([tmp_path], expected=NOTEBOOK_NAME)
+    subs = find([tmp_path], expected=NOTEBOOK_NAME)
     assert [s.student for s in subs] == ["alice", "bob"]
     assert subs[0].notebook.name == "digit_recognition.ipynb"
     assert all(s.error is None for s in subs)
@@ -34,7 +34,7 @@ def test_class_folder_one_submission_per_subfolder(tmp_path: Path):
 
 def test_renamed_notebook_is_graded_with_a_note(tmp_path: Path):
     place(tmp_path, "carol", "{}", name="my_copy.ipynb")
-    [sub] = collect([tmp_path], expected=NOTEBOOK_NAME)
+    [sub] = find([tmp_path], expected=NOTEBOOK_NAME)
     assert sub.error is None and sub.notebook.name == "my_copy.ipynb"
     assert "expected digit_recognition.ipynb" in sub.note
 
@@ -44,7 +44,7 @@ def test_extra_notebooks_are_ignored_when_the_expected_one_exists(tmp_path: Path
     place(tmp_path, "dan", "{}", name="scratch.ipynb")
     (tmp_path / "dan" / ".ipynb_checkpoints").mkdir()
     place(tmp_path / "dan", ".ipynb_checkpoints", "{}", name="digit_recognition-checkpoint.ipynb")
-    [sub] = collect([tmp_path], expected=NOTEBOOK_NAME)
+    [sub] = find([tmp_path], expected=NOTEBOOK_NAME)
     assert sub.notebook.name == "digit_recognition.ipynb"
     assert "scratch.ipynb" in sub.note
 
@@ -54,25 +54,25 @@ def test_ambiguous_or_missing_notebooks_are_per_student_errors(tmp_path: Path):
     place(tmp_path, "erin", "{}", name="b.ipynb")
     (tmp_path / "frank").mkdir()
     (tmp_path / "frank" / "notes.txt").write_text("hi")
-    erin, frank = collect([tmp_path], expected=NOTEBOOK_NAME)
+    erin, frank = find([tmp_path], expected=NOTEBOOK_NAME)
     assert "rename yours to digit_recognition.ipynb" in erin.error
     assert "no notebook found" in frank.error
 
 
 def test_unusable_student_id_is_an_error_not_a_path(tmp_path: Path):
     nb = place(tmp_path, "ok", "{}")
-    [sub] = collect([nb], student="../../etc", expected=NOTEBOOK_NAME)
+    [sub] = find([nb], student="../../etc", expected=NOTEBOOK_NAME)
     assert sub.notebook is None and "not usable" in sub.error
 
 
 def test_same_student_twice_grades_only_the_first(tmp_path: Path):
     a = place(tmp_path / "one", "gina", "{}")
     b = place(tmp_path / "two", "gina", "{}")
-    first, second = collect([a, b], expected=NOTEBOOK_NAME)
+    first, second = find([a, b], expected=NOTEBOOK_NAME)
     assert first.error is None
     assert "given twice" in second.error and second.record is False
 
 
 def test_missing_path_is_a_command_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError):
-        collect([tmp_path / "nope"], expected=NOTEBOOK_NAME)
+        find([tmp_path / "nope"], expected=NOTEBOOK_NAME)

@@ -12,7 +12,7 @@ from autograder.cli import main
 from autograder.grader.collected import read
 from autograder.grader.collecting.git import parse_deadline
 from autograder.grader.course import Course
-from autograder.grader.steps.collect import collect as grade_collect
+from autograder.grader.steps.submissions import find as find_submissions
 from autograder.records import CommandError
 
 from helpers import NOTEBOOK_NAME, TINY_ID, TINY_NAME, by_student, run_grade, tiny_submission
@@ -82,7 +82,7 @@ def test_last_commit_before_the_deadline_is_collected(tmp_path: Path, repos, cap
     assert found["carol"].problem == "the repository has no commits"
     assert found["dave"].problem.startswith("could not fetch the repository")
     assert "collected 1 of 4 students" in capsys.readouterr().out
-    subs = {s.student: s for s in grade_collect([out], expected=NOTEBOOK_NAME)}
+    subs = {s.student: s for s in find_submissions([out], expected=NOTEBOOK_NAME)}
     assert subs["alice"].error is None and subs["alice"].commit == repos["alice"][1]
     assert subs["dave"].error.startswith("not collected: could not fetch")
 
@@ -110,7 +110,7 @@ def test_a_committed_symlink_cannot_point_the_grader_at_a_solution(tmp_path: Pat
           DEADLINE, str(out)])
     collected = out / "mallory" / NOTEBOOK
     assert not collected.is_symlink() and collected.read_text() == str(secret)
-    [sub] = grade_collect([plain.parent], expected=NOTEBOOK_NAME)
+    [sub] = find_submissions([plain.parent], expected=NOTEBOOK_NAME)
     assert sub.notebook is None and "is a symbolic link" in sub.error
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.cli import main
 from autograder.grader.collected import FILE, read
-from autograder.grader.steps.collect import collect as grade_collect
+from autograder.grader.steps.submissions import find as find_submissions
 
 from helpers import NOTEBOOK_NAME
 
@@ -93,7 +93,7 @@ def test_canvas_with_a_roster_maps_ids_and_names_who_is_missing(tmp_path: Path):
                                          "(canvas id 99999)"
     assert any("anon_Ab3De is not in the roster" in u for u in record(out)["unmatched"])
     # grade sees the missing student as an error of theirs, not as a crash
-    subs = {s.student: s for s in grade_collect([out], expected=NOTEBOOK_NAME)}
+    subs = {s.student: s for s in find_submissions([out], expected=NOTEBOOK_NAME)}
     assert subs["eva"].error.startswith("not collected: nothing in the download")
     assert subs["ben"].error is None and subs["ben"].notebook.name == NOTEBOOK_NAME
 
@@ -154,7 +154,7 @@ def test_blackboard_newest_attempt_with_its_time(tmp_path: Path):
     assert any("not a notebook" in n for n in students["bitdiddle"].notes)
     assert record(out)["unmatched"] == []
     assert students["reasoner"].problem.startswith("the download has no notebook")
-    subs = {s.student: s for s in grade_collect([out], expected=NOTEBOOK_NAME)}
+    subs = {s.student: s for s in find_submissions([out], expected=NOTEBOOK_NAME)}
     assert subs["bitdiddle"].submitted_at == "2026-12-01T09:30:00+01:00"
 
 

@@ -23,6 +23,7 @@ from autograder.grader.feedback import cut_hidden
 from autograder.grader.page_safety import CSP_META
 
 from helpers import (
+    DIGIT_TOTAL,
     ROOT,
     SOLUTION,
     by_student,
@@ -59,7 +60,7 @@ def graded(graded_class) -> tuple[Path, dict]:
     """The catalogue course (conftest's graded_class) after grading: (course, grades by student)."""
     course, grades, _ = graded_class
     result = by_student(grades)
-    assert {s: result[s]["score"] for s in STUDENTS} == {"solution": 100, "release": 0}
+    assert {s: result[s]["score"] for s in STUDENTS} == {"solution": DIGIT_TOTAL, "release": 0}
     return course, result
 
 
@@ -130,7 +131,7 @@ def test_feedback_shows_test_names_points_and_scores(pages, graded):
     for student, page in pages.items():
         text = re.sub(r"\s+", " ", visible_text(page))
         total = grades[student]["score"]
-        assert f"digit_recognition (Score: {total:.1f} / 100.0)" in text
+        assert f"digit_recognition (Score: {total:.1f} / {sum(points().values()):.1f})" in text
         for gid, max_points in points().items():
             got = grades[student]["tests"][gid]["points"]
             assert f"Grade cell: {gid} Score: {got:.1f} / {max_points:.1f}" in text
@@ -188,8 +189,8 @@ def test_export_writes_nbgraders_csv(graded, tmp_path):
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     scores = {r["student_id"]: (float(r["score"]), float(r["max_score"])) for r in rows}
-    assert {s: scores[s] for s in STUDENTS} == {"solution": (100.0, 100.0),
-                                                "release": (0.0, 100.0)}
+    assert {s: scores[s] for s in STUDENTS} == {"solution": (DIGIT_TOTAL, DIGIT_TOTAL),
+                                                "release": (0.0, DIGIT_TOTAL)}
     assert set(scores) == set(grades)  # every graded student, failures included
     assert {r["assignment"] for r in rows} == {"digit_recognition"}
     assert all(float(r["raw_score"]) == float(r["score"]) for r in rows)  # no late penalty

@@ -48,7 +48,7 @@ from autograder.grader.nbgrader_autograde import (
 from autograder.grader.roster import Student
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.steps import record
-from autograder.grader.steps.collect import Submission
+from autograder.grader.steps.submissions import Submission
 
 from helpers import ROOT, TINY_ID, TINY_NAME, place, run_grade, tiny_course_at, tiny_submission
 
@@ -151,12 +151,12 @@ def test_the_sandbox_hides_the_graded_folders_of_a_new_course(tiny_gradebook_cou
     course: Course = tiny_gradebook_course
     hidden: list[Path] = []
 
-    class Spy(pipeline.Executor):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            hidden.extend(self.hidden)
+    class Spy(pipeline.Workers):
+        def __init__(self, setup, *args, **kwargs):
+            super().__init__(setup, *args, **kwargs)
+            hidden.extend(setup.hidden)
 
-    monkeypatch.setattr(pipeline, "Executor", Spy)
+    monkeypatch.setattr(pipeline, "Workers", Spy)
     assert not course.submitted_dir.exists()
     pipeline.grade_all(course, [], pipeline.Options(isolate=False, zygote=False), {})
     folders = (course.submitted_dir, course.autograded_dir, course.graded_dir / "graded_models")

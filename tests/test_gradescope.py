@@ -25,7 +25,7 @@ from autograder.grader.platforms.gradescope_settings import (
 )
 from autograder.grader.sandbox.isolation import isolation_problem
 
-from helpers import NOTEBOOK_NAME, RELEASE, ROOT, SOLUTION
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, NOTEBOOK_NAME, RELEASE, ROOT, SOLUTION
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json")
                     .read_text())
@@ -141,8 +141,8 @@ def test_container_memory_is_read_from_this_process_cgroup(tmp_path):
 def test_the_solution_gets_full_marks(root):
     submit(root, {NOTEBOOK_NAME: SOLUTION.read_bytes()})
     doc = valid(run_autograder(root))
-    assert doc["score"] == 100
-    assert len(doc["tests"]) == 7
+    assert doc["score"] == DIGIT_TOTAL
+    assert len(doc["tests"]) == len(DIGIT_TESTS)
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in doc["tests"])
     assert {t["visibility"] for t in doc["tests"]} == {DEFAULT_VISIBILITY}
     assert all(t["output_format"] == "md" for t in doc["tests"])
@@ -153,7 +153,7 @@ def test_the_blank_release_gets_zero_with_a_reason_per_test(root):
     submit(root, {"work/" + NOTEBOOK_NAME: RELEASE.read_bytes()})
     doc = valid(run_autograder(root))
     assert doc["score"] == 0
-    assert len(doc["tests"]) == 7
+    assert len(doc["tests"]) == len(DIGIT_TESTS)
     assert all(t["status"] == "failed" for t in doc["tests"])
     assert all(len(t["output"].strip("`\n")) > 10 for t in doc["tests"])
 

@@ -21,7 +21,7 @@ from autograder.grader.sandbox import folder
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import execute
-from autograder.grader.steps.collect import collect
+from autograder.grader.steps.submissions import find
 
 from helpers import (
     TINY_NAME,
@@ -64,7 +64,7 @@ def grade_in_process(base: Path, subs: Path) -> dict:
     gradebook.ensure_assignment(course)
     options = pipeline.Options(limits=Limits(cell_timeout=20, notebook_timeout=60,
                                              disk=CAP_MIB * 2**20), workers=2, hidden=[subs])
-    results = pipeline.grade_all(course, collect([subs], expected=TINY_NAME), options,
+    results = pipeline.grade_all(course, find([subs], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     return {r.student: r for r in results}
 

@@ -41,8 +41,10 @@ BROKEN_RELU = {
     # a right my_relu, and its cell ends the process
     "exits_in_its_cell": RELU + "\n\nimport os\nos._exit(3)",
 }
-FUNCTION_TESTS = ("test_my_relu", "test_my_softmax", "test_softmax_stability")
-TESTS = digit_assignment().function_checks()
+# The checks of the two functions executed() defines (not those of a function added later).
+TESTS = {gid: check for gid, check in digit_assignment().function_checks().items()
+         if check.function in ("my_relu", "my_softmax")}
+FUNCTION_TESTS = tuple(TESTS)
 BUDGET = 6  # seconds per function call process (30 when grading)
 pytestmark = pytest.mark.slow  # processes that hang for their budget
 

@@ -21,7 +21,7 @@ from platform_local import build_zip, install, run_autograder, submit
 
 from autograder.grader.sandbox.isolation import isolation_problem
 
-from helpers import NOTEBOOK_NAME, RELEASE, SOLUTION, secret_lines
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, NOTEBOOK_NAME, RELEASE, SOLUTION, secret_lines
 
 pytestmark = [
     pytest.mark.slow,  # installs the zip, grades the real notebook
@@ -74,9 +74,10 @@ def test_an_upload_linked_as_its_own_run_scores_what_the_release_scores(root):
     submit(root, {NOTEBOOK_NAME: forged()})
     doc = run_autograder(root)
     jsonschema.validate(doc, SCHEMA)
-    # main graded the upload's own cells: 1000 points a test, 7000 in all
+    # main graded the upload's own cells: 1000 points a test
     assert doc["score"] == 0, doc
-    assert all(t["max_score"] <= 25 for t in doc["tests"]), doc["tests"]
+    # each test is worth what the source notebook says, not the upload's 1000
+    assert {t["name"]: t["max_score"] for t in doc["tests"]} == DIGIT_TESTS, doc["tests"]
     assert all(t["status"] == "failed" for t in doc["tests"])
 
 
@@ -88,4 +89,5 @@ def test_a_failure_message_never_carries_hidden_test_lines(root):
     assert relu["score"] == 0 and "[hidden test text removed]" in relu["output"], relu
     shown = json.dumps(doc)
     assert [line for line in secret_lines() if line in shown] == []
-    assert doc["score"] == 100 - relu["max_score"]  # the rest of the solution, graded as usual
+    # the rest of the solution, graded as usual
+    assert doc["score"] == DIGIT_TOTAL - relu["max_score"]

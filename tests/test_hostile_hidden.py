@@ -22,8 +22,8 @@ from autograder.grader import feedback, gradebook, pipeline
 from autograder.grader.course import Course
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.limits import Limits
-from autograder.grader.steps import Outcome, redact
-from autograder.grader.steps.collect import collect
+from autograder.grader.steps import Graded, redact
+from autograder.grader.steps.submissions import find
 
 from helpers import (
     TINY_NAME,
@@ -103,7 +103,7 @@ def grade_class(base: Path) -> tuple[Course, dict, list[Path]]:
     submissions(base / "subs")
     options = pipeline.Options(limits=Limits(cell_timeout=10, notebook_timeout=60), workers=2,
                                hidden=[base / "subs"])
-    results = pipeline.grade_all(course, collect([base / "subs"], expected=TINY_NAME), options,
+    results = pipeline.grade_all(course, find([base / "subs"], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     return course, {r.student: r for r in results}, feedback.generate(course).written
 
@@ -113,8 +113,8 @@ def graded(tmp_path_factory):
     if isolation_problem() is not None:
         pytest.skip(f"no sandbox here: {isolation_problem()}")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(pipeline, "SCORING",
-                            tuple(s for s in pipeline.SCORING if s is not redact.apply))
+        monkeypatch.setattr(pipeline, "SCORE",
+                            tuple(s for s in pipeline.SCORE if s is not redact.apply))
         without = grade_class(tmp_path_factory.mktemp("without-redact"))
     return without, grade_class(tmp_path_factory.mktemp("with-redact"))
 
@@ -165,7 +165,7 @@ def test_every_kind_of_output_is_scrubbed_and_partial_grades_are_kept():
         new_output("execute_result", data={"text/plain": "1.5"}, execution_count=1),
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
-    redact.apply(nb, Outcome(DIGIT, hidden=HIDDEN))
+    redact.apply(nb, Graded("amy", DIGIT, hidden=HIDDEN))
     text = nbformat.writes(nb)
     assert line not in text and escaped not in text
     assert "before" in text and "after" in text

@@ -27,7 +27,7 @@ from autograder.grader.course import Course
 from autograder.grader.sandbox import boundary
 from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.sandbox.limits import Limits
-from autograder.grader.steps.collect import collect
+from autograder.grader.steps.submissions import find
 
 from helpers import TINY_NAME, empty_gradebook, place, tiny_course_at, tiny_submission
 
@@ -143,7 +143,7 @@ def grade_class(base: Path, monkeypatch, fifo: bool) -> tuple[dict, Course, dict
     monkeypatch.chdir(root)  # the grader's working folder: where /proc/self/cwd leads it
     options = pipeline.Options(limits=Limits(cell_timeout=10, notebook_timeout=60),
                                workers=2, hidden=[subs])
-    results = pipeline.grade_all(course, collect([subs], expected=TINY_NAME), options,
+    results = pipeline.grade_all(course, find([subs], expected=TINY_NAME), options,
                                  gradebook.points_by_test(course))
     planted = {"model": secret_dir / "model.keras", "overwritten": overwritten}
     return {r.student: r for r in results}, course, planted

@@ -20,8 +20,8 @@ from nbgrader.coursedir import CourseDirectory
 
 from autograder.grader import collected, gradebook, pipeline
 from autograder.grader.course import Course
-from autograder.grader.steps import collect as collect_step
-from autograder.grader.steps.collect import Submission, collect
+from autograder.grader.steps import submissions as collect_step
+from autograder.grader.steps.submissions import Submission, find
 
 from helpers import (
     TINY_ID,
@@ -57,7 +57,7 @@ def test_a_timestamp_txt_in_the_students_folder_is_not_a_hand_in_time(tmp_course
     # main took it, as nbgrader reads the file in its own submitted/ folders
     coursedir = CourseDirectory(config=tmp_course.nbgrader_config())
     assert str(coursedir.get_existing_timestamp(str(notebook.parent))) == "2026-11-01 08:00:00"
-    [sub] = collect([tmp_path / "class"], expected=TINY_NAME)
+    [sub] = find([tmp_path / "class"], expected=TINY_NAME)
     assert sub.handed_in(tmp_course) is None  # and no file time instead: that is "copied"
     # nbgrader's exchange (or an earlier grade) writes it in the course's submitted/ folder
     kept = tmp_course.submitted_notebook("amy")
@@ -78,12 +78,12 @@ def test_a_collection_json_in_the_students_repository_is_not_read(tmp_path, monk
     record(clone / "assignments", "amy", PLANTED_AT, PLANTED_COMMIT)  # committed by amy
     with monkeypatch.context() as main:  # main read the record beside the notebook's folder
         main.setattr(collect_step, "class_record", lambda sub: sub.folder.parent)
-        [planted] = collect([notebook], "amy", expected=TINY_NAME)
+        [planted] = find([notebook], "amy", expected=TINY_NAME)
     assert (planted.submitted_at, planted.commit) == (PLANTED_AT, PLANTED_COMMIT)
     for given in ([notebook], [clone]):
-        [sub] = collect(given, "amy", expected=TINY_NAME)
+        [sub] = find(given, "amy", expected=TINY_NAME)
         assert (sub.submitted_at, sub.commit) == (COLLECTED_AT, REAL_COMMIT), given
-    [sub] = collect([tmp_path / "class"], expected=TINY_NAME)
+    [sub] = find([tmp_path / "class"], expected=TINY_NAME)
     assert (sub.submitted_at, sub.commit) == (COLLECTED_AT, REAL_COMMIT)
 
 
@@ -95,7 +95,7 @@ def test_without_a_class_record_a_planted_one_is_not_read_either(tmp_path):
     record(clone, "amy", PLANTED_AT, PLANTED_COMMIT)
     for given, student in (([notebook], "amy"), ([clone / "amy"], "amy"),
                            ([tmp_path / "class"], None)):
-        [sub] = collect(given, student, expected=TINY_NAME)
+        [sub] = find(given, student, expected=TINY_NAME)
         assert (sub.submitted_at, sub.commit) == (None, None), given
 
 
@@ -124,7 +124,7 @@ def test_a_planted_time_reaches_no_record(tmp_path):
 
 def grade(course: Course, paths: list[Path], student: str | None = None) -> dict:
     options = pipeline.Options(isolate=False, workers=1, zygote=False)
-    subs = collect(paths, student, expected=course.assignment.notebook)
+    subs = find(paths, student, expected=course.assignment.notebook)
     results = pipeline.grade_all(course, subs, options, gradebook.points_by_test(course))
     return {r.student: r for r in results}
 

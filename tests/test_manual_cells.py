@@ -33,10 +33,12 @@ from autograder.grader.course import Course, unchecked_tests
 from autograder.grader.feedback import summary_table
 from autograder.grader.platforms.gradescope_run import results as gradescope_results
 from autograder.grader.platforms.gradescope_settings import Settings
-from autograder.public.classroom50 import FROM_ENV
+from autograder.public.classroom50 import FROM_ENV, release_body
 from autograder.public.classroom50 import result_json as classroom50_result
+from autograder.public.grade import PublicGrade
 from autograder.records import SubmissionResult, TestResult
 from autograder.student import ci, verdicts
+from autograder.student.check import table
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -256,6 +258,68 @@ def test_the_json_round_trips_and_the_platform_outputs_stay_in_their_schemas(cou
     jsonschema.validate(c50, json.loads(
         (SCHEMAS / "classroom50_result.schema.json").read_text()))
     assert "manual" not in json.dumps(gradescope) + json.dumps(c50)
+    # Cells graded by hand are neither tests nor points there (see the fast tests below).
+    assert [t["name"] for t in gradescope["tests"]] == ["test_add"]
+    assert [t["test-name"] for t in c50["tests"]] == ["test_add"]
+    assert (gradescope["score"], c50["score"], c50["max-score"]) == (2, 2, 2)
+
+
+# --- check's table, Gradescope and Classroom 50: no test, no points ---------------------------
+
+BY_HAND_RESULT = TestResult(0.0, 5.0, verdicts.BY_HAND_FEEDBACK, manual=True)
+MIXED = {"test_add": TestResult(2.0, 2.0, "passed"),
+         "test_sub": TestResult(0.0, 3.0, "sub(3, 1) should be 2"),
+         "explain": BY_HAND_RESULT,
+         "task_plot": TestResult(0.0, 3.0, verdicts.BY_HAND_FEEDBACK, manual=True)}
+C50_ENV = {var: f"x-{var}" for var in FROM_ENV.values()} | {"SUBMISSION_TAG": "submit/1"}
+
+
+def schema(name: str) -> dict:
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def test_check_shows_a_cell_graded_by_hand_as_by_hand_not_as_a_pass():
+    rows = {line.split()[0]: line for line in table(MIXED).splitlines()[2:]}
+    assert rows["explain"].split(None, 1)[1].startswith("by hand")
+    assert "–/5" in rows["explain"] and verdicts.BY_HAND_FEEDBACK in rows["explain"]
+    assert "pass" not in rows["explain"] and "0/5" not in rows["explain"]
+    assert "–/3" in rows["task_plot"]
+    assert rows["test_add"].split()[1:3] == ["pass", "2/2"]
+    assert rows["test_sub"].split()[1:3] == ["FAIL", "0/3"] and "sub(3, 1)" in rows["test_sub"]
+
+
+def test_gradescope_leaves_cells_graded_by_hand_to_its_own_questions():
+    result = SubmissionResult.of_tests("s", MIXED)
+    assert (result.score, result.max_score) == (2, 13)  # nbgrader's, for the gradebook
+    doc = gradescope_results(result, Settings(), 1.0, [])
+    jsonschema.validate(doc, schema("gradescope_results.schema.json"))
+    assert [t["name"] for t in doc["tests"]] == ["test_add", "test_sub"]
+    assert doc["score"] == 2 and sum(t["max_score"] for t in doc["tests"]) == 5
+    assert "(2 tests, 5 points)" in doc["output"]
+    assert "`explain`, `task_plot`, graded by hand" in doc["output"]
+    failed = SubmissionResult.of_tests("s", MIXED, error="no notebook")
+    doc = gradescope_results(failed, Settings(), 1.0, [])
+    jsonschema.validate(doc, schema("gradescope_results.schema.json"))
+    assert doc["score"] == 0 and doc["tests"][0]["max_score"] == 5
+    only_by_hand = gradescope_results(SubmissionResult.of_tests("s", {"explain": BY_HAND_RESULT}),
+                                      Settings(), 1.0, [])
+    jsonschema.validate(only_by_hand, schema("gradescope_results.schema.json"))
+    assert (only_by_hand["score"], only_by_hand["tests"]) == (0, [])
+
+
+def test_classroom50_leaves_cells_graded_by_hand_out_of_the_result_and_the_release():
+    doc = classroom50_result(C50_ENV, MIXED)
+    jsonschema.validate(doc, schema("classroom50_result.schema.json"))
+    assert [t["test-name"] for t in doc["tests"]] == ["test_add", "test_sub"]
+    assert (doc["score"], doc["max-score"]) == (2, 5)
+    assert all(not t["passed"] or t["score"] == t["max-score"] for t in doc["tests"])
+    body = release_body(PublicGrade(dict(MIXED)), "manual_demo.ipynb")
+    assert "## Autograding: 2/5 points" in body
+    assert "| `explain` |" not in body and "| `task_plot` |" not in body
+    assert "| `test_sub` | ❌ fail | 0/3 |" in body
+    assert "Not graded here: `explain`, `task_plot`, graded by hand" in body
+    plain = release_body(PublicGrade({"test_add": MIXED["test_add"]}), "n.ipynb")
+    assert "graded by hand" not in plain
 
 
 # --- the gradebook, nbgrader's totals and the export -----------------------------------------

@@ -25,18 +25,22 @@ from nbgrader.utils import determine_grade, is_grade
 from autograder.grader import gradebook
 from autograder.grader.reference import run_notebook
 
-from helpers import ASSIGNMENT_ID, NOTEBOOK_NAME, RELEASE, ROOT, SOLUTION, quiet_free_env
+from helpers import (
+    ASSIGNMENT_ID,
+    DIGIT_TESTS,
+    DIGIT_TOTAL,
+    NOTEBOOK_NAME,
+    RELEASE,
+    ROOT,
+    SOLUTION,
+    quiet_free_env,
+)
 
-SOLUTION_IDS = ["my_relu", "my_softmax", "model", "compile"]
-TEST_POINTS = {
-    "test_my_relu": 10,
-    "test_my_softmax": 15,
-    "test_softmax_stability": 10,
-    "test_model_architecture": 20,
-    "test_model_activations": 15,
-    "test_loss_from_logits": 10,
-    "test_training_accuracy": 20,
-}
+# The solution cells, in notebook order, and the autograded test cells with their points
+# (helpers.DIGIT_TESTS), as the source notebook's nbgrader metadata declares them.
+SOLUTION_IDS = [c.metadata["nbgrader"]["grade_id"]
+                for c in nbformat.read(SOLUTION, as_version=4).cells
+                if c.metadata.get("nbgrader", {}).get("solution")]
 STUB = 'raise NotImplementedError("not implemented yet: write your code here")'
 MARKERS = {
     "solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
@@ -136,10 +140,17 @@ def test_source_metadata_is_valid_nbgrader_schema_3(source_nb):
 
 def test_grade_ids_points_and_roles(source_nb):
     solutions = [grade_id(c) for c in source_nb.cells if nbgrader_meta(c).get("solution")]
-    assert solutions == SOLUTION_IDS
+    assert {"my_relu", "my_softmax", "model", "compile"} <= set(solutions)  # named below
     graded = {grade_id(c): nbgrader_meta(c)["points"] for c in source_nb.cells if is_grade(c)}
-    assert graded == TEST_POINTS
-    assert sum(graded.values()) == 100
+    assert graded == DIGIT_TESTS  # every grade cell is an autograded test
+    assert all(isinstance(p, int | float) and p > 0 for p in graded.values()), graded
+    # The points table students read (howto_md) lists every test, in notebook order, with
+    # its points, and a total that is their sum.
+    howto = cell_by_id(source_nb)["howto_md"].source
+    table = re.findall(r"^\| `(test_\w+)` \| ([\d.]+) \|$", howto, re.M)
+    assert [(gid, float(p)) for gid, p in table] == [(g, float(p)) for g, p in graded.items()]
+    total = re.findall(r"^\| \*\*total\*\* \| \*\*([\d.]+)\*\* \|$", howto, re.M)
+    assert [float(t) for t in total] == [sum(graded.values())] == [DIGIT_TOTAL]
     for cell in source_nb.cells:
         meta = nbgrader_meta(cell)
         if meta["solution"]:
@@ -152,17 +163,17 @@ def test_grade_ids_points_and_roles(source_nb):
 
 
 def test_every_test_cell_follows_what_it_tests(source_nb):
+    """What a test cell tests: the solution cells its messages call "not implemented yet"
+    (e.g. "my_relu is not implemented yet"); and the accuracy test tests the training."""
     order = [grade_id(c) for c in source_nb.cells]
-    for test, target in [
-        ("test_my_relu", "my_relu"),
-        ("test_my_softmax", "my_softmax"),
-        ("test_softmax_stability", "my_softmax"),
-        ("test_model_architecture", "model"),
-        ("test_model_activations", "model"),
-        ("test_loss_from_logits", "compile"),
-        ("test_training_accuracy", "train"),
-    ]:
-        assert order.index(test) > order.index(target), test
+    cells = cell_by_id(source_nb)
+    for test in DIGIT_TESTS:
+        targets = set(re.findall(r"(\w+) is not implemented yet", cells[test].source))
+        targets &= set(SOLUTION_IDS)
+        assert targets, f"{test}: no message names the solution cell it tests"
+        for target in targets:
+            assert order.index(test) > order.index(target), (test, target)
+    assert order.index("test_training_accuracy") > order.index("train")
 
 
 def test_solution_cells_wrap_the_answer_in_markers(source_nb):
@@ -184,7 +195,7 @@ def test_solution_cells_wrap_the_answer_in_markers(source_nb):
 def test_every_test_cell_has_visible_and_hidden_tests(source_nb):
     cells = cell_by_id(source_nb)
     begin, end = MARKERS["hidden"]
-    for gid in TEST_POINTS:
+    for gid in DIGIT_TESTS:
         source = cells[gid].source
         assert source.count(begin) == 1 and source.count(end) == 1, gid
         visible, hidden = source.split(begin)
@@ -319,10 +330,10 @@ def test_release_keeps_the_cells_and_stubs_the_solutions(source_nb, release_nb):
         assert STUB in release_cells[gid].source, gid
     for gid in ("my_relu", "my_softmax"):
         assert release_cells[gid].source.startswith(f"def {gid}(z):")
-    for gid in TEST_POINTS:
+    for gid in DIGIT_TESTS:
         visible = source_cells[gid].source.split(MARKERS["hidden"][0])[0].rstrip()
         assert release_cells[gid].source.rstrip() == visible, gid
-        assert nbgrader_meta(release_cells[gid])["points"] == TEST_POINTS[gid]
+        assert nbgrader_meta(release_cells[gid])["points"] == DIGIT_TESTS[gid]
 
 
 # --------------------------------------------------------------------------- executed notebooks
@@ -345,8 +356,8 @@ def test_solution_passes_every_test_cell(executed_solution):
     scores = {
         grade_id(c): determine_grade(c)[0] for c in executed_solution.cells if is_grade(c)
     }
-    assert scores == TEST_POINTS  # nbgrader's own scoring of the executed cells
-    for gid in TEST_POINTS:
+    assert scores == DIGIT_TESTS  # nbgrader's own scoring of the executed cells
+    for gid in DIGIT_TESTS:
         assert "public tests passed" in stdout_text(cell_by_id(executed_solution)[gid]), gid
 
 
@@ -406,14 +417,14 @@ def test_the_teaching_figures_are_drawn(executed_solution):
 @pytest.mark.slow
 def test_release_test_cells_fail_with_not_implemented_message(executed_release):
     cells = cell_by_id(executed_release)
-    for gid in TEST_POINTS:
+    for gid in DIGIT_TESTS:
         cell = cells[gid]
         assert len(errors(cell)) == 1, f"{gid}: {describe(cell)}"
         error = errors(cell)[0]
         assert error.ename == "AssertionError", f"{gid}: {describe(cell)}"
         assert " is not implemented yet: " in error.evalue, f"{gid}: {error.evalue}"
         assert determine_grade(cell)[0] == 0
-    for gid in SOLUTION_IDS[2:]:  # model and compile are plain stubs
+    for gid in ("model", "compile"):  # plain stubs
         assert errors(cells[gid])[0].ename == "NotImplementedError"
     assert stdout_text(cells["setup"]).startswith("TensorFlow")
 

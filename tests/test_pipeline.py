@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import nbformat
@@ -18,21 +19,18 @@ from autograder.assignment import KernelOnly
 from autograder.grader import gradebook, pipeline
 from autograder.grader.assignments import load as load_assignment
 from autograder.grader.course import Course
+from autograder.grader.sandbox.limits import Limits
 from autograder.grader.steps import (
+    Batch,
+    Graded,
     ledger,
-    notes,
-    redact,
     score,
-    tamper_check,
-    verify,
-    verify_functions,
 )
-from autograder.grader.steps.collect import Submission, collect
-from autograder.grader.steps.execute import Execution
+from autograder.grader.steps.submissions import Submission, find
 from autograder.records import SubmissionError, SubmissionResult, TestResult
 from autograder.student.notebook import grade_id
 
-from helpers import TINY_GRADING, TINY_ID, TINY_NAME, place, tiny_submission
+from helpers import ROOT, TINY_GRADING, TINY_ID, TINY_NAME, place, tiny_submission
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")  # nbgrader 0.9 noise
 
@@ -42,30 +40,59 @@ TINY = load_assignment(TINY_GRADING.parents[2], TINY_ID)
 TINY_IN_KERNEL = dataclasses.replace(TINY, checks=dict.fromkeys(TINY.checks, KernelOnly("here")))
 
 
-def short(module) -> str:
-    return module.__name__.removeprefix("autograder.grader.")
+def name(step) -> str:
+    return f"{step.__module__.removeprefix('autograder.grader.')}.{step.__name__}"
 
 
-def test_steps_run_in_the_declared_order():
-    assert [short(m) for m in pipeline.STEPS] == [
-        "steps.collect",       # paths -> one submission per student
-        "steps.ledger",        # unchanged since last graded? keep that result
-        "steps.tamper_check",  # what the student changed that they should not have
-        "steps.sanitize",      # ...restored by nbgrader from the gradebook
-        "sandbox.folder",      # a throw-away folder with the sanitized notebook
-        "steps.execute",       # the notebook run there, watched
-        "steps.score",         # outputs -> points
-        "steps.verify_functions", "steps.verify",  # verdicts student code cannot fake
-        "steps.redact",        # no hidden-test text in what the student is shown
-        "steps.record",        # the gradebook and the graded notebook
-        "steps.report",        # the table and the grade JSON, for the whole class
+def test_steps_are_declared_once_in_order():
+    assert [name(step) for step in pipeline.STEPS] == [
+        "steps.submissions.read",         # the notebook handed in, parsed and checked
+        "steps.tamper_check.check",     # what the student changed that they should not have
+        "steps.record.register",        # the student and the submission in the gradebook
+        "steps.sanitize.apply",         # ...restored by nbgrader from the gradebook
+        "steps.execute.lay_out",        # a throw-away folder with the sanitized notebook
+        "steps.execute.notebook",       # the notebook run there, watched
+        "steps.execute.exports",        # the saved model, read through the boundary
+        "steps.execute.functions",      # the tested functions called in fresh processes
+        "steps.score.clean_outputs",    # library noise dropped, stderr a note
+        "steps.score.mark_not_run",     # tests that never ran fail with the reason
+        "steps.verify_functions.apply", "steps.verify.apply",  # verdicts code cannot fake
+        "steps.redact.apply",           # no hidden-test text in what the student is shown
+        "steps.notes.annotate", "steps.tamper_check.annotate",
+        "steps.record.keep",            # the gradebook and the graded notebook
     ]
+    assert pipeline.STEPS == (*pipeline.PREPARE, *pipeline.EXECUTE, *pipeline.SCORE,
+                              *pipeline.RECORD)
 
 
-def test_scoring_steps_tidy_first_and_annotate_last():
-    assert pipeline.SCORING == (score.clean_outputs, score.mark_not_run, verify_functions.apply,
-                                verify.apply, redact.apply, notes.annotate,
-                                tamper_check.annotate)
+def test_the_architecture_page_lists_the_steps_in_their_order():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = page.split("<!-- steps:")[1].split("<!-- end steps -->")[0]
+    listed = re.findall(r"^\| (\w+) \| `([\w.]+)` \|", table, re.M)
+    stages = {"prepare": pipeline.PREPARE, "execute": pipeline.EXECUTE,
+              "score": pipeline.SCORE, "record": pipeline.RECORD}
+    assert listed == [(stage, name(step)) for stage, steps in stages.items()
+                      for step in steps]
+
+
+@pytest.mark.slow  # runs the tiny notebook (a kernel)
+def test_grade_all_runs_exactly_the_declared_steps(tiny_gradebook_course, tmp_path,
+                                                     monkeypatch):
+    ran: list[str] = []
+
+    def spied(step):
+        def spy(*args):
+            ran.append(name(step))
+            return step(*args)
+        return spy
+
+    for stage in ("PREPARE", "EXECUTE", "SCORE", "RECORD"):
+        monkeypatch.setattr(pipeline, stage, tuple(spied(s) for s in getattr(pipeline, stage)))
+    subs = find([place(tmp_path / "subs", "amy", tiny_submission())], expected=TINY_NAME)
+    [result] = pipeline.grade_all(tiny_gradebook_course, subs,
+                                  pipeline.Options(isolate=False, zygote=False), POINTS)
+    assert result.score == 5, result
+    assert ran == [name(step) for step in pipeline.STEPS]
 
 
 # -- after execution --------------------------------------------------------------------------
@@ -82,9 +109,11 @@ def executed_tiny(ran: dict[str, bool], stderr_in: str | None = None):
 
 
 def test_scored_notebook_writes_every_verdict_into_the_notebook():
-    run = Execution(executed_tiny({"test_add_strings": False}, stderr_in="test_add"),
-                    problem="the notebook ran longer than 600 s in total and was stopped")
-    nb = pipeline.scored_notebook(TINY_IN_KERNEL, run, ["test cell test_add was changed"])
+    run = Graded("amy", TINY_IN_KERNEL,
+                 notebook=executed_tiny({"test_add_strings": False}, stderr_in="test_add"),
+                 problem="the notebook ran longer than 600 s in total and was stopped",
+                 tampering=["test cell test_add was changed"])
+    nb = pipeline.scored_notebook(run)
     assert nb.cells[0].cell_type == "markdown"
     assert "- test cell test_add was changed" in nb.cells[0].source
     results = score.score(nb)
@@ -97,10 +126,10 @@ def test_scored_notebook_writes_every_verdict_into_the_notebook():
 
 def test_a_run_without_a_notebook_is_a_submission_error():
     with pytest.raises(SubmissionError, match="used more than 3.0 GiB"):
-        pipeline.scored_notebook(TINY, Execution(None, problem="the notebook used more than "
-                                                 "3.0 GiB"), [])
+        pipeline.scored_notebook(Graded("amy", TINY, problem="the notebook used more than "
+                                                            "3.0 GiB"))
     with pytest.raises(SubmissionError, match="could not be run"):
-        pipeline.scored_notebook(TINY, Execution(None), [])
+        pipeline.scored_notebook(Graded("amy", TINY))
 
 
 def test_failed_gives_every_test_zero_with_the_reason():
@@ -133,12 +162,12 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
                                                                      request):
     nb = nbformat.reads(tiny_submission(), as_version=4)
     nb.cells[2].source = "pass  # no tests for me"
-    [sub] = collect([place(tmp_path / "subs", "amy", nbformat.writes(nb))], expected=TINY_NAME)
+    [sub] = find([place(tmp_path / "subs", "amy", nbformat.writes(nb))], expected=TINY_NAME)
     before = copy.deepcopy(sub)
     base = tmp_path / "sandboxes"  # as sandbox.new_base() makes it for a run
     base.mkdir()
 
-    prepared = pipeline.prepare(course, sub, base)
+    prepared = pipeline.prepare(Batch(course, Limits(), base), sub)
 
     assert prepared.tampering == ["test cell test_add was changed"]
     assert sub == before  # findings are returned, not written into the submission
@@ -153,8 +182,8 @@ def test_prepare_reports_tampering_and_leaves_the_submission_as_it_was(course, t
 
 
 def test_prepare_an_untouched_submission_finds_nothing(course, tmp_path: Path):
-    [sub] = collect([place(tmp_path / "subs", "bob", tiny_submission())], expected=TINY_NAME)
-    prepared = pipeline.prepare(course, sub, tmp_path)
+    [sub] = find([place(tmp_path / "subs", "bob", tiny_submission())], expected=TINY_NAME)
+    prepared = pipeline.prepare(Batch(course, Limits(), tmp_path), sub)
     prepared.sandbox.remove()
     assert prepared.tampering == []
 
@@ -164,15 +193,16 @@ def test_prepare_an_untouched_submission_finds_nothing(course, tmp_path: Path):
     ("{not json", "not valid notebook JSON"),
 ])
 def test_prepare_refuses_a_file_that_is_not_a_notebook(course, tmp_path, content, message):
-    [sub] = collect([place(tmp_path / "subs", "carl", content)], expected=TINY_NAME)
+    [sub] = find([place(tmp_path / "subs", "carl", content)], expected=TINY_NAME)
     with pytest.raises(SubmissionError, match=message):
-        pipeline.prepare(course, sub, tmp_path)
+        pipeline.prepare(Batch(course, Limits(), tmp_path), sub)
     assert students(course) == []  # nothing was registered for it
 
 
 def test_prepare_refuses_what_collect_could_not_find(course, tmp_path):
     with pytest.raises(SubmissionError, match="no notebook found"):
-        pipeline.prepare(course, Submission("dora", None, "no notebook found"), tmp_path)
+        pipeline.prepare(Batch(course, Limits(), tmp_path),
+                         Submission("dora", None, "no notebook found"))
 
 
 # -- a class, without running anything --------------------------------------------------------
@@ -183,7 +213,7 @@ def test_grade_all_keeps_unchanged_results_and_records_failures(course, tmp_path
     place(subs_dir, "carl", "")
     (subs_dir / "dora").mkdir()
     (subs_dir / "dora" / "notes.txt").write_text("I could not do it")
-    subs = collect([subs_dir], expected=TINY_NAME)
+    subs = find([subs_dir], expected=TINY_NAME)
     # amy was graded before, with these very bytes and tests
     earlier = SubmissionResult.of_tests("amy", {"test_add": TestResult(3, 3, "passed"),
                                                 "test_add_strings": TestResult(2, 2, "passed")})
@@ -209,7 +239,7 @@ def test_grade_all_keeps_unchanged_results_and_records_failures(course, tmp_path
     assert graded == {"carl": 0, "dora": 0}
 
     # a second run changes nothing: every result is now in the ledger
-    again = pipeline.grade_all(course, collect([subs_dir], expected=TINY_NAME), options, POINTS)
+    again = pipeline.grade_all(course, find([subs_dir], expected=TINY_NAME), options, POINTS)
     assert [r.notes for r in again] == [[pipeline.UNCHANGED]] * 3
     assert [r.as_dict() for r in again] == [r.as_dict() for r in results]
     book.close()

@@ -1,7 +1,7 @@
 """score (the step): an executed notebook's outputs cleaned, and tests that never ran failed.
 
 The scoring rule itself is the student kit's, tested in test_verdicts.py; these are the two
-steps of ``pipeline.SCORING`` that this module adds around it.
+steps of ``pipeline.SCORE`` that this module adds around it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import copy
 
 from nbformat.v4 import new_notebook, new_output
 
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 from autograder.grader.steps.score import clean_outputs, mark_not_run, score
 from autograder.student import verdicts
 
@@ -43,7 +43,7 @@ def test_clean_outputs_tidies_then_limits_long_outputs():
         ("test_deep", [new_output("error", ename="RecursionError", evalue="too deep",
                                   traceback=long_traceback)], True),
     )
-    nb = clean_outputs(nb, Outcome(DIGIT))
+    nb = clean_outputs(nb, Graded("amy", DIGIT))
     noisy, warns, flooded, deep = nb.cells
     assert noisy.outputs == []  # library logging is not the student's
     assert warns.outputs[0].name == "stdout"
@@ -61,8 +61,8 @@ def test_clean_outputs_tidies_then_limits_long_outputs():
 def test_mark_not_run_acts_only_when_execution_stopped_early():
     nb = executed(("test_ran", [], True), ("test_never", [], False))
     before = copy.deepcopy(nb)
-    assert mark_not_run(nb, Outcome(DIGIT, problem=None)) == before
-    marked = mark_not_run(nb, Outcome(DIGIT, problem="the notebook ran longer than 600 s"))
+    assert mark_not_run(nb, Graded("amy", DIGIT, problem=None)) == before
+    marked = mark_not_run(nb, Graded("amy", DIGIT, problem="the notebook ran longer than 600 s"))
     results = score(marked)
     assert results["test_ran"].points == 2
     assert results["test_never"].points == 0

@@ -16,7 +16,7 @@ import pytest
 from autograder.grader.template import TemplateError, check_target
 from autograder.student.manifest import manifest_text, tamper_manifest
 
-from helpers import RELEASE, ROOT, SOLUTION, leaked, secret_lines
+from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, ROOT, SOLUTION, leaked, secret_lines
 
 # Every file a template may hold. Anything else (another autograder module, solutions/, a
 # gradebook, a reference model, a cache) fails the test.
@@ -69,7 +69,8 @@ def test_release_notebook_and_manifest(student_template):
     assert (student_template / ".github/classroom/manifest.json").read_text() == expected
     manifest = json.loads(expected)
     assert manifest["workflow"]["path"] == ".github/workflows/classroom.yml"
-    assert sum(manifest["points"].values()) == 100
+    assert manifest["points"] == DIGIT_TESTS  # each test's points, as the source gives them
+    assert sum(manifest["points"].values()) == DIGIT_TOTAL
     assert set(manifest["points"]) <= set(manifest["locked_cells"])
 
 
@@ -196,7 +197,9 @@ def devcontainer_validator():
 
 def test_devcontainer_is_valid_and_installs_the_student_packages(student_template):
     path = student_template / ".devcontainer/devcontainer.json"
-    assert path.read_bytes() == (ROOT / "template/.devcontainer/devcontainer.json").read_bytes()
+    ours = json.loads((ROOT / "template/.devcontainer/devcontainer.json").read_text())
+    ours["name"] = "digit_recognition"  # named for the assignment, opening its notebook
+    assert json.loads(path.read_text()) == ours
     config = json.loads(path.read_text("utf-8"))  # plain JSON: no comments, no trailing commas
     validator = devcontainer_validator()
     assert [e.message for e in validator.iter_errors(config)] == []

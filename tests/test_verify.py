@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grader.steps import Outcome, verify
+from autograder.grader.steps import Graded, verify
 from autograder.model import checks
 from autograder.model.saved_model import SavedModel, read_saved_model
 from autograder.student import verdicts
@@ -95,7 +95,7 @@ def test_apply_fails_a_test_that_passed_in_the_kernel_but_not_here(tmp_path):
         cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
                                      "grade_id": gid, "points": 10, "schema_version": 3}
         nb.cells.append(cell)
-    verify.apply(nb, Outcome(DIGIT, saved=exported(_save(tmp_path))))  # an untrained model
+    verify.apply(nb, Graded("amy", DIGIT, saved=exported(_save(tmp_path))))  # an untrained model
     results = verdicts.score(nb)
     assert results["test_training_accuracy"].points == 0
     assert results["test_training_accuracy"].feedback.startswith("GraderCheck: ")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.grader.steps.collect import Submission, select_shard, shard_of
+from autograder.grader.steps.submissions import Submission, select_shard, shard_of
 
 from helpers import ROOT
 

@@ -28,7 +28,6 @@ from autograder.grader.sandbox.limits import Limits
 from autograder.grader.sandbox.zygote import Job, Zygote, notebook_imports
 
 from helpers import (
-    NOTEBOOK_NAME,
     SOLUTION,
     TINY_NAME,
     by_student,
@@ -105,6 +104,10 @@ def probe_notebook(answer: str = CLEAN, *, tests: bool = True) -> nbformat.Noteb
     return nb
 
 
+PROBE_ID = "probe"
+PROBE_NAME = f"{PROBE_ID}.ipynb"
+
+
 def submission(answer: str) -> str:
     return nbformat.writes(probe_notebook(answer))
 
@@ -171,9 +174,9 @@ time.sleep(10)"""
 @pytest.fixture(scope="module")
 def probe_course(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("probe") / "probe-course"
-    src = course / "solutions" / "digit_recognition"
+    src = course / "solutions" / PROBE_ID  # an assignment of its own, kernel-only tests
     src.mkdir(parents=True)
-    nbformat.write(probe_notebook(), src / NOTEBOOK_NAME)
+    nbformat.write(probe_notebook(), src / PROBE_NAME)
     kernel_only_grading(src)
     return course
 
@@ -184,7 +187,7 @@ def fresh(probe_course, tmp_path_factory) -> dict[str, dict]:
     grades must equal."""
     base = tmp_path_factory.mktemp("fresh")
     for kind, answer in VARIANTS.items():
-        place(base / "subs", kind, submission(answer))
+        place(base / "subs", kind, submission(answer), PROBE_NAME)
     grades, _ = run_grade(probe_course, base / "subs", "--workers", "2", "--no-zygote",
                           "--db", f"sqlite:///{base / 'fresh.db'}")
     expected = by_student(grades)
@@ -203,12 +206,12 @@ def one_zygote(probe_course, tmp_path_factory) -> dict:
     three variants in turn), every one of which trains with TensorFlow and BLAS (with both
     cores' threads: one worker has them all)."""
     base = tmp_path_factory.mktemp("one-zygote")
-    place(base / "subs", "a_attacker", submission(ATTACK_ZYGOTE))
-    place(base / "subs", "b_polluter", submission(POLLUTE))
-    place(base / "subs", "next", submission(CLEAN))
+    place(base / "subs", "a_attacker", submission(ATTACK_ZYGOTE), PROBE_NAME)
+    place(base / "subs", "b_polluter", submission(POLLUTE), PROBE_NAME)
+    place(base / "subs", "next", submission(CLEAN), PROBE_NAME)
     for i in range(MANY):
         kind = list(VARIANTS)[i % 3]
-        place(base / "subs", f"s{i:02d}_{kind}", submission(VARIANTS[kind]))
+        place(base / "subs", f"s{i:02d}_{kind}", submission(VARIANTS[kind]), PROBE_NAME)
     # A hang would hit the notebook timeout and change the grades.
     grades, text = run_grade(probe_course, base / "subs", "--workers", "1",
                              "--notebook-timeout", "120",
@@ -246,9 +249,9 @@ def test_student_code_cannot_reach_the_zygote(tmp_path, probe_course, one_zygote
     the worker of the student graded beside it. Both are graded again in fresh processes, in
     new sandboxes, and the next student by a new zygote. Locked in, it finds nothing."""
     subs = tmp_path / "subs"
-    place(subs, "a_attacker", submission(ATTACK_ZYGOTE))
-    place(subs, "b_busy", submission(BUSY))
-    place(subs, "next", submission(CLEAN))
+    place(subs, "a_attacker", submission(ATTACK_ZYGOTE), PROBE_NAME)
+    place(subs, "b_busy", submission(BUSY), PROBE_NAME)
+    place(subs, "next", submission(CLEAN), PROBE_NAME)
     open_grades, text = run_grade(probe_course, subs, "--workers", "2", "--isolation", "off",
                                   "--db", f"sqlite:///{tmp_path / 'open.db'}")
     for student in ("a_attacker", "b_busy"):  # the attack worked: the zygote ended
@@ -283,7 +286,7 @@ print([f for f in held if "pidfd" in f])"""
 
 
 def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_path):
-    """Slot 0's worker runs while slot 1's is forked. The zygote then holds a pidfd for
+    """Line 0's worker runs while slot 1's is forked. The zygote then holds a pidfd for
     slot 0's worker (what it waits on), which a worker forked at that moment would inherit,
     and with it the power to signal another student's worker: the zygote closes it in the
     child, with every slot's socket."""
@@ -301,7 +304,7 @@ def test_one_zygote_serves_two_slots_and_no_worker_holds_the_others_pidfd(tmp_pa
 
     zygote = Zygote(tmp_path / "zygote", slots=2)
     try:
-        sleeper, looker = zygote.slots
+        sleeper, looker = zygote.lines
         sleeping = sleeper.start(job("import time\ntime.sleep(60)"))
         fds = Path(f"/proc/{zygote.process.pid}/fd")
         held = [os.readlink(fd) for fd in fds.iterdir() if fd.exists()]
@@ -345,14 +348,14 @@ def test_a_zygote_whose_imports_started_a_thread_refuses_to_serve():
 def test_without_fork_the_class_is_graded_in_fresh_processes_with_a_warning(
         tiny_gradebook_course, tmp_path, monkeypatch, caplog):
     from autograder.grader import gradebook, pipeline
-    from autograder.grader.steps.collect import collect
+    from autograder.grader.steps.submissions import find
 
     monkeypatch.delattr(os, "fork")  # as on a platform without it
     subs = tmp_path / "subs"
     place(subs, "amy", tiny_submission())
     place(subs, "bob", tiny_submission(None))
     with caplog.at_level(logging.WARNING, logger="autograder.grader.pipeline"):
-        results = pipeline.grade_all(tiny_gradebook_course, collect([subs], expected=TINY_NAME),
+        results = pipeline.grade_all(tiny_gradebook_course, find([subs], expected=TINY_NAME),
                                      pipeline.Options(workers=2, isolate=False),
                                      gradebook.points_by_test(tiny_gradebook_course))
     assert [(r.student, r.score, r.error) for r in results] == [("amy", 5, None),

@@ -25,7 +25,7 @@ BAR_COLOR = "tab:blue"
 
 # The grid is one image: tiles of 20x20 pixels with a title band above each and gaps between,
 # measured in the data set's pixels. One axes instead of one per digit: laying out and drawing
-# 64 axes took about 2.5 s a grid, every time a notebook ran; this takes about 0.3 s.
+# an axes per digit took seconds a grid, every time a notebook ran (bench/README.md).
 _TILE = IMAGE_SHAPE[0]
 _GAP = 2
 _TITLE_BAND = 7

@@ -2,7 +2,7 @@
 
 One entry per student: where the work came from, when it was submitted and which commit was
 taken (when known), and why nothing could be collected. It sits beside the students'
-folders, never inside one, and ``grade`` reads it only there (``steps.collect.class_record``),
+folders, never inside one, and ``grade`` reads it only there (``steps.submissions.class_record``),
 so nothing a student submits can forge it. ``grade`` reads it
 (``steps/collect.py``): the times reach nbgrader's late-penalty settings and the grade JSON.
 """

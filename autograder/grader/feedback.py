@@ -38,7 +38,7 @@ from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
 from autograder.grader.page_safety import protect, with_csp
-from autograder.grader.steps.ledger import Ledger
+from autograder.grader.steps.ledger import MERGED, Ledger
 from autograder.model.isolated import read_apart
 from autograder.model.saved_model import (
     ModelShapeError,
@@ -238,9 +238,20 @@ def _after_body(page: str, section: str) -> str:
     return section + page if m is None else page[:m.end()] + section + page[m.end():]
 
 
-def failure_page(course: Course, student: str, error: str, tests: dict[str, TestResult]) -> str:
-    """A short page for a submission that could not be run: what happened, what to do; any
-    score a grader gave by hand counts, as in nbgrader's total."""
+def failure_page(course: Course, student: str, error: str | None,
+                 tests: dict[str, TestResult]) -> str:
+    """A short page for a submission that could not be run: what happened, what to do; or,
+    without ``error``, for one graded elsewhere (merged from a shard): its scores. Any score
+    a grader gave by hand counts, as in nbgrader's total."""
+    if error is None:
+        return with_csp(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
+            "</title></head><body>"
+            + summary_table(tests, None, gradebook.hand_scores(course, student))
+            + '<section class="container"><p>Your notebook was graded on another machine '
+            "(one shard of the class), so this page shows your scores and each test's "
+            "message, without the notebook.</p></section></body></html>\n")
     return with_csp(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
@@ -305,8 +316,9 @@ def _page_path(course: Course, student: str) -> Path:
     return course.feedback_dir / student / course.assignment_id / f"{course.notebook_id}.html"
 
 
-def _failure_result(course: Course, student: str) -> tuple[str, dict[str, TestResult]]:
-    """Why a student has grades but no graded notebook, from the grader's ledger."""
+def _failure_result(course: Course, student: str) -> tuple[str | None, dict[str, TestResult]]:
+    """Why a student has grades but no graded notebook, from the grader's ledger (None: they
+    were graded elsewhere and merged)."""
     book = Ledger(course.db, course.assignment_id)
     try:
         found = book.lookup(student)
@@ -315,6 +327,8 @@ def _failure_result(course: Course, student: str) -> tuple[str, dict[str, TestRe
     if found is None:
         return ("the submission could not be run (no graded notebook was kept)", {})
     result = SubmissionResult.from_dict(found[1])
+    if found[0] == MERGED:
+        return result.error, result.tests
     return result.error or "the submission could not be run", result.tests
 
 

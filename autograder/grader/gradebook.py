@@ -46,8 +46,9 @@ def alembic_head() -> str:
     """The migration a new gradebook is stamped with, read in this process.
 
     nbgrader's ``Gradebook`` asks for it whenever it creates a gradebook, by running
-    ``alembic heads`` in a new Python that imports nbgrader and jsonschema afresh (~7 s):
-    every first ``grade`` of a course and every Gradescope zip built paid that. Same answer
+    ``alembic heads`` in a new Python that imports nbgrader and jsonschema afresh: every
+    first ``grade`` of a course and every Gradescope zip built paid seconds for that
+    (bench/README.md, "Measurements behind the code"). Same answer
     (tests/test_notebooks.py compares it with what the nbgrader command stamps).
     """
     from alembic.script import ScriptDirectory

@@ -17,7 +17,8 @@ from pathlib import Path
 from autograder import untrusted
 from autograder.grader.course import Course, CourseError
 from autograder.grader.gradebook import ensure_assignment, points_by_test, save_merged
-from autograder.grader.steps.collect import STUDENT_ID
+from autograder.grader.steps.ledger import MERGED, Ledger
+from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import SubmissionResult
 
 SHARD_BYTES = 256 * 2**20  # a class of thousands is a few MB
@@ -74,7 +75,17 @@ def read_shards(course: Course, paths: list[Path]) -> list[SubmissionResult]:
 
 
 def merge(course: Course, paths: list[Path]) -> list[SubmissionResult]:
+    """The shards' grades into the gradebook, and each result into the ledger, from which
+    ``feedback`` writes a merged student's page (their graded notebook stayed on the machine
+    that graded the shard). The ledger's key for them matches no submission: a later
+    ``grade`` of the same files grades them again."""
     ensure_assignment(course)
     results = read_shards(course, paths)
     save_merged(course, results)
+    book = Ledger(course.db, course.assignment_id)
+    try:
+        for result in results:
+            book.record(result.student, MERGED, result.as_dict())
+    finally:
+        book.close()
     return sorted(results, key=lambda r: r.student)

@@ -47,7 +47,7 @@ def run_notebook(notebook: Path, export_dir: Path | None = None, *, cwd: Path | 
     runner's whole environment (default: this process's).
     """
     notebook = Path(notebook).resolve()
-    with tempfile.TemporaryDirectory(prefix="digit-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="reference-run-") as tmp:
         executed = Path(tmp) / "executed.ipynb"
         cmd = runner.command(notebook, executed, export_dir or Path(tmp) / "export",
                              CELL_TIMEOUT)

@@ -38,3 +38,29 @@ class CheckedRelease(NbGraderPreprocessor):
             raise UncheckedTests(f"{course.assignment_id}: " + "; ".join(problems))
         nb.metadata[METADATA_KEY] = course.assignment.public()
         return nb, resources
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.grader.release_check [ID ...]``, from the course folder: check
+    every assignment (or those named) before nbgrader removes the old release, so a refused
+    release leaves the previous one in place."""
+    import sys
+
+    from autograder.grader.assignments import AssignmentError, ids
+
+    root = Path.cwd()
+    named = (sys.argv[1:] if argv is None else argv) or ids(root)
+    problems = []
+    for assignment_id in named:
+        try:
+            problems += [f"{assignment_id}: {p}"
+                         for p in unchecked_tests(Course(root, None, assignment_id))]
+        except AssignmentError as exc:
+            problems.append(str(exc))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,7 +12,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grader.steps.collect import STUDENT_ID
+from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import CommandError
 
 COLUMNS = ("student", "lms_id", "repo", "first_name", "last_name", "email")

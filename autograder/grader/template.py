@@ -27,13 +27,11 @@ MANIFEST = Path(".github/classroom/manifest.json")
 PACKAGE = REPO_ROOT / "autograder"
 STUDENT_KIT = PACKAGE / "student"
 # repository path -> template path
+DEVCONTAINER = Path(".devcontainer/devcontainer.json")
 COPIED = {
-    Path("template/README.md"): Path("README.md"),
     Path("template/.gitignore"): Path(".gitignore"),
     Path("template") / WORKFLOW: WORKFLOW,
     Path("template/.github/dependabot.yml"): Path(".github/dependabot.yml"),
-    # Codespaces and local dev containers: a Python image plus the student's install
-    Path("template/.devcontainer/devcontainer.json"): Path(".devcontainer/devcontainer.json"),
 }
 MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 
@@ -106,7 +104,16 @@ def _write(root: Path, course: Course, release: Path) -> None:
     (root / "pyproject.toml").write_text(
         pyproject_text(course.assignment_id, {n: f.name for n, f in folders.items()}),
         encoding="utf-8")
-    (root / "environment.yml").write_text(environment_text(), encoding="utf-8")
+    (root / "environment.yml").write_text(environment_text(course.assignment_id),
+                                          encoding="utf-8")
+    # Codespaces and local dev containers: a Python image plus the student's install, opening
+    # this assignment's notebook.
+    (root / DEVCONTAINER).parent.mkdir(parents=True, exist_ok=True)
+    (root / DEVCONTAINER).write_text(devcontainer_text(course.assignment_id, notebook),
+                                     encoding="utf-8")
+    if not (root / "README.md").exists():  # the assignment gives none (student_files)
+        (root / "README.md").write_text(readme_text(course.assignment_id, notebook),
+                                        encoding="utf-8")
     (root / MANIFEST).parent.mkdir(parents=True, exist_ok=True)
     manifest = tamper_manifest(root / notebook, root / WORKFLOW)
     (root / MANIFEST).write_text(manifest_text(manifest), encoding="utf-8")
@@ -155,14 +162,36 @@ def pyproject_text(assignment_id: str, packages: dict[str, str]) -> str:
     )
 
 
-def environment_text() -> str:
+def devcontainer_text(assignment_id: str, notebook: Path) -> str:
+    """template/.devcontainer/devcontainer.json, named for the assignment and opening its
+    notebook."""
+    config = json.loads((STATIC / DEVCONTAINER).read_text(encoding="utf-8"))
+    config["name"] = assignment_id
+    config["customizations"]["codespaces"]["openFiles"] = [notebook.as_posix()]
+    return json.dumps(config, indent=2) + "\n"
+
+
+def readme_text(assignment_id: str, notebook: Path) -> str:
+    """A short README for an assignment that gives students none of its own."""
+    path = notebook.as_posix()
+    return (f"# {assignment_id}\n\n"
+            f"Your work goes in `{path}`. Set up once with `pip install -e .`, open the "
+            "notebook in Jupyter, and before you push, check it:\n\n"
+            f"```\npython -m autograder check {path}\n```\n\n"
+            "Every push runs the same public tests (the Actions tab and the job summary show "
+            "each test's points and message); hidden tests also run when your work is "
+            "graded.\n")
+
+
+def environment_text(assignment_id: str) -> str:
     """The template's conda file: the repository's Python range and the student's install
     (pyproject's base dependencies, through pip), not the instructor's extras."""
     repo = (REPO_ROOT / "environment.yml").read_text("utf-8").splitlines()
     python = next(line.strip() for line in repo if line.strip().startswith("- python"))
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     deps = "".join(f"      - {d}\n" for d in project["dependencies"])
+    name = assignment_id.replace("_", "-")
     return ("# conda alternative to a venv:\n"
-            "#   conda env create -f environment.yml && conda activate digit-recognition\n"
-            "name: digit-recognition\nchannels:\n  - conda-forge\ndependencies:\n"
+            f"#   conda env create -f environment.yml && conda activate {name}\n"
+            f"name: {name}\nchannels:\n  - conda-forge\ndependencies:\n"
             f"  {python}\n  - pip\n  - pip:\n{deps}      - -e .\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.grader.sandbox.limits import Limits
-from autograder.grader.steps.collect import parse_shard
+from autograder.grader.steps.submissions import parse_shard
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,8 +57,8 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _disk_mib(text: str) -> int:
-    """A sandbox's room: the data set, the notebook and a trained model need ~3 MiB, the
-    kernel's caches a few more."""
+    """A sandbox's room: an assignment's data, its notebook, a trained model and the
+    kernel's caches must fit (the rule: at least 16 MiB)."""
     try:
         mib = int(text)
     except ValueError:
@@ -103,6 +103,7 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
 
     if (args.git is None) == (args.lms is None):
         raise CommandError("give either --from LMS (with the download) or --git ROSTER")
+    course = _course(args)  # which assignment, before anything is fetched
     if args.git is not None:
         if len(args.paths) != 1 or not args.deadline:
             raise CommandError("usage: collect --git ROSTER.csv --deadline WHEN OUT_DIR")
@@ -118,9 +119,9 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
             raise CommandError(f"unknown time zone {args.timezone!r}") from None
         class_list = roster.read(args.roster, needs="lms_id") if args.roster else None
         collection = lms.collect(args.paths[0], args.lms, args.paths[1],
-                                 _course(args).assignment.notebook, class_list, zone)
+                                 course.assignment.notebook, class_list, zone)
     out = args.paths[-1]
-    return _report_collection(collection, out, _course(args).assignment_id, console)
+    return _report_collection(collection, out, course.assignment_id, console)
 
 
 def _report_collection(collection: Collection, out: Path, assignment: str,
@@ -208,14 +209,14 @@ def _course(args: argparse.Namespace) -> Course:
 def default_workers() -> int:
     """One more worker than cores: a training kernel waits for about a fifth of its time
     (TensorFlow hands every step between threads; the kernel and its runner exchange
-    messages), so with one per core the cores idled as much. A class of 6 on 2 cores, the
-    same CPU either way: 30.2 s with 2 workers, 27.5 s with 3 (three runs each)."""
+    messages), so with one per core the cores idled as much (bench/README.md, "Measurements
+    behind the code")."""
     return (os.cpu_count() or 1) + 1
 
 
 def _grade(args: argparse.Namespace) -> int:
     """``grade``, with the zygote started before anything heavy is imported: it imports
-    TensorFlow (~3 s) while the grader imports nbgrader and reads the gradebook (~1.5 s)."""
+    TensorFlow while the grader imports nbgrader and reads the gradebook."""
     from autograder.grader.sandbox import zygote
 
     started = None
@@ -244,7 +245,7 @@ def cmd_grade(args: argparse.Namespace, console: Console,
 
     from autograder.grader import gradebook, pipeline, roster
     from autograder.grader.steps import report
-    from autograder.grader.steps.collect import collect, select_shard
+    from autograder.grader.steps.submissions import find, select_shard
 
     course = _course(args)
     class_list = roster.read(args.roster) if args.roster else []
@@ -252,7 +253,7 @@ def cmd_grade(args: argparse.Namespace, console: Console,
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
     gradebook.name_students(course, class_list)
-    subs = collect(args.paths, args.student, expected=course.assignment.notebook)
+    subs = find(args.paths, args.student, expected=course.assignment.notebook)
     if args.shard:
         subs = select_shard(subs, *args.shard)
     if not subs:
@@ -300,8 +301,8 @@ def _add_feedback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("feedback", help="write per-student feedback HTML (no hidden tests)",
                        description="A page for every student of the gradebook: nbgrader "
                                    "generate_feedback with hidden test source removed, a "
-                                   "summary table on top and the student's loss curve, "
-                                   "misclassified digits and confusion matrix at the end; a "
+                                   "summary table on top and the figures the assignment "
+                                   "draws of the student's trained model at the end; a "
                                    "short page for a submission that could not be run. Exit "
                                    "status 1 when a student's page could not be written.")
     p.add_argument("--student", help="only this student (default: everyone graded)")

@@ -20,16 +20,17 @@ from pathlib import Path
 from autograder.assignment import public_facts
 from autograder.public.grade import PublicGrade, grade
 from autograder.records import TestResult
-from autograder.student.ci import summary_markdown
+from autograder.student.ci import safe_name, summary_markdown
 
 SCHEMA = "classroom50/result/v1"
 # result.json field -> the variable the runner sets.
 FROM_ENV = {"classroom": "CLASSROOM", "assignment": "ASSIGNMENT", "submission": "SUBMISSION_TAG",
             "commit": "COMMIT_URL", "release": "RELEASE_URL", "review": "REVIEW_URL"}
 EXIT_CANNOT_GRADE = 2
-PUBLIC_NOTE = ("Graded here: the public tests, and the checks of your trained model made "
-               "outside your notebook (architecture, activations, loss and optimizer, "
-               "accuracy). Your teacher's final grade also runs hidden tests.")
+PUBLIC_NOTE = ("Graded here: the public tests{model}. Your teacher's final grade also runs "
+               "hidden tests.")
+MODEL_NOTE = (", and the checks of your trained model made outside your notebook "
+              "(architecture, activations, loss and optimizer, accuracy)")
 
 
 def whole(x: float) -> int:
@@ -49,18 +50,25 @@ def result_json(env: Mapping[str, str], tests: Mapping[str, TestResult],
     check_runner(env)
     doc = {"schema": SCHEMA, **{field: env[var] for field, var in FROM_ENV.items()},
            "datetime": (now or datetime.now(UTC)).isoformat(timespec="seconds")}
+    # A cell graded by hand is no test, and Classroom 50 grades nothing by hand: left out,
+    # it neither shows as passed at 0 points nor adds to the maximum.
     rows = [{"test-name": gid, "passed": bool(t.passed), "score": whole(t.points),
-             "max-score": whole(t.max_points)} for gid, t in tests.items()]
+             "max-score": whole(t.max_points)} for gid, t in tests.items() if not t.manual]
     doc["score"] = sum(row["score"] for row in rows)
     doc["max-score"] = sum(row["max-score"] for row in rows)
     doc["tests"] = rows
     return doc
 
 
-def release_body(result: PublicGrade, notebook: str) -> str:
-    """The score and each test with its message (the runner's own table has no messages)."""
-    return (summary_markdown(result.tests, notebook, result.notes, result.error)
-            + f"\n{PUBLIC_NOTE}\n")
+def release_body(result: PublicGrade, notebook: str, model: bool = True) -> str:
+    """The score and each test with its message (the runner's own table has no messages).
+    Cells graded by hand are left out, as in ``result_json``, and named after the table."""
+    tests = {gid: t for gid, t in result.tests.items() if not t.manual}
+    by_hand = [f"`{safe_name(gid)}`" for gid, t in result.tests.items() if t.manual]
+    hand_note = (f"\nNot graded here: {', '.join(by_hand)}, graded by hand (not counted in "
+                 "these points).\n" if by_hand else "")
+    return (summary_markdown(tests, notebook, result.notes, result.error)
+            + hand_note + "\n" + PUBLIC_NOTE.format(model=MODEL_NOTE if model else "") + "\n")
 
 
 def find_notebook(checkout: Path, name: str) -> Path | None:
@@ -91,7 +99,8 @@ def main(bundle: Path, checkout: Path | None = None,
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_GRADE
     shown = notebook.relative_to(checkout).as_posix() if notebook else f"{name}.ipynb"
-    (checkout / "release-body.md").write_text(release_body(result, shown), encoding="utf-8")
+    body = release_body(result, shown, model=bool(facts and facts.model_checks()))
+    (checkout / "release-body.md").write_text(body, encoding="utf-8")
     (checkout / "result.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"{doc['score']}/{doc['max-score']} points on the public tests")
     return 0

@@ -76,9 +76,14 @@ def add_verb(sub: argparse._SubParsersAction) -> None:
 
 
 def table(results: dict[str, TestResult]) -> str:
-    """A plain-text table (no colours: it must read the same in any terminal or CI log)."""
+    """A plain-text table (no colours: it must read the same in any terminal or CI log). A
+    cell graded by hand (``TestResult.manual``) is no test: "by hand", "–/5" and what
+    happens to it, never "pass 0/5"."""
     rows = [("test", "result", "points", "message")]
     for gid, r in results.items():
+        if r.manual:
+            rows.append((gid, "by hand", f"–/{plain_number(r.max_points)}", r.feedback))
+            continue
         rows.append((gid, "pass" if r.passed else "FAIL",
                      f"{plain_number(r.points)}/{plain_number(r.max_points)}",
                      "" if r.passed else r.feedback))

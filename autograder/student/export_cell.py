@@ -26,7 +26,7 @@ from autograder import untrusted
 
 FOLDER = "export"
 MODEL, HISTORY, REPORT = "model.keras", "history.json", "export.json"
-# A 400-25-15-10 model is ~100 kB and its history a few kB: far below these.
+# A course's small Dense models and their histories are far below these.
 MODEL_BYTES = 20 * 2**20
 HISTORY_BYTES = 2**20
 REPORT_BYTES = 64 * 2**10

@@ -37,7 +37,7 @@ class GuardedExecute(NotebookClient):
     """nbgrader's Execute preprocessor, on nbclient directly, with two guards.
 
     nbgrader's Execute is nbclient with the settings below and the ``on_cell_executed``
-    hook; importing it pulls in nbgrader's Jupyter server extensions (~2.5 s per
+    hook; importing it pulls in nbgrader's Jupyter server extensions (seconds per
     submission), so the same settings are applied here instead.
 
     A cell during which the kernel dies (or execution breaks) keeps an error output;
@@ -55,7 +55,7 @@ class GuardedExecute(NotebookClient):
             nb, timeout=timeout, interrupt_on_timeout=True, allow_errors=True,
             raise_on_iopub_timeout=True, extra_arguments=list(KERNEL_ARGS),
             # Killed once the last cell is done: a graceful exit tears TensorFlow down
-            # (~1.5 CPU s) for nothing, since every output has arrived by then.
+            # (CPU seconds) for nothing, since every output has arrived by then.
             shutdown_kernel="immediate",
             error_on_timeout={
                 "ename": "CellTimeoutError", "evalue": "",

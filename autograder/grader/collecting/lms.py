@@ -76,7 +76,7 @@ from nbgrader.plugins import FileNameCollectorPlugin
 from autograder.grader.collected import FILE, Collected, Collection, new_class_dir
 from autograder.grader.roster import Student
 from autograder.grader.steps import report
-from autograder.grader.steps.collect import STUDENT_ID
+from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import CommandError
 from autograder.student.notebook import MAX_NOTEBOOK_BYTES
 

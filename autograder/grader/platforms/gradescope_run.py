@@ -67,15 +67,21 @@ def fenced(text: str) -> str:
 
 def results(result: SubmissionResult, settings: Settings, seconds: float,
             notes: list[str]) -> dict:
-    """Gradescope's results.json for a graded (or ungradable) submission."""
-    base = {"score": plain_number(result.score), "execution_time": round(seconds),
+    """Gradescope's results.json for a graded (or ungradable) submission. Cells graded by hand
+    (``TestResult.manual``) are left out, score and maximum alike: Gradescope grades such
+    questions itself, as questions of their own beside the autograder's."""
+    graded = {gid: t for gid, t in result.tests.items() if not t.manual}
+    by_hand = [gid for gid, t in result.tests.items() if t.manual]
+    score = sum(t.points for t in graded.values())
+    most = sum(t.max_points for t in graded.values())
+    base = {"score": plain_number(score), "execution_time": round(seconds),
             "output_format": "md"}
     if result.error:
         return {**base, "score": 0,
                 "output": f"**Your submission could not be graded:** {result.error}"
                           + _lines(notes),
                 "tests": [{"name": "Submission", "score": 0,
-                           "max_score": plain_number(result.max_score), "status": "failed",
+                           "max_score": plain_number(most), "status": "failed",
                            "output": fenced(result.error), "output_format": "md",
                            "visibility": "visible"}]}
     tests = [{"name": gid, "score": plain_number(t.points),
@@ -83,14 +89,17 @@ def results(result: SubmissionResult, settings: Settings, seconds: float,
               "status": "passed" if t.passed else "failed",
               "output": fenced(t.feedback or ("passed" if t.passed else "failed")),
               "output_format": "md", "visibility": settings.visibility}
-             for gid, t in result.tests.items()]
+             for gid, t in graded.items()]
     when = {"visible": "below", "after_due_date": "after the due date",
             "after_published": "when your instructor publishes the grades",
             "hidden": "from your instructor"}[settings.visibility]
     summary = (f"Your notebook was run and graded with the public and hidden tests "
-               f"({len(tests)} tests, {plain_number(result.max_score)} points). Each test's "
+               f"({len(tests)} tests, {plain_number(most)} points). Each test's "
                f"result is shown {when}. Run `python -m autograder check` on your notebook "
                "to see the public tests at any time.")
+    if by_hand:
+        summary += (f" Not in this score: {', '.join(f'`{gid}`' for gid in by_hand)}, "
+                    "graded by hand by your instructor.")
     return {**base, "output": summary + " " + _lines([*result.notes, *result.tampering,
                                                       *notes]), "tests": tests}
 
@@ -166,7 +175,7 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
     gradebook.quiet_nbgrader()
     from autograder.grader.course import Course
     from autograder.grader.sandbox.limits import Limits
-    from autograder.grader.steps.collect import pick_notebook
+    from autograder.grader.steps.submissions import pick_notebook
 
     work = Path(tempfile.mkdtemp(prefix="gradescope-"))  # 0700: the gradebook lives here
     try:

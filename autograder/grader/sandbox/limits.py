@@ -20,7 +20,8 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-submission limits; the defaults fit this assignment (~1 GiB, ~20 s) with room."""
+    """Per-submission limits; the defaults fit the course's assignments with room (their
+    measured needs: bench/README.md)."""
 
     cell_timeout: int = CELL_TIMEOUT  # seconds per cell (nbgrader's Execute.timeout)
     notebook_timeout: int = 600      # seconds for the whole notebook, kernel start included

@@ -1,14 +1,15 @@
 """A pre-imported process that forks a clean worker for each submission, for every slot.
 
-Starting Python, a Jupyter kernel and TensorFlow costs every submission ~13 s of the same
-work. The zygote (as PrairieLearn's Python grader has it) pays that once per class: it
-imports what a graded notebook imports, never runs student code, and for each request forks
-a child that locks itself in exactly as ``unshare`` + ``autograder.grader.sandbox.jail`` do
-for a fresh worker (namespaces, hidden paths, limits, the slot's uid), then runs
-``autograder.student.runner`` in-process with a kernel forked from itself. Every
-submission starts from the zygote's untouched memory, so nothing one student's code does
-is seen by the next. One zygote serves all the worker slots, each over its own socket pair:
-a second copy of TensorFlow's imports would cost ~10 CPU s and ~0.5 GiB and buy nothing.
+Starting Python, a Jupyter kernel and TensorFlow costs every submission seconds of the same
+work (bench/README.md, "Measurements behind the code"). The zygote (as PrairieLearn's
+Python grader has it) pays that once per class: it imports what a graded notebook imports,
+never runs student code, and for each request forks a child that locks itself in exactly as
+``unshare`` + ``autograder.grader.sandbox.jail`` do for a fresh worker (namespaces, hidden
+paths, limits, the slot's uid), then runs ``autograder.student.runner`` in-process with a
+kernel forked from itself. Every submission starts from the zygote's untouched memory, so
+nothing one student's code does is seen by the next. One zygote serves all the worker
+slots, each over its own socket pair:
+a second copy of TensorFlow's imports would cost CPU seconds and memory and buy nothing.
 
 No child keeps a socket or another worker's pidfd: student code cannot reach or alter the
 zygote. It refuses to serve (and the grader falls back to fresh processes) when its imports
@@ -46,7 +47,7 @@ from autograder.grader.sandbox.folder import BASE_PREFIX, Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, die_with_parent
 
 # What every worker imports; the assignment's own imports come from its source notebook.
-# ipykernel.debugger (debugpy) is imported by each new kernel: ~1 s in a fork, whose large
+# ipykernel.debugger (debugpy) is imported by each new kernel, slowly in a fork, whose large
 # heap makes its many classes slow to create.
 WORKER_MODULES = ("threadpoolctl", "ipykernel.kernelapp", "ipykernel.debugger", "nbformat",
                   "nbclient", "autograder.student.runner", "autograder.student.forked_kernel")
@@ -68,7 +69,7 @@ def start(source_notebook: Path, slots: int) -> Zygote:
     """A zygote for the assignment of ``source_notebook``, importing from now on, in a new
     folder of its own (removed when it is closed; after a killed grader, by the next one's
     ``folder.new_base``). ``grade`` starts it before it imports nbgrader and reads the
-    gradebook (~1.5 s), and the grading pipeline adopts it."""
+    gradebook, and the grading pipeline adopts it."""
     preload = notebook_imports(nbformat.read(source_notebook, as_version=4))
     folder = Path(tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-zygote-"))
     try:
@@ -113,7 +114,7 @@ class Job:
 
 
 class Zygote:
-    """The grader's handle on the zygote process; ``slots[k]`` is worker slot k's."""
+    """The grader's handle on the zygote process; ``lines[k]`` is worker slot k's line."""
 
     def __init__(self, home: Path, preload: Sequence[str] = (), slots: int = 1):
         """Start a zygote in ``home`` (a new folder) that imports ``preload`` (see
@@ -133,7 +134,7 @@ class Zygote:
         self.home = home
         self.folder: Path | None = None  # its own folder, removed on close (see start)
         self.import_seconds: float | None = None  # known once ready
-        self.slots = [Slot(self, parent) for parent, _ in pairs]
+        self.lines = [Line(self, parent) for parent, _ in pairs]
 
     @property
     def alive(self) -> bool:
@@ -150,16 +151,16 @@ class Zygote:
 
     def close(self) -> None:
         """End it and its workers, and remove its folder (it may be called again)."""
-        for slot in self.slots:
-            slot.kill()
-            slot.conn.close()
+        for line in self.lines:
+            line.kill()
+            line.conn.close()
         self.end()
         self._err.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class Slot:
+class Line:
     """One worker slot's line to the zygote: one job at a time, as a fresh worker."""
 
     def __init__(self, zygote: Zygote, conn: Connection):
@@ -332,7 +333,7 @@ def _refuse(conns: list[Connection], why: str) -> int:
 
 def _warm_up() -> None:
     """Do once what every worker would do first, in pure Python (no thread, nothing of
-    TensorFlow's runtime): compile nbformat's schema validator (~0.3 s a worker), then move
+    TensorFlow's runtime): compile nbformat's schema validator (else every worker would), then move
     everything imported so far out of the garbage collector's reach, so that a worker's
     collections do not walk (and copy, page by page) the imported modules' objects."""
     nbformat.validate(nbformat.v4.new_notebook())

@@ -1,4 +1,5 @@
-"""Step, execute: run one sandboxed notebook in a worker process and watch it.
+"""Steps, execute: lay out the sandbox, run the notebook in a worker process and watch it,
+read what it exported, and call the tested functions.
 
 The worker (and the kernel it starts) run under the sandbox's environment and limits; this
 side enforces what rlimits cannot: the wall clock for the whole notebook, the resident
@@ -13,35 +14,67 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 import psutil
-from nbformat.notebooknode import NotebookNode
 
-from autograder.grader.sandbox import boundary
+from autograder.grader.sandbox import boundary, folder
 from autograder.grader.sandbox import call_functions as calling
 from autograder.grader.sandbox.boundary import Returned
-from autograder.grader.sandbox.folder import Sandbox, environment, usage
+from autograder.grader.sandbox.folder import Provided, Sandbox, environment, usage
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
-from autograder.grader.sandbox.zygote import Job, Slot, ZygoteError
-from autograder.model.saved_model import SavedModel
+from autograder.grader.sandbox.workers import Place
+from autograder.grader.sandbox.zygote import Job, Line, ZygoteError
+from autograder.grader.steps import Batch, Graded, verify_functions
+from autograder.grader.steps.submissions import Submission
+from autograder.model import checks
+from autograder.model.isolated import read_apart
 from autograder.student import runner
-from autograder.student.export_cell import NOT_SAVED, Exported
 
 POLL_SECONDS = 0.2
 DISK_POLL_SECONDS = 1.0
 FUNCTION_SECONDS = 30  # per tested function, each in a process of its own
 
 
-@dataclass
-class Execution:
-    # The grader's sanitized notebook with the run's outputs (boundary.outputs_onto), if any.
-    notebook: NotebookNode | None
-    problem: str | None = None           # why execution stopped early, for the student
-    exported: Exported | None = None     # the model saved after the notebook, read as data
-    saved: SavedModel | str = NOT_SAVED  # that model read apart (model/isolated.py), or why not
-    functions: dict[str, Returned] | None = None  # see call_functions
-    notes: list[str] = field(default_factory=list)  # for the student, beside the grades
+# --- the steps ---------------------------------------------------------------------------
+
+def lay_out(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Prepare: the sandbox, holding the sanitized notebook and the assignment's data."""
+    graded.sandbox = folder.create(graded.source, batch.base, batch.limits.disk,
+                                   Provided.of(graded.assignment))
+
+
+def notebook(graded: Graded, place: Place) -> None:
+    """Execute: the notebook, forked by the zygote over the slot's line, else in a fresh
+    process behind the jail's prefix."""
+    if place.line is not None:
+        job = Job.of(place.box, place.limits, place.threads, place.uid, place.jail)
+        run_forked(graded, place.box, place.limits, place.line, job)
+    else:
+        run_worker(graded, place.box, place.limits, place.threads, place.prefix)
+
+
+def exports(graded: Graded, place: Place) -> None:
+    """Execute: once nothing of the notebook runs any more, what its export cell saved,
+    read through the boundary; the model parsed apart, behind the jail too (libhdf5 parses
+    the file before any check can run)."""
+    place.end_leftovers()
+    box, model = place.box, graded.assignment.model
+    graded.exported = boundary.exported(box)
+    graded.saved = checks.saved_or_problem(graded.exported, lambda data: read_apart(
+        data, model.weight_shapes if model else [], place.prefix or (), cwd=str(box.root),
+        env=environment(box)))
+
+
+def functions(graded: Graded, place: Place) -> None:
+    """Execute: each tested function called in fresh processes (see call_functions)."""
+    tests = graded.assignment.function_checks()
+    if graded.notebook is not None and tests:
+        graded.functions = call_functions(
+            place.box, place.limits, verify_functions.calls(graded.notebook, tests),
+            place.uid, place.prefix)
+
+
+# --- running and watching ------------------------------------------------------------------
 
 
 def _tree_rss(proc: psutil.Process | None) -> int:
@@ -68,7 +101,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 class _Started:
-    """A worker started with Popen, as the watch loop sees it (a zygote's Slot is the other)."""
+    """A worker started with Popen, as the watch loop sees it (a zygote's Line is the other)."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc, self.pid = proc, proc.pid
@@ -134,20 +167,20 @@ def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int,
     return _watch(_Started(proc), limits, what, timeout, box)
 
 
-def run_worker(box: Sandbox, own: str, limits: Limits, threads: int = 1,
-               command_prefix: list[str] | None = None) -> Execution:
+def run_worker(graded: Graded, box: Sandbox, limits: Limits, threads: int = 1,
+               command_prefix: list[str] | None = None) -> None:
     """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail);
-    ``own``: the grader's sanitized notebook, which the outputs are taken onto."""
+    its outputs are taken onto ``graded.source``, the grader's sanitized notebook."""
     with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
         cmd = [*(command_prefix or []),
                *runner.command(box.notebook, out.fd, box.export_dir, limits.cell_timeout,
                                limits.output_size, consume=True)]
         code, problem = _run_watched(cmd, box, limits, threads, log, "the notebook",
                                      limits.notebook_timeout, pass_fds=(out.fd,))
-        return _executed(box, own, limits, code, problem, log.tail(), out)
+        _executed(graded, box, limits, code, problem, log.tail(), out)
 
 
-def run_forked(box: Sandbox, own: str, limits: Limits, line: Slot, job: Job) -> Execution:
+def run_forked(graded: Graded, box: Sandbox, limits: Limits, line: Line, job: Job) -> None:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
     says. ZygoteError: the zygote could not fork it, or ended while it ran (not by the
     student's code when isolated: it cannot reach the zygote)."""
@@ -157,14 +190,15 @@ def run_forked(box: Sandbox, own: str, limits: Limits, line: Slot, job: Job) -> 
         code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout, box)
         if line.lost and problem is None:  # a time or memory verdict stands as it is
             raise ZygoteError(line.lost)
-        return _executed(box, own, limits, code, problem, log.tail(), out)
+        _executed(graded, box, limits, code, problem, log.tail(), out)
 
 
-def _executed(box: Sandbox, own: str, limits: Limits, code: int, problem: str | None,
-              err: str, out: boundary.Log) -> Execution:
+def _executed(graded: Graded, box: Sandbox, limits: Limits, code: int, problem: str | None,
+              err: str, out: boundary.Log) -> None:
     if problem is None and code != 0:
         problem = _explain_failure(code, err.strip())
     # The notebook as handed in (its markdown, attachments) and the outputs the runner keeps.
+    own = graded.source
     nb, refused = boundary.executed_notebook(out, own, len(own.encode()) + limits.output_size * 8)
     notes = [refused] if refused and problem else []
     if nb is None and problem is None:
@@ -172,7 +206,7 @@ def _executed(box: Sandbox, own: str, limits: Limits, code: int, problem: str | 
     if box.filled():
         notes.append(f"your notebook filled the {box.disk_cap / 2**20:.0f} MiB its folder may "
                      "hold, so its writes after that failed (No space left on device)")
-    return Execution(nb, problem=problem, notes=notes)
+    graded.notebook, graded.problem, graded.notes = nb, problem, notes
 
 
 def call_functions(box: Sandbox, limits: Limits, calls: dict[str, list[dict[str, bytes]]],

@@ -38,6 +38,9 @@ graded = Table(
 GRADER_VERSION = "2"  # bump when grading changes in a way that must regrade everyone
 
 
+# The key of a result merged from a shard (``merge``): no content key equals it.
+MERGED = "merged from a shard"
+
 def content_key(notebook_bytes: bytes | None, error: str | None, tests: dict,
                 submitted_at: str | None = None) -> str:
     """Same key ⇔ same submission, submitted at the same time (late penalties depend on it),

@@ -11,10 +11,10 @@ from __future__ import annotations
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_markdown_cell
 
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 
 
-def annotate(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def annotate(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     if outcome.notes:
         lines = "\n".join(f"- {note}" for note in outcome.notes)
         nb.cells.insert(0, new_markdown_cell(f"**Grader note:**\n\n{lines}"))

@@ -19,8 +19,22 @@ from nbgrader.utils import parse_utc
 
 from autograder.grader import gradebook
 from autograder.grader.course import Course
-from autograder.grader.steps.collect import TIMESTAMP_FILE
+from autograder.grader.steps import Batch, Graded
+from autograder.grader.steps.submissions import TIMESTAMP_FILE, Submission
 from autograder.student.export_cell import HISTORY, MODEL, Exported
+
+
+def register(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Prepare: the student and their submission in the gradebook, and the notebook as
+    handed in kept where nbgrader keeps it (``keep_submission``)."""
+    handed_in = sub.handed_in(batch.course)
+    gradebook.register(batch.course, sub.student, handed_in)
+    keep_submission(batch.course, sub.student, sub.notebook, handed_in)
+
+
+def keep(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Record: the scored notebook's grades, it and its model (``save``)."""
+    save(batch.course, sub.student, graded.notebook, graded.exported)
 
 
 def save(course: Course, student: str, nb: NotebookNode, exported: Exported | None = None

@@ -16,7 +16,7 @@ import json
 from nbformat.notebooknode import NotebookNode, from_dict
 
 from autograder.grader.hide_hidden import reveals, scrub_text
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 
 MARK = "[hidden test text removed]\n"
 # Data that is text, and may be shown; images are not read (see hide_hidden's docstring).
@@ -100,7 +100,7 @@ def _joined_streams(outputs: list, secret: frozenset[str]) -> list:
     return kept
 
 
-def apply(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def apply(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     """Scrub every output of every cell of the hidden lines in ``outcome.hidden``."""
     if not outcome.hidden:
         return nb

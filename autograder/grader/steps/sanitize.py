@@ -7,6 +7,7 @@ deleted grade cells back, and check the cell metadata.
 
 from __future__ import annotations
 
+import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import (
     CheckCellMetadata,
@@ -20,9 +21,18 @@ from nbgrader.preprocessors import (
 from autograder.grader import gradebook
 from autograder.grader.course import Course
 from autograder.grader.hide_hidden import secret_lines
+from autograder.grader.steps import Batch, Graded
+from autograder.grader.steps.submissions import Submission
 from autograder.records import SubmissionError
 
 SANITIZERS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
+
+
+def apply(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Prepare: the notebook handed in, sanitized, and its hidden-test lines."""
+    sanitized = sanitize(graded.handed, batch.course, sub.student)
+    graded.source = nbformat.writes(sanitized)
+    graded.hidden = hidden_lines(sanitized, batch.course)
 
 
 def sanitize(nb: NotebookNode, course: Course, student: str) -> NotebookNode:

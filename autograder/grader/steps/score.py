@@ -12,14 +12,14 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import LimitOutput
 from traitlets.config import Config
 
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 from autograder.student import verdicts
 from autograder.student.verdicts import score
 
 __all__ = ["clean_outputs", "mark_not_run", "score"]
 
 
-def clean_outputs(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def clean_outputs(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     """Library noise dropped, stderr made a note (``verdicts.tidy``), then nbgrader's
     LimitOutput trims long outputs."""
     nb = verdicts.tidy(nb, outcome.assignment.stderr_noise)
@@ -27,6 +27,6 @@ def clean_outputs(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
     return nb
 
 
-def mark_not_run(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def mark_not_run(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     """When execution stopped early, the tests it never reached fail with the reason."""
     return verdicts.mark_not_run(nb, outcome.problem) if outcome.problem else nb

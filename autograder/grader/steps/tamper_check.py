@@ -14,8 +14,8 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_markdown_cell
 
 from autograder.grader.course import REPO_ROOT, Course
-from autograder.grader.steps import Outcome
-from autograder.grader.steps.collect import Submission
+from autograder.grader.steps import Batch, Graded
+from autograder.grader.steps.submissions import Submission
 from autograder.student.manifest import find_tampering, tamper_manifest
 
 WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
@@ -40,7 +40,12 @@ def find(course: Course, sub: Submission) -> list[str]:
                           _manifest(release))
 
 
-def annotate(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def check(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Prepare: what the submission changed that it should not (``find``)."""
+    graded.tampering = find(batch.course, sub)
+
+
+def annotate(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     """A note at the top of the graded notebook (and so of the feedback page)."""
     if outcome.tampering:
         lines = "\n".join(f"- {p}" for p in outcome.tampering)

@@ -15,7 +15,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from autograder.grader.assignments import function
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 from autograder.model import checks
 
 
@@ -25,7 +25,7 @@ def trusted_data(reference: str) -> tuple[np.ndarray, np.ndarray]:
     return function(reference)()
 
 
-def apply(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def apply(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     assignment = outcome.assignment
     model = assignment.model
     return checks.confirm(nb, outcome.saved, model, assignment.model_checks(),

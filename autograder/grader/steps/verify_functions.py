@@ -20,7 +20,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.assignment import FunctionCheck
 from autograder.grader.sandbox.boundary import Returned
-from autograder.grader.steps import Outcome
+from autograder.grader.steps import Graded
 from autograder.student.notebook import grade_id, is_solution, nbgrader_meta
 from autograder.student.verdicts import fail_test, score
 
@@ -137,7 +137,7 @@ def problems(returned: dict[str, Returned] | None, tests: dict[str, FunctionChec
     return found
 
 
-def apply(nb: NotebookNode, outcome: Outcome) -> NotebookNode:
+def apply(nb: NotebookNode, outcome: Graded) -> NotebookNode:
     """Fail, with the reason, every function test that passed in the kernel but not here."""
     tests = outcome.assignment.function_checks()
     passed = {gid for gid, r in score(nb).items() if gid in tests and r.points > 0}

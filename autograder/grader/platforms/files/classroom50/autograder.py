@@ -1,4 +1,4 @@
-"""Classroom 50 autograder for the digit-recognition assignment (public: no solutions, no
+"""Classroom 50 autograder for one assignment of the course (public: no solutions, no
 hidden tests). Written by `python -m autograder classroom50`; do not edit, rebuild it.
 
 Classroom 50 runs `python autograder.py` in the student's checkout. The runner installs no

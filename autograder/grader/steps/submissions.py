@@ -1,4 +1,4 @@
-"""Step, collect: turn the paths given on the command line into one submission per student.
+"""Step, find the submissions: the paths on the command line, one submission per student.
 
 A path is a notebook (student id = its folder's name, or ``--student``), a student's folder
 holding the notebook somewhere inside, or a class folder whose immediate subfolders are
@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 from autograder import untrusted
 from autograder.grader import collected
 from autograder.grader.collected import Collected
-from autograder.student.notebook import too_large
+from autograder.records import SubmissionError
+from autograder.student.notebook import read_notebook, too_large
 
 if TYPE_CHECKING:
     from autograder.grader.course import Course
+    from autograder.grader.steps import Batch, Graded
 
 # Student ids become folder names and database keys: keep them boring.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
@@ -153,7 +155,7 @@ def _check_id(sub: Submission) -> Submission:
     return sub
 
 
-def collect(paths: list[Path], student: str | None = None, *, expected: str
+def find(paths: list[Path], student: str | None = None, *, expected: str
             ) -> list[Submission]:
     """One Submission per student, in a stable order; problems become per-student errors.
     ``expected``: the assignment's notebook name."""
@@ -223,3 +225,10 @@ def shard_of(student: str, count: int) -> int:
 def select_shard(subs: list[Submission], index: int, count: int) -> list[Submission]:
     """Shard ``index`` of ``count`` (1-based): a stable slice by student id."""
     return [s for s in subs if shard_of(s.student, count) == index]
+
+
+def read(batch: Batch, sub: Submission, graded: Graded) -> None:
+    """Prepare: the notebook handed in, parsed and checked (or why this one cannot be)."""
+    if sub.error:
+        raise SubmissionError(sub.error)
+    graded.handed = read_notebook(sub.notebook)
