@@ -22,10 +22,26 @@ CELL_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
+class Fn:
+    """An argument that is a function (an activation ``g`` passed to a layer), named
+    ``"module:function"`` in numpy or the assignment's helper packages: the student's
+    function gets it in its process (taken before any student cell runs), the reference the
+    same one in the grader's. Only names cross into the sandbox, never code."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        module, _, function = self.name.partition(":")
+        if not module or not function.isidentifier():
+            raise ValueError(f"Fn({self.name!r}): name a function as 'module:function'")
+
+
+@dataclass(frozen=True)
 class FunctionCheck:
     """Call the student's ``function`` in a fresh process on each of ``inputs`` (an array,
-    or a tuple of arrays for a function of several arguments) and compare what it returns
-    with ``reference`` on the same input (``numpy.allclose`` at ``rtol``, ``atol``)."""
+    or a tuple of arguments for a function of several: arrays, or functions named by
+    ``Fn``) and compare what it returns with ``reference`` on the same input
+    (``numpy.allclose`` at ``rtol``, ``atol``)."""
 
     function: str
     reference: Callable[..., Any]

@@ -8,8 +8,10 @@ the grader (``boundary.new_folder``), holds
 
 - ``cells.json``   the student's function cells (their solution cells and their own cells
   above the function tests), in order;
-- ``calls.json``   ``[{"case": id, "function": name, "args": n}, ...]``;
-- ``inputs.npz``   the case's arguments, ``<case>/0`` to ``<case>/<n-1>``.
+- ``calls.json``   ``[{"case": id, "function": name, "args": [argument, ...]}, ...]``, each
+  argument ``{"array": key}`` (in ``inputs.npz``) or ``{"function": "module:function"}``
+  (numpy's or a helper package's, imported and taken before any student cell runs);
+- ``inputs.npz``   the array arguments, by key.
 
 Each cell runs on its own, and each call, under an alarm of ALARM seconds (0: none): a cell
 that does not finish (an endless loop left in another function's cell) is skipped with a
@@ -18,7 +20,7 @@ not called. The grader's watch on the process ends it past its time, whatever st
 did to the alarm.
 
 It writes ``results.npz`` (``out/<case>``: the returned value as a numeric array,
-``after/<case>/<k>``: argument k after the call) and ``errors.json`` (case -> why there is no
+``after/<case>/<k>``: array argument k after the call) and ``errors.json`` (case -> why there is no
 output; ``*``: the cells that could not run). Only numbers leave this process (no pickle):
 the grader compares them with its own expected values, so nothing the student's code patches
 here can change a verdict except by returning the right numbers.
@@ -128,17 +130,35 @@ def call(function, arguments: list, case: str, results: dict, errors: dict, alar
     try:
         results[f"out/{case}"] = _as_numbers(returned)
         for k, argument in enumerate(arguments):
-            results[f"after/{case}/{k}"] = _as_numbers(argument)
+            if not callable(argument):
+                results[f"after/{case}/{k}"] = _as_numbers(argument)
     except BaseException as exc:
         errors[case] = (f"returned a {type(returned).__name__}, which is not a number or a "
                         f"numeric array ({_problem(exc)})")
     return True
 
 
-def _argument(value: np.ndarray):
-    """A fresh copy; a 0-d array as a plain Python number, as a student would pass it."""
-    value = _array(value)
+def _argument(spec: dict, inputs: dict, functions: dict):
+    """An array argument as a fresh copy (a 0-d one as a plain Python number, as a student
+    would pass it), or the function it names."""
+    if "function" in spec:
+        return functions[spec["function"]]
+    value = _array(inputs[spec["array"]])
     return value.item() if value.ndim == 0 else value
+
+
+def _functions(calls: list[dict]) -> dict:
+    """Every function an argument names, imported now, before any student cell runs (a
+    cell that patches the module later does not change what is passed)."""
+    import importlib
+
+    found = {}
+    for entry in calls:
+        for spec in entry["args"]:
+            if "function" in spec and spec["function"] not in found:
+                module, _, name = spec["function"].partition(":")
+                found[spec["function"]] = getattr(importlib.import_module(module), name)
+    return found
 
 
 def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
@@ -148,6 +168,7 @@ def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
         inputs = {name: _array(data[name]) for name in data.files}
     errors: dict[str, str] = {}
     results: dict[str, np.ndarray] = {}
+    functions = _functions(calls)
     namespace = _student_namespace()
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -165,7 +186,7 @@ def run(folder: Path, alarm: int = ALARM_SECONDS) -> None:
             elif not callable(function):
                 errors[case] = f"could not be called: {name} is not defined"
             else:
-                arguments = [_argument(inputs[f"{case}/{k}"]) for k in range(entry["args"])]
+                arguments = [_argument(spec, inputs, functions) for spec in entry["args"]]
                 if not call(function, arguments, case, results, errors, alarm):
                     stuck = f"an earlier call of {name} did not return"
     _savez(folder / "results.npz", **results)

@@ -18,7 +18,8 @@ import json
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
-from autograder.assignment import FunctionCheck
+from autograder.assignment import Fn, FunctionCheck
+from autograder.grader.assignments import function as named_function
 from autograder.grader.sandbox.boundary import Returned
 from autograder.grader.steps import Graded
 from autograder.student.notebook import grade_id, is_solution, nbgrader_meta
@@ -70,8 +71,11 @@ def calls(nb: NotebookNode, tests: dict[str, FunctionCheck]
         listed, inputs = cases.setdefault(test.function, ([], {}))
         for n, args in enumerate(test.arguments()):
             listed.append({"case": _case(gid, n), "function": test.function,
-                           "args": len(args)})
-            inputs.update({f"{_case(gid, n)}/{k}": np.asarray(a) for k, a in enumerate(args)})
+                           "args": [{"function": a.name} if isinstance(a, Fn) else
+                                    {"array": f"{_case(gid, n)}/{k}"}
+                                    for k, a in enumerate(args)]})
+            inputs.update({f"{_case(gid, n)}/{k}": np.asarray(a) for k, a in enumerate(args)
+                           if not isinstance(a, Fn)})
     found = {}
     for function, (listed, inputs) in cases.items():
         buffer = io.BytesIO()
@@ -90,16 +94,19 @@ def _show(x: np.ndarray) -> str:
 
 
 def _call(test: FunctionCheck, args: tuple) -> str:
-    return f"{test.function}({', '.join(_show(a) for a in args)})"
+    shown = (a.name.partition(":")[2] if isinstance(a, Fn) else _show(a) for a in args)
+    return f"{test.function}({', '.join(shown)})"
 
 
 def _compare(test: FunctionCheck, args: tuple, out: np.ndarray, after: list[np.ndarray]
              ) -> str | None:
     call = _call(test, args)
-    for before, now in zip(args, after, strict=True):
+    arrays = [a for a in args if not isinstance(a, Fn)]
+    for before, now in zip(arrays, after, strict=True):
         if not np.array_equal(now, before):
             return f"{call} changed its input to {_show(now)}: compute a new array instead"
-    expected = test.reference(*args)
+    expected = test.reference(*(named_function(a.name) if isinstance(a, Fn) else a
+                                for a in args))
     if out.shape != np.shape(expected):
         return (f"{call} returned shape {out.shape}, expected {np.shape(expected)}"
                 + (" (the same shape as the input)" if len(args) == 1
@@ -124,7 +131,7 @@ def problems(returned: dict[str, Returned] | None, tests: dict[str, FunctionChec
         found[gid] = None
         for n, args in enumerate(test.arguments()):
             case = _case(gid, n)
-            after = [f"after/{case}/{k}" for k in range(len(args))]
+            after = [f"after/{case}/{k}" for k, a in enumerate(args) if not isinstance(a, Fn)]
             if case in got.errors or not {f"out/{case}", *after} <= set(got.results):
                 why = "; ".join(e for e in (got.errors.get(case, "gave no result"),
                                             got.errors.get("*")) if e)

@@ -1,0 +1,69 @@
+"""A function under test may take a function: a layer's activation ``g`` (``Fn``). Only its
+name crosses into the sandbox; the call process imports it before any student cell runs and
+passes it in, and the grader's reference gets the same function in the grader's process.
+Real processes in a real sandbox folder, as the grader calls a student's functions."""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.assignment import Fn, FunctionCheck
+from autograder.grader.sandbox import folder
+from autograder.grader.sandbox.limits import Limits
+from autograder.grader.steps import execute, verify_functions
+
+from helpers import make_cell
+
+pytestmark = pytest.mark.slow  # a call process per run
+
+A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+W = np.array([[0.2, -0.4], [0.7, 0.1], [-0.3, 0.5]])
+B = np.array([0.1, -0.2])
+
+
+def dense(a, w, b, g):
+    return g(np.asarray(a) @ w + b)
+
+
+TESTS = {"test_my_dense": FunctionCheck("my_dense", dense, (
+    (A, W, B, Fn("numpy:tanh")),
+    (A[0], W, B, Fn("numpy:positive")),  # the identity
+))}
+
+
+def problem(tmp_path, cell: str) -> str | None:
+    nb = nbformat.v4.new_notebook(cells=[
+        make_cell("code", cell, "my_dense", solution=True),
+        make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
+    box = folder.create(nbformat.writes(nb), tmp_path)
+    try:
+        returned = execute.call_functions(box, Limits(), verify_functions.calls(nb, TESTS),
+                                          uid=None)
+    finally:
+        box.remove()
+    return verify_functions.problems(returned, TESTS)["test_my_dense"]
+
+
+def test_the_layer_gets_the_named_function_and_is_compared_with_the_reference(tmp_path):
+    assert problem(tmp_path, "def my_dense(a, W, b, g):\n    return g(a @ W + b)") is None
+    twice = problem(tmp_path, "def my_dense(a, W, b, g):\n    return g(g(a @ W + b))")
+    assert twice.startswith("my_dense([[ 0.5 , -1.  ,  2.  ],") and ", tanh) returned" in twice
+    unused = problem(tmp_path, "def my_dense(a, W, b, g):\n    return a @ W + b")
+    assert ", tanh) returned" in unused
+
+
+def test_a_cell_that_patches_the_module_does_not_change_the_function_passed(tmp_path):
+    """The function is taken before the student's cells run: replacing numpy.tanh in a cell
+    changes what the student's own code calls, not the g it is given."""
+    patch = "import numpy\nnumpy.tanh = lambda z: z * 0\n"
+    assert problem(tmp_path, patch + "def my_dense(a, W, b, g):\n    return g(a @ W + b)") \
+        is None
+    assert ", tanh) returned" in problem(
+        tmp_path, patch + "def my_dense(a, W, b, g):\n    return numpy.tanh(a @ W + b)")
+
+
+def test_a_function_is_named_as_module_and_function():
+    with pytest.raises(ValueError, match="module:function"):
+        Fn("tanh")
