@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_helpers import DATA_FILE, DATA_SHA256, DataError, load_data
+from digit_helpers import (
+    DATA_FILE,
+    DATA_SHA256,
+    DataError,
+    load_binary_data,
+    load_data,
+    trusted_binary_data,
+)
 
 from helpers import ROOT
 
@@ -220,3 +227,17 @@ def test_rebuild_is_byte_identical(tmp_path):
     assert result.returncode == 0, result.stderr
     assert DATA_SHA256 in result.stdout
     assert _sha256(out) == DATA_SHA256
+
+
+def test_the_binary_set_is_the_500_zeros_and_500_ones_in_order():
+    X, y = load_binary_data()
+    assert X.shape == (1000, 400) and X.dtype == np.float32
+    assert y.shape == (1000, 1) and y.dtype == np.int64
+    assert int((y == 0).sum()) == 500 and int((y == 1).sum()) == 500
+    X10, y10 = load_data()
+    np.testing.assert_array_equal(X, X10[y10 <= 1])  # the same rows, in the set's order
+    np.testing.assert_array_equal(y[:, 0], y10[y10 <= 1])
+    Xt, yt = trusted_binary_data()
+    np.testing.assert_array_equal(Xt, X)
+    np.testing.assert_array_equal(yt, y)
+

@@ -8,7 +8,15 @@ module only re-exports the public names.
 
 from importlib import import_module
 
-from .data import DATA_FILE, DATA_SHA256, DataError, load_data, trusted_data
+from .data import (
+    DATA_FILE,
+    DATA_SHA256,
+    DataError,
+    load_binary_data,
+    load_data,
+    trusted_binary_data,
+    trusted_data,
+)
 from .metrics import confusion_matrix
 
 # The figures import matplotlib (over a second): they are loaded when first asked for, so that
@@ -26,8 +34,8 @@ _LAZY = {
     "plot_softmax": "concepts",
 }
 
-__all__ = ["DATA_FILE", "DATA_SHA256", "DataError", "confusion_matrix", "load_data", "trusted_data",
-           *_LAZY]
+__all__ = ["DATA_FILE", "DATA_SHA256", "DataError", "confusion_matrix", "load_binary_data",
+           "load_data", "trusted_binary_data", "trusted_data", *_LAZY]
 
 
 def __getattr__(name: str):
