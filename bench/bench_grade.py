@@ -240,7 +240,8 @@ def bench_nbgrader(work: Path, n: int) -> Measure:
     """(a) A plain nbgrader course: generate_assignment, then autograde N submissions."""
     root = work / "nbgrader-course"
     root.mkdir()
-    shutil.copytree(ROOT / "solutions", root / "solutions",
+    # this assignment alone, however many the repository holds
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT,
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     env = tool_env()
@@ -268,8 +269,10 @@ def bench_nbgrader(work: Path, n: int) -> Measure:
 
 def ours_course(work: Path, name: str = "our-course") -> Path:
     course = work / name
-    course.mkdir()
-    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    # a course of this assignment alone, however many the repository holds
+    (course / "solutions").mkdir(parents=True)
+    (course / "solutions" / ASSIGNMENT).symlink_to(ROOT / "solutions" / ASSIGNMENT,
+                                                   target_is_directory=True)
     return course
 
 
@@ -284,7 +287,8 @@ def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: 
     out = work / f"grades-{label.replace(' ', '_')}.json"
     m = Measure(label, len(names))
     output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
-                    "--course-dir", str(course), "--json", str(out), "--quiet",
+                    "--course-dir", str(course), "--assignment", ASSIGNMENT,
+                    "--json", str(out), "--quiet",
                     "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra],
                    m, ROOT, tool_env(), worker_marks=WORKER_MARKS,
                    slots=min(workers, len(names)))  # the slots that work

@@ -35,7 +35,8 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
+ASSIGNMENT = "digit_recognition"
+SOLUTION = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 TRAINING_CELL = "train"  # the grade id of the cell that calls model.fit
 
 
@@ -143,9 +144,11 @@ def graded(work: Path) -> Phases:
     )
 
     course_dir = work / "course"
-    course_dir.mkdir()
-    (course_dir / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
-    course = Course(course_dir)
+    # a course of this assignment alone, however many the repository holds
+    (course_dir / "solutions").mkdir(parents=True)
+    (course_dir / "solutions" / ASSIGNMENT).symlink_to(ROOT / "solutions" / ASSIGNMENT,
+                                                       target_is_directory=True)
+    course = Course(course_dir, None, ASSIGNMENT)
     gradebook.quiet_nbgrader()
     gradebook.ensure_assignment(course)  # once per class, not per submission
     subs = work / "class" / "student01"

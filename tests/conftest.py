@@ -32,7 +32,16 @@ from nbformat.notebooknode import NotebookNode
 from autograder.grader.course import Course
 
 import helpers
-from helpers import RELEASE, ROOT, SOLUTION, place, run_grade, tiny_course_at
+from helpers import (
+    ASSIGNMENT_ID,
+    RELEASE,
+    ROOT,
+    SOLUTION,
+    link_digit_solutions,
+    place,
+    run_grade,
+    tiny_course_at,
+)
 
 
 def pytest_itemcollected(item):
@@ -78,7 +87,8 @@ def tiny_gradebook_course(tmp_path, _tiny_gradebook_course) -> Course:
 def student_template(tmp_path_factory) -> Path:
     """The student template repository, as `python -m autograder template OUT` writes it."""
     out = tmp_path_factory.mktemp("export") / "student-template"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out),
+                           "--assignment", ASSIGNMENT_ID],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "wrote the student template" in proc.stdout
@@ -107,8 +117,7 @@ def graded_class(tmp_path_factory) -> tuple[Path, dict, str]:
 
     base = tmp_path_factory.mktemp("class")
     course = base / "course"
-    course.mkdir()
-    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    link_digit_solutions(course)  # the real assignment alone, however many ROOT holds
     subs = base / "submissions"
     place(subs, "solution", SOLUTION)
     place(subs, "release", RELEASE)

@@ -36,7 +36,7 @@ TINY_NAME = f"{TINY_ID}.ipynb"
 TINY_GRADING = Path(__file__).resolve().parent / "courses" / "solutions" / TINY_ID / "grading.py"
 
 __all__ = ["ASSIGNMENT_ID", "NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "TINY_GRADING",
-           "TINY_ID", "TINY_NAME", "by_student", "leaked", "make_cell",
+           "TINY_ID", "TINY_NAME", "by_student", "leaked", "link_digit_solutions", "make_cell",
            "place", "run_grade", "secret_lines", "tiny_course_at", "tiny_source_notebook",
            "tiny_submission"]
 
@@ -69,7 +69,7 @@ def empty_gradebook() -> Path:
     from autograder.grader.course import Course
 
     path = Path(tempfile.mkdtemp(prefix="empty-gradebook-")) / "gradebook.db"
-    Gradebook(f"sqlite:///{path}", Course(ROOT).id).close()
+    Gradebook(f"sqlite:///{path}", Course(ROOT, None, ASSIGNMENT_ID).id).close()
     return path
 
 
@@ -147,6 +147,15 @@ def tiny_course_at(course: Path) -> Path:
     return course
 
 
+def link_digit_solutions(course: Path) -> Path:
+    """``course/solutions/digit_recognition``, a link to the repository's: a course whose one
+    assignment is the real one, however many the repository holds."""
+    link = course / "solutions" / ASSIGNMENT_ID
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(SOLUTION.parent, target_is_directory=True)
+    return course
+
+
 def tiny_submission(body: str | None = "    return a + b") -> str:
     """The tiny notebook as a student would hand it in, with `body` as their answer
     (None: the untouched release, whose `add` raises NotImplementedError)."""
@@ -169,7 +178,8 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
 
     NOTEBOOK_ID = ASSIGNMENT_ID
     work.mkdir(parents=True)
-    shutil.copytree(ROOT / "solutions", work / "solutions",
+    # only this assignment: nbgrader and the course would see any other of the repository's
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT_ID, work / "solutions" / ASSIGNMENT_ID,
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", work)
     shutil.copyfile(empty_gradebook(), work / "gradebook.db")  # nbgrader's own: ~7 s more
@@ -185,7 +195,8 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
     proc = subprocess.run([*nbgrader, "autograde", ASSIGNMENT_ID, "--log-level=ERROR"],
                           cwd=work, env=env, capture_output=True, text=True, timeout=900)
     scores = {}
-    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", Course(ROOT).id) as gb:
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}",
+                   Course(ROOT, None, ASSIGNMENT_ID).id) as gb:
         for student in submissions:
             nb = gb.find_submission_notebook(NOTEBOOK_ID, ASSIGNMENT_ID, student)
             scores[student] = {g.name: g.score for g in nb.grades}

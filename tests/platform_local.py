@@ -27,6 +27,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from helpers import ASSIGNMENT_ID  # the repository may hold other assignments
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -87,7 +89,8 @@ def link_packages(source: Path, purelib: Path) -> None:
 
 
 def build_zip(out: Path, *args: str) -> Path:
-    subprocess.run([sys.executable, "-m", "autograder", "gradescope", str(out), *args],
+    subprocess.run([sys.executable, "-m", "autograder", "gradescope", str(out),
+                    "--assignment", ASSIGNMENT_ID, *args],
                    cwd=ROOT, check=True, capture_output=True, text=True)
     return out
 
@@ -144,7 +147,8 @@ RUNNER_ENV = {"CLASSROOM": "cs101", "ASSIGNMENT": "digit-recognition", "USERNAME
 
 
 def build_bundle(out_dir: Path, *args: str) -> Path:
-    subprocess.run([sys.executable, "-m", "autograder", "classroom50", str(out_dir), *args],
+    subprocess.run([sys.executable, "-m", "autograder", "classroom50", str(out_dir),
+                    "--assignment", ASSIGNMENT_ID, *args],
                    cwd=ROOT, check=True, capture_output=True, text=True)
     return out_dir / "autograders" / "digit-recognition"
 

@@ -13,11 +13,12 @@ from nbgrader.api import Gradebook
 from autograder.grader import gradebook
 from autograder.grader.course import Course
 
-from helpers import DIGIT_TOTAL, ROOT, by_student, plain_nbgrader_autograde
+from helpers import ASSIGNMENT_ID, DIGIT_TOTAL, ROOT, by_student, plain_nbgrader_autograde
 
 pytestmark = pytest.mark.slow
 
-TESTS = gradebook.points_by_test(Course(ROOT))  # names and points come from the notebook
+# names and points come from the notebook
+TESTS = gradebook.points_by_test(Course(ROOT, None, ASSIGNMENT_ID))
 TOTAL = sum(TESTS.values())
 
 

@@ -15,7 +15,15 @@ from autograder.grader.course import Course
 from autograder.grader.steps.submissions import find as find_submissions
 from autograder.records import CommandError
 
-from helpers import NOTEBOOK_NAME, TINY_ID, TINY_NAME, by_student, run_grade, tiny_submission
+from helpers import (
+    ASSIGNMENT_ID,
+    NOTEBOOK_NAME,
+    TINY_ID,
+    TINY_NAME,
+    by_student,
+    run_grade,
+    tiny_submission,
+)
 
 DEADLINE = "2026-12-01 23:59 +0100"
 NOTEBOOK = f"assignments/digit_recognition/{NOTEBOOK_NAME}"
@@ -69,7 +77,7 @@ def test_last_commit_before_the_deadline_is_collected(tmp_path: Path, repos, cap
             "dave": tmp_path / "repos" / "nobody-here"}
     out = tmp_path / "class"
     assert main(["collect", "--git", str(roster(tmp_path, rows)), "--deadline", DEADLINE,
-                 str(out)]) == 1
+                 str(out), "--assignment", ASSIGNMENT_ID]) == 1
     found = read(out)
     assert (out / "alice" / NOTEBOOK).read_text() == "v2"
     assert found["alice"].commit == repos["alice"][1]
@@ -107,7 +115,7 @@ def test_a_committed_symlink_cannot_point_the_grader_at_a_solution(tmp_path: Pat
     # collect writes the link as a small text file; grade refuses a link in a student folder.
     out = tmp_path / "class"
     main(["collect", "--git", str(roster(tmp_path, {"mallory": repo})), "--deadline",
-          DEADLINE, str(out)])
+          DEADLINE, str(out), "--assignment", ASSIGNMENT_ID])
     collected = out / "mallory" / NOTEBOOK
     assert not collected.is_symlink() and collected.read_text() == str(secret)
     [sub] = find_submissions([plain.parent], expected=NOTEBOOK_NAME)

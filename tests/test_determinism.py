@@ -6,7 +6,7 @@ from __future__ import annotations
 import catalogue
 import pytest
 
-from helpers import ROOT, by_student, place, run_grade
+from helpers import by_student, link_digit_solutions, place, run_grade
 
 pytestmark = pytest.mark.slow  # trains the real model once more
 
@@ -16,9 +16,7 @@ def test_grading_one_submission_again_gives_identical_results(tmp_path, graded_c
     # A submission that passes some tests and fails others, so messages are compared too.
     subs = tmp_path / "submissions"
     place(subs, "partial", catalogue.partial())
-    course = tmp_path / "course"
-    course.mkdir()
-    (course / "solutions").symlink_to(ROOT / "solutions", target_is_directory=True)
+    course = link_digit_solutions(tmp_path / "course")
     alone, _ = run_grade(course, subs, "--workers", "1")
     (result,) = alone["submissions"]
     assert 0 < result["score"] < result["max_score"]  # it has messages worth comparing

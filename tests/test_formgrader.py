@@ -50,7 +50,16 @@ from autograder.grader.sandbox.isolation import isolation_problem
 from autograder.grader.steps import record
 from autograder.grader.steps.submissions import Submission
 
-from helpers import ROOT, TINY_ID, TINY_NAME, place, run_grade, tiny_course_at, tiny_submission
+from helpers import (
+    ASSIGNMENT_ID,
+    ROOT,
+    TINY_ID,
+    TINY_NAME,
+    place,
+    run_grade,
+    tiny_course_at,
+    tiny_submission,
+)
 
 ASSIGNMENT = TINY_ID
 ROSTER = ("student,first_name,last_name,email\n"
@@ -376,7 +385,8 @@ def test_the_autograde_button_grades_in_the_sandbox(browser, server, course):
     assert "Applying preprocessor: SandboxedAutograde" in text, text
     assert "-m autograder grade" in text and "Applying preprocessor: Execute" not in text
     assert not (course / WRITTEN).exists()
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", Course(ROOT).id) as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}",
+                   Course(ROOT, None, ASSIGNMENT_ID).id) as gb:
         assert gb.find_submission(ASSIGNMENT, "mallory").score == 5
     graded = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT / TINY_NAME,
                            as_version=4)

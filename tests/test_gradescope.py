@@ -25,7 +25,15 @@ from autograder.grader.platforms.gradescope_settings import (
 )
 from autograder.grader.sandbox.isolation import isolation_problem
 
-from helpers import DIGIT_TESTS, DIGIT_TOTAL, NOTEBOOK_NAME, RELEASE, ROOT, SOLUTION
+from helpers import (
+    ASSIGNMENT_ID,
+    DIGIT_TESTS,
+    DIGIT_TOTAL,
+    NOTEBOOK_NAME,
+    RELEASE,
+    ROOT,
+    SOLUTION,
+)
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json")
                     .read_text())
@@ -81,7 +89,7 @@ def test_the_visibility_flag_takes_gradescope_names_only(tmp_path):
     with pytest.raises(SystemExit):
         parser.parse_args(["gradescope", "a.zip", "--visibility", "sometimes"])
     with pytest.raises(ValueError, match="visibility"):
-        gradescope.build(tmp_path / "a.zip", Course(ROOT), "sometimes")
+        gradescope.build(tmp_path / "a.zip", Course(ROOT, None, ASSIGNMENT_ID), "sometimes")
     assert not (tmp_path / "a.zip").exists()
 
 

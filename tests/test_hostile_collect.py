@@ -28,7 +28,7 @@ from autograder.grader.collected import FILE
 from autograder.grader.collecting import lms
 from autograder.records import CommandError
 
-from helpers import NOTEBOOK_NAME, ROOT
+from helpers import ASSIGNMENT_ID, NOTEBOOK_NAME, ROOT
 
 MiB = 2**20
 # The patterns on main (before this change): a greedy ".*/" reads the innermost name.
@@ -122,7 +122,8 @@ def record(out: Path) -> dict:
 
 
 def run(*args) -> int:
-    return main(["collect", *map(str, args)])
+    """`collect ARGS` for the repository's digit_recognition, named (it may hold others)."""
+    return main(["collect", *map(str, args), "--assignment", ASSIGNMENT_ID])
 
 
 def test_a_notebook_inside_a_canvas_upload_is_its_uploaders(tmp_path: Path):
@@ -142,7 +143,7 @@ def test_a_notebook_inside_a_canvas_upload_is_its_uploaders(tmp_path: Path):
 
     out = tmp_path / "class"
     done = subprocess.run([sys.executable, "-m", "autograder", "collect", str(download),
-                           "--from", "canvas", str(out)],
+                           "--from", "canvas", str(out), "--assignment", ASSIGNMENT_ID],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["456", "777", FILE]

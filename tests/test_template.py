@@ -16,7 +16,16 @@ import pytest
 from autograder.grader.template import TemplateError, check_target
 from autograder.student.manifest import manifest_text, tamper_manifest
 
-from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, ROOT, SOLUTION, leaked, secret_lines
+from helpers import (
+    ASSIGNMENT_ID,
+    DIGIT_TESTS,
+    DIGIT_TOTAL,
+    RELEASE,
+    ROOT,
+    SOLUTION,
+    leaked,
+    secret_lines,
+)
 
 # Every file a template may hold. Anything else (another autograder module, solutions/, a
 # gradebook, a reference model, a cache) fails the test.
@@ -127,7 +136,8 @@ def test_existing_folder_needs_force(tmp_path):
     out = tmp_path / "existing"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    cmd = [sys.executable, "-m", "autograder", "template", str(out)]
+    cmd = [sys.executable, "-m", "autograder", "template", str(out), "--assignment",
+           ASSIGNMENT_ID]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode != 0
     assert "already exists" in proc.stdout + proc.stderr

@@ -99,7 +99,7 @@ def nbgrader(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedP
 
 def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:
     """assignment -> student -> score, as the course's gradebook holds them."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", Course(ROOT).id) as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", Course(ROOT, None, DIGIT).id) as gb:
         return {a.name: {s.student.id: s.score for s in a.submissions} for a in gb.assignments}
 
 
@@ -259,7 +259,8 @@ def test_each_release_is_stamped_with_its_own_assignment(released):
         text = "".join(c.source for c in nb.cells)
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
         assert not (released / "assignments" / aid / "grading.py").exists()
-    with Gradebook(f"sqlite:///{released / 'gradebook.db'}", Course(ROOT).id) as gb:
+    with Gradebook(f"sqlite:///{released / 'gradebook.db'}",
+                   Course(ROOT, None, DIGIT).id) as gb:
         assert sorted(a.name for a in gb.assignments) == sorted(IDS)
 
 
