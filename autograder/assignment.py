@@ -12,6 +12,7 @@ Standard library only: the student kit and the public bundle import it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,13 @@ from typing import Any
 # Seconds per cell, for grading and for the student's self-check alike, unless the
 # assignment says otherwise.
 CELL_TIMEOUT = 120
+
+
+def named(reference: str) -> Callable[..., Any]:
+    """``"module:function"`` -> that function, imported (numpy's or a helper package's: the
+    names an assignment gives for its data, ``DenseModel.data``, and for ``Fn``)."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)

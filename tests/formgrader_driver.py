@@ -107,6 +107,20 @@ def chromium(profile: Path, width: int = 1400, height: int = 900) -> Iterator:
         driver.quit()
 
 
+@contextmanager
+def logged_in(profile: Path, server: tuple[str, str]) -> Iterator:
+    """Chromium logged in to ``server`` (base URL, token); with no browser here, the test is
+    skipped, or fails on CI, where .ci/run installs one."""
+    import pytest
+
+    try:
+        with chromium(profile) as driver:
+            log_in(driver, *server)
+            yield driver
+    except NoBrowser as exc:
+        pytest.fail(str(exc)) if os.environ.get("CI") else pytest.skip(str(exc))
+
+
 def wait(driver, condition, timeout: float = 60):
     """`condition(driver)` once it is truthy (selenium's WebDriverWait)."""
     from selenium.webdriver.support.ui import WebDriverWait

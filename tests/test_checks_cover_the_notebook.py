@@ -9,6 +9,7 @@ with the tested function wrapped to record what it is called with.
 
 from __future__ import annotations
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -18,8 +19,6 @@ from autograder.grader.steps.verify_functions import function_cells
 from autograder.student.notebook import grade_id
 
 from helpers import ROOT, TINY_GRADING, TINY_ID, tiny_source_notebook
-
-nbformat = pytest.importorskip("nbformat")
 
 
 def assignments():

@@ -27,10 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from formgrader_driver import (
-    NoBrowser,
-    chromium,
     jupyter_server,
-    log_in,
+    logged_in,
     submissions_page,
     wait,
 )
@@ -250,12 +248,8 @@ def server(course, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(server, tmp_path_factory):
     """Headless Chromium driven by selenium, logged in to the server."""
-    try:
-        with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
-            log_in(driver, *server)
-            yield driver
-    except NoBrowser as exc:
-        pytest.fail(str(exc)) if os.environ.get("CI") else pytest.skip(str(exc))
+    with logged_in(tmp_path_factory.mktemp("chromium-profile"), server) as driver:
+        yield driver
 
 
 def _submissions_page(driver, server) -> dict[str, dict[str, str]]:

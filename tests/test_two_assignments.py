@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from formgrader_driver import NoBrowser, chromium, jupyter_server, log_in, submissions_page, wait
+from formgrader_driver import jupyter_server, logged_in, submissions_page, wait
 from nbgrader.api import Gradebook
 
 from autograder import cli
@@ -467,12 +467,9 @@ def server(final, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server, tmp_path_factory):
-    try:
-        with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
-            log_in(driver, *server)
-            yield driver
-    except NoBrowser as exc:
-        pytest.fail(str(exc)) if os.environ.get("CI") else pytest.skip(str(exc))
+    """Headless Chromium driven by selenium, logged in to the server."""
+    with logged_in(tmp_path_factory.mktemp("chromium-profile"), server) as driver:
+        yield driver
 
 
 ASSIGNMENTS_JS = """return Array.from(document.querySelectorAll('#main-table tr')).map(tr =>

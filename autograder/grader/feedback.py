@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -123,7 +122,8 @@ def _parts(assignment: Assignment, artifacts: Path) -> list[str]:
     try:
         shown = assignment.feedback(history, saved, data)
     except (ValueError, TypeError) as exc:  # the history's contents are the student's
-        shown = [f"Your training history cannot be plotted: {exc}"]
+        shown = [f"Your training history cannot be plotted: {exc}",
+                 *assignment.feedback(None, saved, data)]
     parts = []
     for part in [*shown, *notes]:
         if isinstance(part, Figure):
@@ -133,10 +133,9 @@ def _parts(assignment: Assignment, artifacts: Path) -> list[str]:
     return parts
 
 
-@lru_cache(maxsize=4)
 def _training_data(reference: str) -> tuple[np.ndarray, np.ndarray]:
     try:
-        return assignments.function(reference)()
+        return assignments.trusted_data(reference)
     except Exception as exc:  # the data file is the course's, not the student's, problem
         raise CourseError(f"the assignment's data ({reference}) could not be read: {exc}"
                           ) from None
@@ -244,25 +243,22 @@ def failure_page(course: Course, student: str, error: str | None,
     without ``error``, for one graded elsewhere (merged from a shard): its scores. Any score
     a grader gave by hand counts, as in nbgrader's total."""
     if error is None:
-        return with_csp(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
-            "</title></head><body>"
-            + summary_table(tests, None, gradebook.hand_scores(course, student))
-            + '<section class="container"><p>Your notebook was graded on another machine '
-            "(one shard of the class), so this page shows your scores and each test's "
-            "message, without the notebook.</p></section></body></html>\n")
+        section = ("<p>Your notebook was graded on another machine (one shard of the class), "
+                   "so this page shows your scores and each test's message, without the "
+                   "notebook.</p>")
+    else:
+        section = ("<h3>What to do</h3><p>Open your notebook in Jupyter, run <em>Kernel → "
+                   "Restart &amp; Run All</em>, check that it runs to the end, save it and "
+                   "hand in that file (named "
+                   f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is "
+                   "damaged, start again from the released notebook and copy your answers "
+                   "over.</p>")
     return with_csp(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
         "</title></head><body>"
         + summary_table(tests, error, gradebook.hand_scores(course, student))
-        + '<section class="container"><h3>What to do</h3><p>Open your notebook in '
-        "Jupyter, run <em>Kernel → Restart &amp; Run All</em>, check that it runs to the "
-        "end, save it and hand in that file (named "
-        f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is damaged, "
-        "start again from the released notebook and copy your answers over.</p></section>"
-        "</body></html>\n")
+        + f'<section class="container">{section}</section></body></html>\n')
 
 
 # --- generate --------------------------------------------------------------------------

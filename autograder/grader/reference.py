@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignment import DenseModel
-from autograder.grader.assignments import function, ids
+from autograder.grader.assignments import ids, trusted_data
 from autograder.grader.course import REPO_ROOT, Course
 from autograder.model.saved_model import accuracy, read_saved_model
 from autograder.student import runner
@@ -100,7 +100,7 @@ def write_reference(export_dir: Path, out_dir: Path, model: DenseModel) -> dict:
     history = json.loads((export_dir / "history.json").read_text(encoding="utf-8"))
     shutil.copyfile(export_dir / "model.keras", model_path)
 
-    X, y = function(model.data)()
+    X, y = trusted_data(model.data)
     weights = read_saved_model(model_path, model.weight_shapes).weights
     metrics = {
         "training_accuracy": accuracy(weights, X, y, model.activations),

@@ -10,7 +10,6 @@ model must be comes from the release's metadata (``Assignment.public()``, stampe
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.assignment import CELL_TIMEOUT, Assignment, public_facts
+from autograder.assignment import CELL_TIMEOUT, Assignment, named, public_facts
 from autograder.model import checks
 from autograder.model.saved_model import read_saved_model
 from autograder.records import SubmissionError, TestResult
@@ -56,8 +55,7 @@ def with_answers(release: NotebookNode, student: NotebookNode) -> tuple[Notebook
 
 def trusted_data(facts: Assignment):
     """The trusted ``(X, y)`` its model is checked on, from the bundle's helper package."""
-    module, _, name = facts.model.data.partition(":")
-    return getattr(importlib.import_module(module), name)()
+    return named(facts.model.data)()
 
 
 def grade(notebook: Path | None, release: Path, data=None, cell_timeout: int | None = None,

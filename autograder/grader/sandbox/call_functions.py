@@ -150,14 +150,13 @@ def _argument(spec: dict, inputs: dict, functions: dict):
 def _functions(calls: list[dict]) -> dict:
     """Every function an argument names, imported now, before any student cell runs (a
     cell that patches the module later does not change what is passed)."""
-    import importlib
+    from autograder.assignment import named
 
     found = {}
     for entry in calls:
         for spec in entry["args"]:
             if "function" in spec and spec["function"] not in found:
-                module, _, name = spec["function"].partition(":")
-                found[spec["function"]] = getattr(importlib.import_module(module), name)
+                found[spec["function"]] = named(spec["function"])
     return found
 
 

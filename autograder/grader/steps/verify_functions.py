@@ -18,8 +18,7 @@ import json
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 
-from autograder.assignment import Fn, FunctionCheck
-from autograder.grader.assignments import function as named_function
+from autograder.assignment import Fn, FunctionCheck, named
 from autograder.grader.sandbox.boundary import Returned
 from autograder.grader.steps import Graded
 from autograder.student.notebook import grade_id, is_solution, nbgrader_meta
@@ -105,7 +104,7 @@ def _compare(test: FunctionCheck, args: tuple, out: np.ndarray, after: list[np.n
     for before, now in zip(arrays, after, strict=True):
         if not np.array_equal(now, before):
             return f"{call} changed its input to {_show(now)}: compute a new array instead"
-    expected = test.reference(*(named_function(a.name) if isinstance(a, Fn) else a
+    expected = test.reference(*(named(a.name) if isinstance(a, Fn) else a
                                 for a in args))
     if out.shape != np.shape(expected):
         return (f"{call} returned shape {out.shape}, expected {np.shape(expected)}"
