@@ -8,7 +8,8 @@ DEMO   := build/demo
 .PHONY: help demo test test-fast lint release reference data bench screenshots clean clean-grades
 
 help:
-	@echo "make demo       set up .venv, build the release, train the reference, grade two samples"
+	@echo "make demo       set up .venv, build the releases, train the references, grade each"
+	@echo "                assignment's solution and untouched release"
 	@echo "make test       run the test suite (real kernels, real training; 4-9 min on 2 cores)"
 	@echo "make test-fast  the tests that need no TensorFlow training (under a minute)"
 	@echo "make release    regenerate assignments/ from solutions/ with nbgrader, every assignment"
@@ -51,11 +52,28 @@ data: $(STAMP)
 screenshots: $(STAMP)
 	$(PY) docs/screenshots.py
 
-demo: $(STAMP) release reference
-	rm -rf $(DEMO) && mkdir -p $(DEMO)/submissions/solution $(DEMO)/submissions/untouched_release
-	cp solutions/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/solution/
-	cp assignments/digit_recognition/digit_recognition.ipynb $(DEMO)/submissions/untouched_release/
-	$(PY) -m autograder grade $(DEMO)/submissions --assignment digit_recognition --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/grades.json
+# The demo's release and references are rebuilt only when what they are made from changed
+# (`make release` and `make reference` always rebuild).
+SOURCES := $(wildcard solutions/*/*.ipynb solutions/*/grading.py) nbgrader_config.py
+build/release.stamp: $(STAMP) $(SOURCES) autograder/assignment.py autograder/grader/release_check.py
+	$(MAKE) --no-print-directory release
+	@mkdir -p build && touch $@
+
+build/reference.stamp: $(STAMP) $(SOURCES) $(wildcard utils/*) autograder/grader/reference.py \
+		$(wildcard autograder/student/*.py)
+	$(MAKE) --no-print-directory reference
+	@mkdir -p build && touch $@
+
+# Each assignment's two students, its solution and its untouched release, graded into one
+# gradebook: a table per assignment, and build/demo/<id>/grades.json.
+demo: $(STAMP) build/release.stamp build/reference.stamp
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	for id in $(ASSIGNMENTS); do \
+	  mkdir -p $(DEMO)/$$id/solution $(DEMO)/$$id/untouched_release && \
+	  cp solutions/$$id/$$id.ipynb $(DEMO)/$$id/solution/ && \
+	  cp assignments/$$id/$$id.ipynb $(DEMO)/$$id/untouched_release/ && \
+	  $(PY) -m autograder grade $(DEMO)/$$id --assignment $$id --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/$$id/grades.json || exit 1; \
+	done
 
 # Test processes at once: one more than the 2-core CI machine's cores. Two kept the cores
 # 89 % busy (tests wait on kernels starting, browsers, servers, sockets); three, 93-95 %.

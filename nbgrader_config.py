@@ -12,9 +12,11 @@ c.CourseDirectory.course_id = "digit-recognition"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 # Only the notebook is released; the reference model and metrics, and grading.py (its
-# function probes hold the hidden tests' inputs), stay private.
+# function probes hold the hidden tests' inputs), stay private. An assignment's student
+# README reaches students through the template (Assignment.student_files), not the release.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras", "*.json", "grading.py",
+    "README.md",
 ]
 
 # A release (and the grader's gradebook set-up) is refused while an autograded test has no

@@ -130,6 +130,17 @@ class DenseModel:
         return cls(**known)
 
 
+# What TensorFlow, absl and Keras print to stderr at import and on first use, even with
+# TF_CPP_MIN_LOG_LEVEL=3 set before the import (absl's preamble is written before that
+# setting is read): an assignment that uses TensorFlow gives these as its stderr_noise.
+TENSORFLOW_STDERR_NOISE = (
+    r"(^|\n)(WARNING|I|W|E)[0-9 :.]*(absl|tensorflow|external/|tensorflow/)",
+    r"All log messages before absl::InitializeLog\(\) is called",
+    r"oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard",
+    r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered",
+)
+
+
 @dataclass(frozen=True)
 class Assignment:
     """One assignment, as its ``grading.py`` declares it.

@@ -9,7 +9,9 @@ One run grades N copies of the solution notebook with
 and ours once more with a single submission (the zygote's start-up included), to measure its
 overhead over (c). It also runs the notebook's cells in one plain Python process, with the
 workers' thread settings, for the CPU seconds of the training cell alone: the floor that
-CPU seconds per graded submission are measured against.
+CPU seconds per graded submission are measured against. All of that is digit_recognition's;
+every other assignment of the repository gets one line, (a) against (b) on N copies of its
+own solution in the same run.
 
 Wall time is time.perf_counter around each command; CPU is this process's children's
 rusage (every process of the run is waited for by its parent, so all of it is counted).
@@ -23,7 +25,7 @@ The tree peak is RSS summed (an upper bound). Every copy must score 100 in both 
 the zygote's grades must equal the fresh processes' test for test, or the run fails; a
 missed target is printed as MISS and does not fail it.
 
-    .venv/bin/python bench/bench_grade.py [--n 6] [--workers W] [--json OUT]
+    .venv/bin/python bench/bench_grade.py [--n 6] [--workers W] [--json OUT] [--only-main]
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ from pathlib import Path
 import psutil
 from profile_submission import floor
 
+from autograder.grader.assignments import ids
 from autograder.grader.verbs import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "digit_recognition" / "digit_recognition.ipynb"
-ASSIGNMENT = "digit_recognition"
+ASSIGNMENT = "digit_recognition"  # the one measured in full; the others get a line each
 COURSE_ID = "digit-recognition"
 # Not .resolve(): the venv's bin is where python, nbgrader, jupyter and alembic live.
 VENV_BIN = Path(sys.executable).parent
@@ -236,58 +238,67 @@ def students(n: int) -> list[str]:
     return [f"student{i:02d}" for i in range(1, n + 1)]
 
 
-def bench_nbgrader(work: Path, n: int) -> Measure:
+def solution(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def bench_nbgrader(work: Path, n: int, assignment: str = ASSIGNMENT) -> Measure:
     """(a) A plain nbgrader course: generate_assignment, then autograde N submissions."""
-    root = work / "nbgrader-course"
+    root = work / f"nbgrader-course-{assignment}"
     root.mkdir()
     # this assignment alone, however many the repository holds
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT,
+    shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment,
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     env = tool_env()
     env["AUTOGRADER_PLAIN_NBGRADER"] = "1"  # nbgrader's own execution, not the course's
     nbgrader = str(VENV_BIN / "nbgrader")
-    subprocess.run([nbgrader, "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"],
+    subprocess.run([nbgrader, "generate_assignment", assignment, "--force", "--log-level=WARN"],
                    cwd=root, env=env, check=True, capture_output=True)
     for student in students(n):
-        dest = root / "submitted" / student / ASSIGNMENT
+        dest = root / "submitted" / student / assignment
         dest.mkdir(parents=True)
-        shutil.copy(SOLUTION, dest)
-    m = Measure("nbgrader autograde (sequential)", n)
-    timed([nbgrader, "autograde", ASSIGNMENT, "--log-level=WARN",
+        shutil.copy(solution(assignment), dest)
+    m = Measure(f"nbgrader autograde (sequential){label_of(assignment)}", n)
+    timed([nbgrader, "autograde", assignment, "--log-level=WARN",
            f"--Execute.timeout={CELL_TIMEOUT}"], m, root, env)
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
-        scores = {s: (gb.find_submission(ASSIGNMENT, s).score,
-                      gb.find_submission(ASSIGNMENT, s).max_score) for s in students(n)}
+        scores = {s: (gb.find_submission(assignment, s).score,
+                      gb.find_submission(assignment, s).max_score) for s in students(n)}
     bad = {s: sc for s, sc in scores.items() if sc != (100, 100)}
     if bad:
         raise BenchError(f"nbgrader did not give 100/100 to every copy: {bad}")
     return m
 
 
-def ours_course(work: Path, name: str = "our-course") -> Path:
+def label_of(assignment: str) -> str:
+    """What a run's label adds for an assignment other than the one measured in full."""
+    return "" if assignment == ASSIGNMENT else f", {assignment}"
+
+
+def ours_course(work: Path, name: str = "our-course", assignment: str = ASSIGNMENT) -> Path:
     course = work / name
     # a course of this assignment alone, however many the repository holds
     (course / "solutions").mkdir(parents=True)
-    (course / "solutions" / ASSIGNMENT).symlink_to(ROOT / "solutions" / ASSIGNMENT,
+    (course / "solutions" / assignment).symlink_to(ROOT / "solutions" / assignment,
                                                    target_is_directory=True)
     return course
 
 
 def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: str,
-               *extra: str) -> tuple[Measure, dict]:
+               *extra: str, assignment: str = ASSIGNMENT) -> tuple[Measure, dict]:
     """(b) python -m autograder grade on a class folder of copies of the solution; the
     measure and the grades by student."""
-    subs = work / f"subs-{label.replace(' ', '_')}"
+    subs = work / f"subs-{label.replace(' ', '_').replace(',', '')}"
     for student in names:
         (subs / student).mkdir(parents=True)
-        shutil.copy(SOLUTION, subs / student)
-    out = work / f"grades-{label.replace(' ', '_')}.json"
+        shutil.copy(solution(assignment), subs / student)
+    out = work / f"grades-{label.replace(' ', '_').replace(',', '')}.json"
     m = Measure(label, len(names))
     output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
-                    "--course-dir", str(course), "--assignment", ASSIGNMENT,
+                    "--course-dir", str(course), "--assignment", assignment,
                     "--json", str(out), "--quiet",
                     "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra],
                    m, ROOT, tool_env(), worker_marks=WORKER_MARKS,
@@ -310,12 +321,12 @@ def bench_nbconvert(work: Path, copies: int = 1) -> Measure:
     for i in range(copies):
         folder = work / f"nbconvert-{copies}-{i}"
         folder.mkdir()
-        shutil.copy(SOLUTION, folder)
+        shutil.copy(solution(ASSIGNMENT), folder)
         commands.append(shlex.join([
             "cd", str(folder)]) + " && " + shlex.join([
             str(VENV_BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
             f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", "--output", "executed.ipynb",
-            SOLUTION.name]))
+            solution(ASSIGNMENT).name]))
     label = ("jupyter nbconvert --execute (1 copy)" if copies == 1 else
              f"jupyter nbconvert --execute ({copies} at once)")
     m = Measure(label, copies)
@@ -344,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=default_workers(),
                    help="our grader's --workers (default: the grader's, %(default)s here)")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    p.add_argument("--only-main", action="store_true",
+                   help=f"measure {ASSIGNMENT} alone, without the other assignments' lines")
     args = p.parse_args(argv)
     if args.n < 1 or args.workers < 1:
         p.error("--n and --workers must be at least 1")
@@ -386,6 +399,17 @@ def main(argv: list[str] | None = None) -> int:
             progress(both)
         plain = bench_nbgrader(work, args.n)
         progress(plain)
+        # The other assignments: ours against plain nbgrader on N copies of each solution.
+        others = {}
+        for other in ([] if args.only_main else [a for a in ids(ROOT) if a != ASSIGNMENT]):
+            ours_other, _ = bench_ours(work, ours_course(work, f"course-{other}", other),
+                                       students(args.n), args.workers,
+                                       f"ours, --workers {args.workers}{label_of(other)}",
+                                       assignment=other)
+            progress(ours_other)
+            plain_other = bench_nbgrader(work, args.n, other)
+            progress(plain_other)
+            others[other] = (plain_other, ours_other)
 
     throughput = plain.wall / batch.wall
     overhead = single.wall / single_floor.wall
@@ -396,12 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     best = rounds * both.wall
     worker_gib = batch.worker_peak / GiB
     print()
-    print(f"{'run':44} {'N':>3} {'wall s':>8} {'s/subm.':>8} {'CPU s/subm.':>12} "
+    print(f"{'run':58} {'N':>3} {'wall s':>8} {'s/subm.':>8} {'CPU s/subm.':>12} "
           f"{'tree peak GiB':>14} {'other load':>11}")
     runs = [plain, batch, fresh, single, single_floor,
-            *([both] if both is not single_floor else [])]
+            *([both] if both is not single_floor else []),
+            *(m for pair in others.values() for m in pair)]
     for m in runs:
-        print(f"{m.label:44} {m.submissions:>3} {m.wall:8.1f} {m.per_submission:8.1f} "
+        print(f"{m.label:58} {m.submissions:>3} {m.wall:8.1f} {m.per_submission:8.1f} "
               f"{m.cpu / m.submissions:12.1f} {m.tree_peak / GiB:14.2f} "
               f"{m.other_cores:6.2f} cores")
     print()
@@ -412,6 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU per submission / training cell:     {cpu_ratio:5.2f}x   "
           f"target <= {TARGET_CPU_RATIO}x   {verdict(cpu_ratio <= TARGET_CPU_RATIO)}   "
           f"({batch.cpu / args.n:.1f} / {training[1]:.1f} CPU s; our distance to the floor)")
+    for other, (plain_other, ours_other) in others.items():
+        ratio = plain_other.wall / ours_other.wall
+        print(f"throughput ours/nbgrader, {other} ({args.n} subm.): {ratio:5.2f}x   "
+              f"target >= {TARGET_THROUGHPUT}x   {verdict(ratio >= TARGET_THROUGHPUT)}")
     print(f"peak PSS per worker (largest of {batch.workers_seen}):   {worker_gib:5.2f} GiB "
           f"target <= {TARGET_WORKER_MEMORY} GiB {verdict(worker_gib <= TARGET_WORKER_MEMORY)}")
     print(f"zygote vs fresh processes: {fresh.wall / batch.wall:.2f}x the throughput, "
@@ -438,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_ratio": cpu_ratio, "training_cell": {"wall": training[0], "cpu": training[1]},
             "parallel_floor_seconds": best, "best_possible_ratio": plain.wall / best,
             "worker_peak_gib": worker_gib,
+            "other_assignments": {
+                other: {"throughput_ratio": plain_other.wall / ours_other.wall,
+                        "nbgrader_wall": plain_other.wall, "ours_wall": ours_other.wall}
+                for other, (plain_other, ours_other) in others.items()},
             "pass": {"throughput": throughput >= TARGET_THROUGHPUT,
                      "overhead": overhead <= TARGET_OVERHEAD,
                      "cpu_ratio": cpu_ratio <= TARGET_CPU_RATIO,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
@@ -22,9 +23,10 @@ def _grade_id(cell: NotebookNode) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def as_student(answers: dict[str, str] | None = None) -> NotebookNode:
-    """The solution notebook as handed in: hidden tests gone, markers gone, answers swapped."""
-    nb = copy.deepcopy(nbformat.read(SOLUTION, as_version=4))
+def as_student(answers: dict[str, str] | None = None, source: Path = SOLUTION) -> NotebookNode:
+    """The solution notebook (``source``, digit_recognition's by default) as handed in:
+    hidden tests gone, markers gone, answers swapped."""
+    nb = copy.deepcopy(nbformat.read(source, as_version=4))
     for cell in nb.cells:
         cell.source = HIDDEN.sub("\n", cell.source).rstrip()
         gid = _grade_id(cell)
@@ -35,8 +37,8 @@ def as_student(answers: dict[str, str] | None = None) -> NotebookNode:
     return nb
 
 
-def released() -> NotebookNode:
-    return nbformat.read(RELEASE, as_version=4)
+def released(release: Path = RELEASE) -> NotebookNode:
+    return nbformat.read(release, as_version=4)
 
 
 def cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
@@ -145,9 +147,9 @@ def fake_accuracy() -> str:
     return text(insert_after(as_student(), "compile", FAKE_ACCURACY))
 
 
-def cheat_on_tests() -> str:
+def cheat_on_tests(release: Path = RELEASE) -> str:
     """The blank release with every test cell emptied and a fake score printed: still 0."""
-    nb = released()
+    nb = released(release)
     for c in nb.cells:
         if c.metadata.get("nbgrader", {}).get("grade"):
             c.source = "pass"

@@ -30,6 +30,11 @@ ASSIGNMENT_ID = "digit_recognition"
 NOTEBOOK_NAME = f"{ASSIGNMENT_ID}.ipynb"
 SOLUTION = ROOT / "solutions" / ASSIGNMENT_ID / NOTEBOOK_NAME
 RELEASE = ROOT / "assignments" / ASSIGNMENT_ID / NOTEBOOK_NAME
+# The course's first week: the binary lab (0 or 1) on the same data.
+BINARY_ID = "digit_recognition_binary"
+BINARY_NAME = f"{BINARY_ID}.ipynb"
+BINARY_SOLUTION = ROOT / "solutions" / BINARY_ID / BINARY_NAME
+BINARY_RELEASE = ROOT / "assignments" / BINARY_ID / BINARY_NAME
 TINY_ID = "tiny_add"
 TINY_NAME = f"{TINY_ID}.ipynb"
 # The tiny assignment's grading.py, in a course folder of its own (tests/courses).
@@ -74,8 +79,11 @@ def empty_gradebook() -> Path:
 
 
 def quiet_free_env() -> dict[str, str]:
-    """The environment without TF_CPP_MIN_LOG_LEVEL: the notebook must silence TF itself."""
-    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    """The environment without TF_CPP_MIN_LOG_LEVEL: the notebook must silence TF itself.
+    Without PYTEST_CURRENT_TEST too: ipykernel stops capturing the kernel's stderr while it
+    is set, which would hide from a test what a student's kernel writes there."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
 
 
 def run_grade(course: Path, *args: str | Path, timeout: int = 900,
@@ -147,12 +155,13 @@ def tiny_course_at(course: Path) -> Path:
     return course
 
 
-def link_digit_solutions(course: Path) -> Path:
-    """``course/solutions/digit_recognition``, a link to the repository's: a course whose one
-    assignment is the real one, however many the repository holds."""
-    link = course / "solutions" / ASSIGNMENT_ID
+def link_digit_solutions(course: Path, assignment_id: str = ASSIGNMENT_ID) -> Path:
+    """``course/solutions/<assignment_id>`` (digit_recognition by default), a link to the
+    repository's: a course whose one assignment is that one, however many the repository
+    holds. Call it again with another id for a course of several."""
+    link = course / "solutions" / assignment_id
     link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(SOLUTION.parent, target_is_directory=True)
+    link.symlink_to(ROOT / "solutions" / assignment_id, target_is_directory=True)
     return course
 
 
@@ -168,18 +177,19 @@ def tiny_submission(body: str | None = "    return a + b") -> str:
     return nbformat.writes(nb)
 
 
-def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[str, dict]:
-    """Grade ``submissions`` (student -> notebook text) with plain ``nbgrader autograde`` in a
-    fresh nbgrader course at ``work``, as a course without our layer would; return
-    student -> grade id -> score, read from nbgrader's gradebook."""
+def plain_nbgrader_autograde(work: Path, submissions: dict[str, str],
+                             assignment_id: str = ASSIGNMENT_ID) -> dict[str, dict]:
+    """Grade ``submissions`` (student -> notebook text) of one of the repository's
+    assignments with plain ``nbgrader autograde`` in a fresh nbgrader course at ``work``, as
+    a course without our layer would; return student -> grade id -> score, read from
+    nbgrader's gradebook."""
     from nbgrader.api import Gradebook
 
     from autograder.grader.course import Course
 
-    NOTEBOOK_ID = ASSIGNMENT_ID
     work.mkdir(parents=True)
     # only this assignment: nbgrader and the course would see any other of the repository's
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT_ID, work / "solutions" / ASSIGNMENT_ID,
+    shutil.copytree(ROOT / "solutions" / assignment_id, work / "solutions" / assignment_id,
                     ignore=shutil.ignore_patterns("*.keras", "*.json", ".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", work)
     shutil.copyfile(empty_gradebook(), work / "gradebook.db")  # nbgrader's own: ~7 s more
@@ -188,17 +198,17 @@ def plain_nbgrader_autograde(work: Path, submissions: dict[str, str]) -> dict[st
                                                   os.environ.get("PATH", "")]),
            "AUTOGRADER_PLAIN_NBGRADER": "1"}
     nbgrader = [sys.executable, "-m", "nbgrader"]
-    subprocess.run([*nbgrader, "generate_assignment", ASSIGNMENT_ID, "--force",
+    subprocess.run([*nbgrader, "generate_assignment", assignment_id, "--force",
                     "--log-level=ERROR"], cwd=work, env=env, check=True, capture_output=True)
     for student, notebook in submissions.items():
-        place(work / "submitted" / student, ASSIGNMENT_ID, notebook, f"{NOTEBOOK_ID}.ipynb")
-    proc = subprocess.run([*nbgrader, "autograde", ASSIGNMENT_ID, "--log-level=ERROR"],
+        place(work / "submitted" / student, assignment_id, notebook, f"{assignment_id}.ipynb")
+    proc = subprocess.run([*nbgrader, "autograde", assignment_id, "--log-level=ERROR"],
                           cwd=work, env=env, capture_output=True, text=True, timeout=900)
     scores = {}
     with Gradebook(f"sqlite:///{work / 'gradebook.db'}",
-                   Course(ROOT, None, ASSIGNMENT_ID).id) as gb:
+                   Course(ROOT, None, assignment_id).id) as gb:
         for student in submissions:
-            nb = gb.find_submission_notebook(NOTEBOOK_ID, ASSIGNMENT_ID, student)
+            nb = gb.find_submission_notebook(assignment_id, assignment_id, student)
             scores[student] = {g.name: g.score for g in nb.grades}
     assert scores, proc.stdout + proc.stderr
     return scores
@@ -278,9 +288,10 @@ def _points(value) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _digit_tests() -> dict[str, int | float]:
+def source_tests(source: Path) -> dict[str, int | float]:
+    """grade id -> points of each autograded test cell of a source notebook, in order."""
     tests = {}
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
+    for cell in nbformat.read(source, as_version=4).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
             tests[meta["grade_id"]] = _points(meta["points"])
@@ -288,6 +299,9 @@ def _digit_tests() -> dict[str, int | float]:
 
 
 # grade id -> points of each autograded test cell of digit_recognition, in notebook order.
-DIGIT_TESTS = _digit_tests()
+DIGIT_TESTS = source_tests(SOLUTION)
 # Their sum, the assignment's total: an int when whole (100, not 100.0), as reports print it.
 DIGIT_TOTAL = _points(sum(DIGIT_TESTS.values()))
+# The same for digit_recognition_binary.
+BINARY_TESTS = source_tests(BINARY_SOLUTION)
+BINARY_TOTAL = _points(sum(BINARY_TESTS.values()))

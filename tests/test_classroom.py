@@ -140,6 +140,15 @@ def test_reconcile_counts_the_assignments_tests_at_their_points():
     assert notes == ["grade cell test_extra is not part of the assignment and was not counted"]
 
 
+def test_reconcile_keeps_the_notebooks_order_and_puts_missing_tests_last():
+    """The manifest's points are sorted by name; the report follows the notebook."""
+    points = {"test_a": 1.0, "test_b": 1.0, "test_c": 1.0, "test_d": 1.0}
+    results = {"test_c": Result(1, 1, "passed"), "explain": Result(0, 2, "", manual=True),
+               "test_a": Result(1, 1, "passed"), "test_b": Result(1, 1, "passed")}
+    fixed, _ = classroom.reconcile(results, points)
+    assert list(fixed) == ["test_c", "explain", "test_a", "test_b", "test_d"]
+
+
 def test_results_from_grades_reads_the_grade_json():
     grades = {"assignment": "digit_recognition", "submissions": [
         {"student": "submission", "score": 10, "max_score": 25, "error": None,

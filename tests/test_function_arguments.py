@@ -49,7 +49,8 @@ def problem(tmp_path, cell: str) -> str | None:
 def test_the_layer_gets_the_named_function_and_is_compared_with_the_reference(tmp_path):
     assert problem(tmp_path, "def my_dense(a, W, b, g):\n    return g(a @ W + b)") is None
     twice = problem(tmp_path, "def my_dense(a, W, b, g):\n    return g(g(a @ W + b))")
-    assert twice.startswith("my_dense([[ 0.5 , -1.  ,  2.  ],") and ", tanh) returned" in twice
+    assert twice.startswith("my_dense([[0.5, -1., 2.], [1.5, 0.25, -0.75]], ")
+    assert ", tanh) returned [[" in twice and "\n" not in twice  # feedback keeps one line
     unused = problem(tmp_path, "def my_dense(a, W, b, g):\n    return a @ W + b")
     assert ", tanh) returned" in unused
 
@@ -62,6 +63,29 @@ def test_a_cell_that_patches_the_module_does_not_change_the_function_passed(tmp_
         is None
     assert ", tanh) returned" in problem(
         tmp_path, patch + "def my_dense(a, W, b, g):\n    return numpy.tanh(a @ W + b)")
+
+
+def test_a_long_input_is_shown_by_its_shape_and_a_long_result_by_its_first_difference(
+        tmp_path):
+    """The feedback keeps a reason's first line, up to 500 characters: a layer's weights
+    cannot be printed there, nor a batch's outputs, but where the result is wrong can."""
+    wide = {"test_my_dense": FunctionCheck("my_dense", dense, (
+        (np.ones((4, 20)), np.full((20, 5), 0.1), np.zeros(5), Fn("numpy:positive")),))}
+    nb = nbformat.v4.new_notebook(cells=[
+        make_cell("code", "def my_dense(a, W, b, g):\n    return g(a @ W)[:, ::-1] * 2",
+                  "my_dense", solution=True),
+        make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
+    box = folder.create(nbformat.writes(nb), tmp_path)
+    try:
+        returned = execute.call_functions(box, Limits(), verify_functions.calls(nb, wide),
+                                          uid=None)
+    finally:
+        box.remove()
+    said = verify_functions.problems(returned, wide)["test_my_dense"]
+    assert said == ("my_dense(<float64 array of shape (4, 20)>, <float64 array of shape "
+                    "(20, 5)>, [0., 0., 0., 0., 0.], positive) returned a float64 array of "
+                    "shape (4, 5) that differs from the expected one in 20 of its 20 values; "
+                    "the first at index (0, 0): 4., expected 2."), said
 
 
 def test_a_function_is_named_as_module_and_function():

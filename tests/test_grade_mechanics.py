@@ -71,6 +71,7 @@ def test_a_class_with_broken_submissions_is_graded_to_the_end(tiny_course: Path,
     assert "kernel died" in result["dies"]["tests"]["test_add"]["feedback"]
     assert "did not run" in result["dies"]["tests"]["test_add_strings"]["feedback"]
     assert "good" in output and "5/5" in output
+    assert f"Grades: {TINY_ID}" in output  # which assignment: a course grades several
 
     # the gradebook agrees with the JSON and holds every student exactly once
     assert _gradebook_scores(tiny_course) == {s: r["score"] for s, r in result.items()}

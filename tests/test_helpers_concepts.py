@@ -1,4 +1,5 @@
-"""Tests for the figures that explain ReLU, softmax and the network (no TensorFlow needed)."""
+"""Tests for the figures that explain ReLU, softmax, the sigmoid and the network (no TensorFlow
+needed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
-from digit_helpers import plot_network, plot_relu, plot_softmax  # noqa: E402
+from digit_helpers import plot_network, plot_relu, plot_sigmoid, plot_softmax  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -117,6 +118,44 @@ def test_network_diagram_joins_every_drawn_unit_to_the_next_layer():
     (edges,) = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
     assert len(edges.get_segments()) == 3 * 2 + 2 * 4
     assert "3 → 2 → 4: 20 parameters" in fig.axes[0].get_title()
+
+
+def test_a_binary_network_labels_its_one_output_unit():
+    fig = plot_network((400, 25, 15, 1), ("sigmoid",) * 3, outputs=("P(1)",))
+    assert _columns(fig) == [10, 10, 10, 1]
+    texts = _texts(fig)
+    assert "Dense 1, sigmoid\nW (15, 1)\nb (1,)" in texts
+    assert "P(1)" in texts
+    assert not [t for t in texts if t.isdigit()]  # no digit label beside a single output
+    assert "10 431 parameters" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize("outputs", [(), ("a", "b")])
+def test_output_labels_must_match_the_output_units(outputs):
+    with pytest.raises(ValueError, match="a label for each of the 1 output units"):
+        plot_network((4, 1), ("sigmoid",), outputs=outputs)
+
+
+# --- plot_sigmoid ----------------------------------------------------------------------
+
+
+def test_sigmoid_curve_crosses_one_half_at_zero_and_marks_the_decision():
+    fig = plot_sigmoid(-4, 5)
+    (ax,) = fig.axes
+    (curve,) = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    z, g = curve.get_xdata(), curve.get_ydata()
+    assert z.min() == -4 and z.max() == 5
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(-z)))
+    assert np.all(np.diff(g) > 0)
+    assert any(line.get_ydata()[0] == 0.5 for line in ax.lines if len(line.get_ydata()) == 2)
+    assert any("predict 1" in t for t in _texts(fig))
+    assert any("predict 0" in t for t in _texts(fig))
+
+
+@pytest.mark.parametrize("lo, hi", [(1, 5), (-5, -1), (-np.inf, 3)])
+def test_sigmoid_curve_needs_both_sides_of_zero(lo, hi):
+    with pytest.raises(ValueError, match="lo < 0 < hi"):
+        plot_sigmoid(lo, hi)
 
 
 @pytest.mark.parametrize("sizes, activations, match", [

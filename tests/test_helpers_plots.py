@@ -162,6 +162,23 @@ def test_misclassified_shows_only_wrong_ones_with_count(toy):
     assert all(to_rgba(t.get_color()) == RED for t in _grid(fig)[1])
 
 
+@pytest.mark.parametrize("wrong", [[0], [0, 5]])
+def test_the_heading_fits_a_grid_of_one_or_two_digits(toy, wrong):
+    """A model that gets only one or two digits wrong (the binary lab's gets one) draws a
+    grid one or two tiles wide: its heading must still fit inside the figure."""
+    X, y = toy
+    y_pred = y.copy()
+    y_pred[wrong] = (y[wrong] + 1) % 10
+    fig = plot_misclassified(X, y, y_pred)
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert fig._suptitle.get_text().startswith(f"{len(wrong)} of 30 misclassified")
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1, (box, fig.bbox)
+    (image,) = fig.axes[0].get_images()  # the tiles, centred under it
+    left, right = fig.axes[0].get_position().x0, fig.axes[0].get_position().x1
+    assert left == pytest.approx(1 - right)
+
+
 def test_misclassified_respects_max_images(toy):
     X, y = toy
     y_pred = (y + 1) % 10  # all 30 wrong

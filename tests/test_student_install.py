@@ -8,6 +8,12 @@ grader extra); the slow ones run the Linux/macOS commands, parsed from the READM
 of the exported template: a fresh venv that then runs the release notebook to its first
 failing test, and `check` (the README's command), without the grader's packages.
 
+The second assignment, digit_recognition_binary, gets its own template (`template
+--assignment digit_recognition_binary`), installed the same way (about 2 s more from uv's
+cache): its README's `check` names its own notebook, and in the light install gives the
+untouched release 0 with each test's "not implemented yet" and the solution, as a student
+hands it in, full public marks.
+
 The README's `python3 -m venv` and `pip install` are run by uv (`uv venv`, `uv pip install`,
 same arguments) when uv is on hand: the same packages in seconds instead of minutes. Without
 uv they run as written (about three minutes on 2 cores).
@@ -24,11 +30,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+from catalogue import HIDDEN, MARKED
 
-from helpers import DIGIT_TESTS, DIGIT_TOTAL, ROOT
+from helpers import (
+    BINARY_ID,
+    BINARY_NAME,
+    BINARY_RELEASE,
+    BINARY_SOLUTION,
+    BINARY_TESTS,
+    BINARY_TOTAL,
+    DIGIT_TESTS,
+    DIGIT_TOTAL,
+    ROOT,
+)
 
 NOTEBOOK = "assignments/digit_recognition/digit_recognition.ipynb"
+BINARY_NOTEBOOK = f"assignments/{BINARY_ID}/{BINARY_NAME}"
 ROUTES = ("Codespaces", "computer", "Colab")  # a word of each route's heading, in order
 
 
@@ -210,19 +229,29 @@ def bash(script: str, cwd: Path, timeout: int) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def setup_lines(readme: str) -> list[str]:
+    """The README's Linux/macOS commands, all but the last (`jupyter lab`)."""
+    (block,) = code_blocks(route(readme, "computer"), "bash")
+    lines = commands(block)
+    assert lines[-1] == "jupyter lab"
+    return lines[:-1]
+
+
+def install(template: Path, readme: str, repo: Path) -> Path:
+    """A copy of ``template`` at ``repo`` with the README's install run in it."""
+    shutil.copytree(template, repo)
+    uv = find_uv()
+    proc = bash("\n".join(runnable(line, uv) for line in setup_lines(readme)), repo,
+                timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return repo
+
+
 @pytest.fixture(scope="module")
 def student_repo(student_template, readme, tmp_path_factory) -> Path:
     """A copy of the template with the README's Linux/macOS commands run in it (all but the
     last, `jupyter lab`)."""
-    repo = tmp_path_factory.mktemp("student") / "repo"
-    shutil.copytree(student_template, repo)
-    (block,) = code_blocks(route(readme, "computer"), "bash")
-    lines = commands(block)
-    assert lines[-1] == "jupyter lab"
-    uv = find_uv()
-    proc = bash("\n".join(runnable(line, uv) for line in lines[:-1]), repo, timeout=1200)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return repo
+    return install(student_template, readme, tmp_path_factory.mktemp("student") / "repo")
 
 
 ACTIVATE = "source .venv/bin/activate\n"
@@ -258,7 +287,11 @@ print(json.dumps({"cells": cells, "python": sys.executable,
 
 
 @pytest.mark.slow
-def test_only_the_students_packages(student_repo):
+@pytest.mark.parametrize("repo", ["student_repo", "binary_repo"])
+def test_only_the_students_packages(repo, request):
+    """Each assignment's install is the student's: TensorFlow, the helpers and the kit from
+    the repository, and nothing of the grader (no nbgrader, no gradebook's packages)."""
+    student_repo = request.getfixturevalue(repo)
     # TensorFlow's version from its metadata: importing it takes 5-20 s, and the notebook does
     code = ("import importlib.metadata as m, importlib.util as u, json, sys\n"
             "import autograder, digit_helpers\n"
@@ -315,3 +348,121 @@ def test_check_as_the_readme_says(student_repo, readme):
     assert "replace the line `raise NotImplementedError(...)`" in proc.stdout
     assert f"public tests: 0/{DIGIT_TOTAL} points" in proc.stdout
     assert (student_repo / NOTEBOOK).read_bytes() == before
+
+
+# --- the second assignment, digit_recognition_binary: its own template and install ----------
+
+def check_commands(readme: str) -> list[str]:
+    """Every `python -m autograder check` line in the README's code blocks (the full README's
+    "Check yourself", or the one block of the short README the template writes)."""
+    blocks = re.findall(r"^```\w*\n(.*?)^```", readme, re.M | re.S)
+    return [line for block in blocks for line in commands(block)
+            if line.startswith("python -m autograder check")]
+
+
+def handed_in(source: Path) -> str:
+    """A source notebook as a student hands it in: its answers, its hidden tests gone (the
+    test cells as released), no solution markers (catalogue.as_student, for any source)."""
+    nb = nbformat.read(source, as_version=4)
+    for cell in nb.cells:
+        cell.source = MARKED.sub(lambda m: m.group(1), HIDDEN.sub("\n", cell.source).rstrip())
+    return nbformat.writes(nb)
+
+
+def grade_ids(nb: nbformat.NotebookNode, key: str) -> dict[str, str]:
+    """grade id -> source of the cells whose nbgrader metadata has ``key`` true."""
+    return {c.metadata.nbgrader.grade_id: c.source for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get(key)}
+
+
+def check_rows(stdout: str) -> dict[str, tuple[str, str, str]]:
+    """`check`'s table: test -> (pass|FAIL, points, message)."""
+    rows = re.findall(r"^(test_\w+) +(pass|FAIL) +(\S+) *(.*)$", stdout, re.M)
+    return {test: (result, points, message) for test, result, points, message in rows}
+
+
+@pytest.fixture(scope="module")
+def binary_template(tmp_path_factory) -> Path:
+    """The binary assignment's template, as `python -m autograder template OUT --assignment
+    digit_recognition_binary` writes it."""
+    out = tmp_path_factory.mktemp("export-binary") / "student-template"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(out),
+                           "--assignment", BINARY_ID],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def binary_readme(binary_template) -> str:
+    return (binary_template / "README.md").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def binary_repo(binary_template, binary_readme, tmp_path_factory) -> Path:
+    """The binary template installed as its README says (from uv's warm cache: ~2 s)."""
+    return install(binary_template, binary_readme,
+                   tmp_path_factory.mktemp("student-binary") / "repo")
+
+
+def test_binary_readme_checks_its_own_notebook(binary_readme, binary_template):
+    """The binary template's README gives one `check` command, on the binary notebook, the
+    light install, and never names the other assignment's notebook (its repository holds
+    only the binary one)."""
+    assert check_commands(binary_readme) == [f"python -m autograder check {BINARY_NOTEBOOK}"]
+    # the same light install as digit_recognition's (test_every_route_installs_...)
+    assert setup_lines(binary_readme) == ["python3 -m venv .venv", "source .venv/bin/activate",
+                                          "pip install -e ."]
+    assert NOTEBOOK not in binary_readme
+    assert "[grader]" not in binary_readme
+    assert (binary_template / BINARY_NOTEBOOK).read_bytes() == BINARY_RELEASE.read_bytes()
+    assert not (binary_template / NOTEBOOK).exists()
+
+
+@pytest.mark.slow
+def test_binary_release_checks_to_zero(binary_repo, binary_readme):
+    """The README's `check` on the untouched release, in the light install: every public test
+    listed, failed with 0 points and the "not implemented yet" message of its own cell;
+    exit status 1 (tests failed), and the notebook unchanged."""
+    (command,) = check_commands(binary_readme)
+    assert command == f"python -m autograder check {BINARY_NOTEBOOK}"
+    before = (binary_repo / BINARY_NOTEBOOK).read_bytes()
+    proc = bash(ACTIVATE + command, binary_repo, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    rows = check_rows(proc.stdout)
+    assert list(rows) == list(BINARY_TESTS), out
+    tests = grade_ids(nbformat.reads(before.decode(), as_version=4), "grade")
+    for test, (result, points, message) in rows.items():
+        assert (result, points) == ("FAIL", f"0/{BINARY_TESTS[test]}"), (test, out)
+        # the message is one the test's own cell writes (a string literal of its source)
+        said = re.findall(r'"([^"]*not implemented yet[^"]*)"', tests[test])
+        assert said and any(message.startswith(f"AssertionError: {s}") for s in said), \
+            (test, message)
+    assert f"public tests: 0/{BINARY_TOTAL} points" in proc.stdout
+    assert (binary_repo / BINARY_NOTEBOOK).read_bytes() == before
+
+
+@pytest.mark.slow
+def test_binary_solution_checks_to_full_marks(binary_repo):
+    """The solution as a student hands it in (hidden tests gone), at the notebook's place in
+    the light install: every public test passes with its full points, exit status 0."""
+    notebook = binary_repo / BINARY_NOTEBOOK
+    release = notebook.read_bytes()
+    submission = handed_in(BINARY_SOLUTION)
+    submitted = nbformat.reads(submission, as_version=4)
+    released = nbformat.reads(release.decode(), as_version=4)
+    assert grade_ids(submitted, "grade") == grade_ids(released, "grade")  # tests as released
+    assert grade_ids(submitted, "solution") != grade_ids(released, "solution")  # answered
+    notebook.write_text(submission, encoding="utf-8")
+    try:
+        proc = bash(ACTIVATE + f"python -m autograder check {BINARY_NOTEBOOK}", binary_repo,
+                    timeout=600)
+    finally:
+        notebook.write_bytes(release)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    rows = check_rows(proc.stdout)
+    assert rows == {test: ("pass", f"{points}/{points}", "")
+                    for test, points in BINARY_TESTS.items()}, out
+    assert f"public tests: {BINARY_TOTAL}/{BINARY_TOTAL} points" in proc.stdout

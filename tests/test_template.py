@@ -227,3 +227,23 @@ def test_devcontainer_is_valid_and_installs_the_student_packages(student_templat
     assert config["postCreateCommand"] == "pip install --user -e ."
     for opened in config["customizations"]["codespaces"]["openFiles"]:
         assert (student_template / opened).is_file(), opened
+
+
+def test_a_student_file_the_course_lacks_is_named(tmp_path):
+    """A course folder without a file its grading.py gives students (here the data set's
+    README) is told which file is missing and what it is for, not an errno."""
+    course = tmp_path / "course"
+    shutil.copytree(SOLUTION.parent, course / "solutions" / ASSIGNMENT_ID,
+                    ignore=shutil.ignore_patterns("*.keras", "*.json"))
+    shutil.copytree(RELEASE.parent, course / "assignments" / ASSIGNMENT_ID)
+    (course / "template").mkdir()
+    shutil.copyfile(ROOT / "template" / "README.md", course / "template" / "README.md")
+    (course / "data").mkdir()
+    shutil.copyfile(ROOT / "data" / "digits.npz", course / "data" / "digits.npz")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "template", str(tmp_path / "out"),
+                           "--course-dir", str(course), "--assignment", ASSIGNMENT_ID],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    said = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 3, said
+    assert "lacks: data/README.md (for data/README.md)" in said, said
+    assert "Errno" not in said and not (tmp_path / "out").exists()

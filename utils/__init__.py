@@ -2,12 +2,14 @@
 
 Data loading lives in ``digit_helpers.data``, metrics in ``digit_helpers.metrics``, figures of
 the data and of a model's predictions in ``digit_helpers.plots``, figures that explain the ideas
-in ``digit_helpers.concepts`` and a model's weight shapes in ``digit_helpers.layers``; this
+in ``digit_helpers.concepts``, activation functions in ``digit_helpers.activations`` and a
+model's weight shapes in ``digit_helpers.layers``; this
 module only re-exports the public names.
 """
 
 from importlib import import_module
 
+from .activations import sigmoid
 from .data import (
     DATA_FILE,
     DATA_SHA256,
@@ -31,11 +33,12 @@ _LAZY = {
     "plot_predictions": "plots",
     "plot_probabilities": "plots",
     "plot_relu": "concepts",
+    "plot_sigmoid": "concepts",
     "plot_softmax": "concepts",
 }
 
 __all__ = ["DATA_FILE", "DATA_SHA256", "DataError", "confusion_matrix", "load_binary_data",
-           "load_data", "trusted_binary_data", "trusted_data", *_LAZY]
+           "load_data", "sigmoid", "trusted_binary_data", "trusted_data", *_LAZY]
 
 
 def __getattr__(name: str):

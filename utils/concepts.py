@@ -1,4 +1,5 @@
-"""Figures that explain the ideas of the assignment: ReLU, softmax and the network's shape.
+"""Figures that explain the ideas of the assignments: ReLU, softmax, the sigmoid and the
+network's shape.
 
 They need no data and no TensorFlow. None of them holds an exercise's answer: the softmax
 figure draws the probabilities it is given (the student's own ``my_softmax``), so that a
@@ -16,6 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from ._validate import check_count
+from .activations import sigmoid
 from .plots import BAR_COLOR, HIGHLIGHT_COLOR
 
 NETWORK = (400, 25, 15, 10)  # the assignment's layer sizes, input first
@@ -39,6 +41,27 @@ def plot_relu(lo: float = -5.0, hi: float = 5.0) -> Figure:
     ax.set_xlabel("z")
     ax.set_ylabel("ReLU(z)")
     ax.set_title("ReLU(z) = max(0, z)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sigmoid(lo: float = -6.0, hi: float = 6.0) -> Figure:
+    """sigmoid(z) for z from lo to hi, with the 0.5 line where the prediction switches from 0
+    to 1."""
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi):
+        raise ValueError(f"need lo < 0 < hi so that both sides of 0 show, got {lo}, {hi}")
+    z = np.linspace(lo, hi, 201)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.axhline(0.5, color="0.6", linewidth=0.8, linestyle="--")
+    ax.axvline(0, color="0.6", linewidth=0.8)
+    ax.plot(z, sigmoid(z), color=BAR_COLOR, linewidth=2.5, label="sigmoid(z)")
+    ax.text(hi * 0.25, 0.6, "predict 1\ng(z) ≥ 0.5", ha="left", va="center", fontsize=9)
+    ax.text(lo * 0.95, 0.35, "predict 0\ng(z) < 0.5", ha="left", va="center", fontsize=9)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("z")
+    ax.set_ylabel("g(z)")
+    ax.set_title("sigmoid g(z) = 1 / (1 + e^(-z))")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return fig
@@ -90,11 +113,13 @@ def _column(n: int, shown: int) -> tuple[np.ndarray, bool]:
 
 
 def plot_network(sizes: Sequence[int] = NETWORK, activations: Sequence[str] = ACTIVATIONS,
-                 shown: int = 10) -> Figure:
+                 shown: int = 10, outputs: Sequence[str] | None = None) -> Figure:
     """A diagram of a dense network: a column of units per layer, every unit joined to every
     unit of the next layer, and under each layer its size, activation and the shapes of W, b.
 
-    Layers wider than `shown` units are drawn with `shown` of them and an ellipsis.
+    Layers wider than `shown` units are drawn with `shown` of them and an ellipsis. Each
+    output unit is labelled with its entry of `outputs`, top first (by default the digits
+    0, 1, ... of a classifier with one output per digit; ``("P(1)",)`` for a binary one).
     """
     sizes = [check_count("a layer size", n) for n in sizes]
     shown = check_count("shown", shown)
@@ -123,9 +148,14 @@ def plot_network(sizes: Sequence[int] = NETWORK, activations: Sequence[str] = AC
         ax.text(x, -shown / 2 - 1.2, f"Dense {n_out}, {act}\nW {(n_in, n_out)}\nb ({n_out},)",
                 ha="center", va="top")
     heights, cut = columns[-1]
-    if not cut and sizes[-1] <= 10:  # the output units of a digit classifier: one per digit
-        for k, h in enumerate(heights[::-1]):
-            ax.text(len(sizes) - 1 + 0.18, h, str(k), va="center", fontsize=8)
+    if outputs is None:  # a digit classifier's output units: one per digit
+        outputs = [str(k) for k in range(sizes[-1])] if sizes[-1] <= 10 else []
+    elif cut or len(outputs) != sizes[-1]:
+        raise ValueError(f"outputs needs a label for each of the {sizes[-1]} output units "
+                         f"(at most {shown}), got {len(outputs)}")
+    if not cut:
+        for label, h in zip(outputs, heights[::-1], strict=False):
+            ax.text(len(sizes) - 1 + 0.18, h, str(label), va="center", fontsize=8)
     ax.set_xlim(-0.6, len(sizes) - 0.4)
     ax.set_ylim(-shown / 2 - 3.4, shown / 2 + 0.8)
     ax.set_axis_off()

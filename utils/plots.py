@@ -48,9 +48,12 @@ def _image_grid(X: np.ndarray, indices: np.ndarray, cols: int, titles: list[str]
     ax_h = ax_w * height / width
     lines = heading.count("\n") + 1 if heading else 0
     top = 0.25 * lines  # inches above the first row's titles
-    fig_w, fig_h = 1.1 * cols, ax_h + top + 0.1
+    # Wide enough for the heading too (about 0.1 inch a character): a grid of one or two
+    # digits, such as a model's only misclassified one, would cut it at both sides.
+    longest = max(map(len, heading.splitlines())) if heading else 0
+    fig_w, fig_h = max(1.1 * cols, 0.1 * longest + 0.3), ax_h + top + 0.1
     fig = plt.figure(figsize=(fig_w, fig_h))
-    ax = fig.add_axes((0.02, 0.1 / fig_h, ax_w / fig_w, ax_h / fig_h))
+    ax = fig.add_axes(((fig_w - ax_w) / 2 / fig_w, 0.1 / fig_h, ax_w / fig_w, ax_h / fig_h))
     ax.set_axis_off()
     for k, (i, title) in enumerate(zip(indices, titles, strict=True)):
         r, c = divmod(k, cols)

@@ -90,6 +90,13 @@ def student_kit_files() -> list[Path]:
 
 def _write(root: Path, course: Course, release: Path) -> None:
     notebook = notebook_path(course)
+    missing = {dest: src for dest, src in course.assignment.student_files.items()
+               if not (course.root / src).is_file()}
+    if missing:
+        raise TemplateError(
+            f"{course.assignment_id}'s grading.py gives students files the course folder "
+            f"{course.root} lacks: " + ", ".join(f"{src} (for {dest})"
+                                                   for dest, src in missing.items()))
     copies = {**{REPO_ROOT / src: dest for src, dest in COPIED.items()},
               **{REPO_ROOT / f: f for f in student_kit_files()},
               release: notebook,

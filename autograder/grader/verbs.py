@@ -272,7 +272,7 @@ def cmd_grade(args: argparse.Namespace, console: Console,
             course, subs, options, gradebook.points_by_test(course),
             lambda result: progress.update(task, advance=1, description=result.student),
             started)
-    report.print_table(results, console)
+    report.print_table(results, console, course.assignment_id)
     report.print_feedback(results, console)
     if args.json:
         report.write_json(args.json, course.assignment_id, results)
@@ -368,7 +368,7 @@ def cmd_merge(args: argparse.Namespace, console: Console) -> int:
 
     course = _course(args)
     results = merge(course, args.shards)
-    report.print_table(results, console)
+    report.print_table(results, console, course.assignment_id)
     if args.json:
         report.write_json(args.json, course.assignment_id, results)
     console.print(f"merged {len(results)} students from {len(args.shards)} shard files "

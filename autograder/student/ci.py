@@ -224,9 +224,14 @@ def reconcile(results: Mapping[str, TestResult],
     by hand are kept as they are (the manifest lists tests only; they score nothing here).
     """
     out, notes = {}, []
-    for gid, max_points in points.items():
-        r = results.get(gid)
-        if r is None:
+    # In the notebook's order (the manifest's is sorted), tests missing from it last.
+    order = [*(g for g in results if g in points or results[g].manual),
+             *(g for g in points if g not in results)]
+    for gid in order:
+        r, max_points = results.get(gid), points.get(gid)
+        if max_points is None:  # graded by hand, not a test: kept as it is
+            out[gid] = r
+        elif r is None:
             out[gid] = TestResult(0.0, max_points, "this test cell is missing from the notebook: "
                                   "copy it back from the released notebook")
         elif r.manual:
@@ -236,7 +241,6 @@ def reconcile(results: Mapping[str, TestResult],
             out[gid] = TestResult(max_points if r.passed else 0.0, max_points, r.feedback)
         else:
             out[gid] = r
-    out |= {gid: r for gid, r in results.items() if r.manual and gid not in points}
     for gid in results:
         if gid not in out:
             notes.append(f"grade cell {safe_name(gid)} is not part of the assignment and was "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.assignment import (
+    TENSORFLOW_STDERR_NOISE,
     Assignment,
     DenseModel,
     Figure,
@@ -74,12 +75,7 @@ ASSIGNMENT = Assignment(
     packages=("digit_helpers",),
     data={"DIGITS_DATA": "digit_helpers:digits.npz"},
     model=MODEL,
-    # What TensorFlow, absl and Keras may print to stderr despite the quiet environment.
-    stderr_noise=(
-        r"(^|\n)(WARNING|I|W|E)[0-9 :.]*(absl|tensorflow|external/|tensorflow/)",
-        r"oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS|cpu_feature_guard",
-        r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered",
-    ),
+    stderr_noise=TENSORFLOW_STDERR_NOISE,
     feedback=model_figures,
     student_files={"README.md": "template/README.md", "data/digits.npz": "data/digits.npz",
                    "data/README.md": "data/README.md"},

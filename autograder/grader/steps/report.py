@@ -67,9 +67,10 @@ def by_hand(tests: dict[str, TestResult]) -> str:
                      if x.manual)
 
 
-def table(results: list[SubmissionResult]) -> Table:
+def table(results: list[SubmissionResult], assignment_id: str | None = None) -> Table:
+    """The grade table, titled with the assignment (a course may grade several in a row)."""
     manual = any(x.manual for r in results for x in r.tests.values())
-    t = Table(title="Grades")
+    t = Table(title=f"Grades: {plain(assignment_id)}" if assignment_id else "Grades")
     t.add_column("student", no_wrap=True)
     t.add_column("score", justify="right", no_wrap=True)
     t.add_column("lost points on")
@@ -83,9 +84,10 @@ def table(results: list[SubmissionResult]) -> Table:
     return t
 
 
-def print_table(results: list[SubmissionResult], console: Console | None = None) -> None:
+def print_table(results: list[SubmissionResult], console: Console | None = None,
+                assignment_id: str | None = None) -> None:
     console = console or Console()
-    console.print(table(results))
+    console.print(table(results, assignment_id))
 
 
 def print_feedback(results: list[SubmissionResult], console: Console | None = None) -> None:

@@ -88,12 +88,37 @@ def calls(nb: NotebookNode, tests: dict[str, FunctionCheck]
     return found
 
 
+SHOWN = 12  # an argument of more values is shown by its shape and dtype
+
+
+def _number(x) -> str:
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.floating):
+        return np.format_float_positional(x.item(), precision=6, trim=".")
+    return str(x.item())
+
+
 def _show(x: np.ndarray) -> str:
-    return np.array2string(np.asarray(x), precision=6, threshold=12, separator=", ")
+    """An array on one line, as nested lists (feedback keeps a reason's first line only);
+    past SHOWN values, each long axis keeps its first and last three."""
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return _number(x)
+    rows = [_show(row) for row in x]
+    if x.size > SHOWN and len(rows) > 6:
+        rows = [*rows[:3], "...", *rows[-3:]]
+    return f"[{', '.join(rows)}]"
+
+
+def _show_arg(x: np.ndarray) -> str:
+    """An argument: its values when few, else its shape and dtype (a layer's 400 x 25
+    weights would push the reason past what the feedback shows)."""
+    x = np.asarray(x)
+    return _show(x) if x.size <= SHOWN else f"<{x.dtype} array of shape {x.shape}>"
 
 
 def _call(test: FunctionCheck, args: tuple) -> str:
-    shown = (a.name.partition(":")[2] if isinstance(a, Fn) else _show(a) for a in args)
+    shown = (a.name.partition(":")[2] if isinstance(a, Fn) else _show_arg(a) for a in args)
     return f"{test.function}({', '.join(shown)})"
 
 
@@ -103,17 +128,23 @@ def _compare(test: FunctionCheck, args: tuple, out: np.ndarray, after: list[np.n
     arrays = [a for a in args if not isinstance(a, Fn)]
     for before, now in zip(arrays, after, strict=True):
         if not np.array_equal(now, before):
-            return f"{call} changed its input to {_show(now)}: compute a new array instead"
+            return f"{call} changed its input to {_show_arg(now)}: compute a new array instead"
     expected = test.reference(*(named(a.name) if isinstance(a, Fn) else a
                                 for a in args))
     if out.shape != np.shape(expected):
         return (f"{call} returned shape {out.shape}, expected {np.shape(expected)}"
                 + (" (the same shape as the input)" if len(args) == 1
                    and np.shape(expected) == np.shape(args[0]) else ""))
-    if not np.all(np.isfinite(out)) or not np.allclose(out, expected, rtol=test.rtol,
-                                                        atol=test.atol):
+    close = np.isfinite(out) & np.isclose(out, expected, rtol=test.rtol, atol=test.atol)
+    if close.all():
+        return None
+    if out.size <= SHOWN:
         return f"{call} returned {_show(out)}, expected {_show(expected)}"
-    return None
+    first = tuple(int(i) for i in np.argwhere(~close)[0])  # a long result: where it is wrong
+    return (f"{call} returned a {out.dtype} array of shape {out.shape} that differs from the "
+            f"expected one in {int((~close).sum())} of its {out.size} values; the first at "
+            f"index {first}: {_number(out[first])}, expected "
+            f"{_number(np.asarray(expected)[first])}")
 
 
 def problems(returned: dict[str, Returned] | None, tests: dict[str, FunctionCheck]
