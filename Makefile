@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   := build/demo
 
-.PHONY: help demo test test-fast lint release reference data bench screenshots clean clean-grades
+.PHONY: help demo demo-grades test test-fast lint release reference data bench screenshots clean clean-grades
 
 help:
 	@echo "make demo       set up .venv, build the releases, train the references, grade each"
@@ -43,8 +43,11 @@ release: $(STAMP)
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment $$id --force --log-level=WARN || exit 1; \
 	done
 
-reference: $(STAMP)
-	$(PY) -m autograder.grader.reference
+# One build per assignment, so that `make -j` (the demo's) runs them side by side.
+reference: $(ASSIGNMENTS:%=reference-%)
+
+reference-%: $(STAMP)
+	$(PY) -m autograder.grader.reference $*
 
 data: $(STAMP)
 	$(PY) data/make_digits.py
@@ -61,12 +64,17 @@ build/release.stamp: $(STAMP) $(SOURCES) autograder/assignment.py autograder/gra
 
 build/reference.stamp: $(STAMP) $(SOURCES) $(wildcard utils/*) autograder/grader/reference.py \
 		$(wildcard autograder/student/*.py)
-	$(MAKE) --no-print-directory reference
+	$(MAKE) --no-print-directory --output-sync=target reference
 	@mkdir -p build && touch $@
 
 # Each assignment's two students, its solution and its untouched release, graded into one
 # gradebook: a table per assignment, and build/demo/<id>/grades.json.
-demo: $(STAMP) build/release.stamp build/reference.stamp
+# The references are trained beside the release and the grading, which need none of them
+# (two jobs; each job's output kept together).
+demo: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target build/reference.stamp demo-grades
+
+demo-grades: build/release.stamp
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	for id in $(ASSIGNMENTS); do \
 	  mkdir -p $(DEMO)/$$id/solution $(DEMO)/$$id/untouched_release && \

@@ -310,10 +310,10 @@ class _ExternalWeights:
 model = _ExternalWeights(model)  # the export cell saves `model` after the tests'''
 
 
-def model_external_storage(secret) -> str:
+def model_external_storage(secret, source: Path = SOLUTION) -> str:
     """The solution, whose saved model's weights point at ``secret``, a root-only file of
     the grader's machine (test_hostile_model.py)."""
-    nb = as_student()
+    nb = as_student(source=source)
     nb.cells.append(nbformat.v4.new_code_cell(
         f"SECRET = {str(secret)!r}\n{EXTERNAL_STORAGE_SAVE}"))
     return text(nb)

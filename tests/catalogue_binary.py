@@ -238,3 +238,38 @@ def attack(name: str) -> str:
 def cheat_on_tests() -> str:
     """The untouched release with every test cell emptied and a fake score printed."""
     return catalogue.cheat_on_tests(BINARY_RELEASE)
+
+
+# --- the hostile catalogue's attacks on what leaves the sandbox -------------------------------
+
+PRINT_HISTORY = "print(In)\nprint(_ih[-2])"
+
+
+def leaks_hidden_tests() -> str:
+    """The solution with a last cell printing the kernel's history: every cell it ran, the
+    hidden tests grading restored included."""
+    nb = binary()
+    nb.cells.append(nbformat.v4.new_code_cell(PRINT_HISTORY))
+    return text(nb)
+
+
+def model_external_storage(secret) -> str:
+    """The solution, its saved model's weights stored in ``secret``, a root-only file of
+    the grader's machine."""
+    return catalogue.model_external_storage(secret, source=BINARY_SOLUTION)
+
+
+def hidden_lines() -> set[str]:
+    """The hidden tests' lines that appear nowhere outside the hidden parts of the source."""
+    inside, outside = set(), []
+    for c in SOURCE.cells:
+        hidden = False
+        for line in c.source.splitlines():
+            if "### BEGIN HIDDEN TESTS" in line or "### END HIDDEN TESTS" in line:
+                hidden = "BEGIN" in line
+            elif hidden:
+                inside.add(line.strip())
+            else:
+                outside.append(line)
+    rest = "\n".join(outside)
+    return {line for line in inside if len(line) >= 12 and line not in rest}

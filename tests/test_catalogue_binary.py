@@ -8,9 +8,14 @@ Submissions are built from the real notebooks in catalogue_binary.py.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import catalogue_binary as cb
+import h5py
+import nbformat
 import pytest
 
 from helpers import (
@@ -55,6 +60,11 @@ def graded(tmp_path_factory) -> tuple[Path, dict[str, dict], str]:
     for name in cb.ATTACKS:
         place(subs, name, cb.attack(name), name=BINARY_NAME)
     place(subs, "cheat_on_tests", cb.cheat_on_tests(), name=BINARY_NAME)
+    place(subs, "leaks_hidden_tests", cb.leaks_hidden_tests(), name=BINARY_NAME)
+    secret = base / "root-only.bin"  # where the grader runs, hidden from the sandbox
+    secret.write_bytes(bytes(range(256)) * 64)
+    secret.chmod(0o600)
+    place(subs, "model_external_storage", cb.model_external_storage(secret), name=BINARY_NAME)
     place(subs, "truncated", BINARY_SOLUTION.read_text(encoding="utf-8")[:5000],
           name=BINARY_NAME)
     grades, output = run_grade(course, subs, new_gradebook=True)  # as a new course does
@@ -67,8 +77,8 @@ def result(graded) -> dict[str, dict]:
 
 
 def test_every_submission_is_reported_once_with_the_binary_tests(result):
-    names = {"solution", "release", "cheat_on_tests", "truncated", *cb.HONEST, *cb.MISTAKES,
-             *cb.ATTACKS}
+    names = {"solution", "release", "cheat_on_tests", "truncated", "leaks_hidden_tests",
+             "model_external_storage", *cb.HONEST, *cb.MISTAKES, *cb.ATTACKS}
     assert set(result) == names
     for sub in result.values():
         assert sub["max_score"] == BINARY_TOTAL == 100
@@ -114,8 +124,11 @@ def test_each_mistake_loses_exactly_its_tests_saying_what_to_fix(result, name):
 def plain_nbgrader(tmp_path_factory) -> dict[str, dict]:
     """The attacks, and the emptied test cells, graded by plain `nbgrader autograde`."""
     work = tmp_path_factory.mktemp("plain-binary") / "course"
-    return plain_nbgrader_autograde(work, {**{n: cb.attack(n) for n in cb.ATTACKS},
-                                           "cheat_on_tests": cb.cheat_on_tests()}, BINARY_ID)
+    scores = plain_nbgrader_autograde(work, {**{n: cb.attack(n) for n in cb.ATTACKS},
+                                             "cheat_on_tests": cb.cheat_on_tests(),
+                                             "leaks_hidden_tests": cb.leaks_hidden_tests()},
+                                      BINARY_ID)
+    return {**scores, "autograded": work / "autograded"}
 
 
 @pytest.mark.parametrize("name", sorted(cb.ATTACKS))
@@ -184,3 +197,52 @@ def test_a_broken_file_is_an_error_for_that_student_only(result):
     assert truncated["score"] == 0
     assert all(t["feedback"].startswith("not graded: ") for t in truncated["tests"].values())
     assert [n for n, s in result.items() if s["error"]] == ["truncated"]
+
+
+# --- what leaves the sandbox ------------------------------------------------------------------
+
+
+def _outputs(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+def test_the_hidden_tests_the_kernel_remembers_never_reach_the_student(graded, result,
+                                                                      plain_nbgrader):
+    """The kernel keeps every cell it ran, the restored hidden tests included: printed at the
+    end, they are in the graded notebook plain nbgrader keeps for feedback; here they are in
+    neither the graded notebook nor the grade."""
+    hidden = cb.hidden_lines()
+    assert len(hidden) > 20  # the six test cells' hidden parts
+    plain = plain_nbgrader["autograded"] / "leaks_hidden_tests" / BINARY_ID / BINARY_NAME
+    assert len({line for line in hidden if line in _outputs(plain)}) > 20  # the attack works
+    course, _, _ = graded
+    ours = course / "autograded" / "leaks_hidden_tests" / BINARY_ID / BINARY_NAME
+    shown = _outputs(ours) + json.dumps(result["leaks_hidden_tests"])
+    assert ours.is_file()
+    assert sorted(line for line in hidden if line in shown) == []
+    assert result["leaks_hidden_tests"]["score"] == BINARY_TOTAL  # its answers are right
+
+
+def test_a_model_stored_elsewhere_is_refused_and_its_file_never_read(graded, result):
+    """The saved model's weights point at a root-only file of the grader's machine: h5py,
+    as Keras would, reads that file's bytes as the weights; the grader refuses the model
+    (its four tests 0, with the reason) and keeps none of the file's bytes."""
+    course, _, _ = graded
+    student = result["model_external_storage"]
+    model_tests = ("test_model_architecture", "test_model_activations", "test_model_loss",
+                   "test_training_accuracy")
+    for gid in model_tests:
+        feedback = student["tests"][gid]["feedback"]
+        assert student["tests"][gid]["points"] == 0 and "external storage" in feedback, feedback
+    assert all(t["points"] == t["max_points"] for g, t in student["tests"].items()
+               if g not in model_tests)
+    secret = (course.parent / "root-only.bin").read_bytes()
+    kept = course / "graded_models" / "model_external_storage" / BINARY_ID
+    files = [p for p in kept.rglob("*") if p.is_file()]
+    assert secret[:64] not in b"".join(p.read_bytes() for p in files)
+    # the attack, without the grader's reader: the kept file's first kernel is the secret
+    saved = next(p for p in files if p.suffix == ".keras")
+    with zipfile.ZipFile(saved) as z, h5py.File(io.BytesIO(z.read("model.weights.h5"))) as h5:
+        kernel = h5["layers/dense/vars/0"]  # 40 000 bytes; past the file's end, zeros
+        assert kernel.external and kernel[()].tobytes()[:len(secret)] == secret

@@ -5,6 +5,8 @@ Real processes in a real sandbox folder, as the grader calls a student's functio
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import numpy as np
 import pytest
@@ -86,6 +88,37 @@ def test_a_long_input_is_shown_by_its_shape_and_a_long_result_by_its_first_diffe
                     "(20, 5)>, [0., 0., 0., 0., 0.], positive) returned a float64 array of "
                     "shape (4, 5) that differs from the expected one in 20 of its 20 values; "
                     "the first at index (0, 0): 4., expected 2."), said
+
+
+def test_cells_that_define_no_function_run_only_when_a_call_needs_them(tmp_path):
+    """A model built in an answer cell above the function costs seconds in every call
+    process: the first run has only the cells that define functions; a call that raises
+    there (a constant it needs is in such a cell) is run again with every cell."""
+    def verdict(constant_cell: str, body: str) -> tuple[list, str | None]:
+        nb = nbformat.v4.new_notebook(cells=[
+            make_cell("code", constant_cell, "model", solution=True),
+            make_cell("code", f"def my_dense(a, W, b, g):\n    {body}", "my_dense",
+                      solution=True),
+            make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
+        tries = verify_functions.calls(nb, TESTS)["my_dense"]
+        (tmp_path / str(len(body))).mkdir(exist_ok=True)
+        box = folder.create(nbformat.writes(nb), tmp_path / str(len(body)))
+        try:
+            returned = execute.call_functions(box, Limits(), {"my_dense": tries}, uid=None)
+        finally:
+            box.remove()
+        return ([json.loads(t["cells.json"]) for t in tries],
+                verify_functions.problems(returned, TESTS)["test_my_dense"])
+
+    model = "import time\nSCALE = 1.0\ntime.sleep(60)  # stands for a Keras model's seconds"
+    # the first run skips the slow cell (with it, the call would exceed its budget)
+    tries, problem = verdict(model, "return g(a @ W + b)")
+    assert [len(cells) for cells in tries] == [1, 2] and problem is None
+    # a function that needs the cell's constant: the first run raises, the second passes
+    tries, problem = verdict("SCALE = 1.0", "return g(SCALE * (a @ W) + b)")
+    assert problem is None
+    tries, problem = verdict("SCALE = 2.0", "return g(SCALE * (a @ W) + b)")
+    assert ", tanh) returned" in problem  # decided by the run with every cell: wrong
 
 
 def test_a_function_is_named_as_module_and_function():

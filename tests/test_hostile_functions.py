@@ -63,7 +63,8 @@ def one_process(nb: nbformat.NotebookNode) -> dict[str, list[dict[str, bytes]]]:
     """main's way: every function's calls in one process, under one budget, tried once."""
     per_function = {function: tries[0]
                     for function, tries in verify_functions.calls(nb, TESTS).items()}
-    merged = {"cells.json": per_function["my_relu"]["cells.json"], "calls.json": b"[]"}
+    every_cell = json.dumps(verify_functions.function_cells(nb, TESTS)).encode()
+    merged = {"cells.json": every_cell, "calls.json": b"[]"}
     calls, inputs = [], {}
     for files in per_function.values():
         calls += json.loads(files["calls.json"])

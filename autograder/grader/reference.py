@@ -125,10 +125,12 @@ def build_reference(course: Course, out_dir: Path | None = None) -> dict:
                                else notebook.parent, course.assignment.model)
 
 
-def main() -> int:
-    """Every assignment of the repository that trains a model."""
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.grader.reference [ID ...]``: every assignment of the
+    repository that trains a model (or those named; the Makefile runs one per process, so
+    that ``make -j`` builds them side by side)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for assignment_id in ids(REPO_ROOT):
+    for assignment_id in (sys.argv[1:] if argv is None else argv) or ids(REPO_ROOT):
         course = Course(REPO_ROOT, None, assignment_id)
         if course.assignment.model is None:
             continue

@@ -32,8 +32,9 @@ def _case(gid: str, n: int) -> str:
 def function_cells(nb: NotebookNode, tests: dict[str, FunctionCheck],
                    function: str | None = None) -> list[str]:
     """The student's function cells: every solution cell and every cell the student added,
-    above the last function test (what comes later is not needed); with ``function``, not
-    those that define another tested function and not this one."""
+    above the last function test (what comes later is not needed); with ``function``, only
+    those that define a function or class, and not those that define another tested one
+    (a model built and compiled in an answer cell costs seconds in every call process)."""
     last = max((i for i, c in enumerate(nb.cells) if grade_id(c) in tests), default=-1)
     others = {t.function for t in tests.values()} - {function}
     cells = []
@@ -43,28 +44,30 @@ def function_cells(nb: NotebookNode, tests: dict[str, FunctionCheck],
             source = "\n".join(line for line in cell.source.splitlines()
                                if not line.lstrip().startswith(("%", "!")))
             defined = _defines(source)
-            if function is None or not (defined & others) or function in defined:
+            if function is None or (defined and not defined & others) or function in defined:
                 cells.append(source)
     return cells
 
 
 def _defines(source: str) -> set[str]:
-    """The names a cell's top level defines as functions (none when it is not Python)."""
+    """The names a cell's top level defines as functions or classes (none when it is not
+    Python)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
     return {node.name for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
 
 
 def calls(nb: NotebookNode, tests: dict[str, FunctionCheck]
           ) -> dict[str, list[dict[str, bytes]]]:
     """For each tested function, what its ``call_functions`` process needs (the student's
-    cells, the calls and the inputs), in the order to try: with every function cell, then,
-    if that run hangs or crashes, without the cells of the other tested functions (a loop
-    or an exit left in one function's cell must not cost another its tests, yet a helper it
-    defines is there when another uses it)."""
+    cells, the calls and the inputs), in the order to try: first only the cells that define
+    functions or classes, without those of the other tested functions (a loop or an exit
+    left in one function's cell must not cost another its tests; a model's cell is not
+    run); then, if that run hangs, crashes or a call raises (a helper or a constant it
+    needs is elsewhere), with every function cell."""
     cases: dict[str, tuple[list[dict], dict[str, np.ndarray]]] = {}
     for gid, test in tests.items():
         listed, inputs = cases.setdefault(test.function, ([], {}))
@@ -81,7 +84,7 @@ def calls(nb: NotebookNode, tests: dict[str, FunctionCheck]
         np.savez(buffer, **inputs)
         found[function] = []
         for cells in dict.fromkeys(json.dumps(function_cells(nb, tests, only))
-                                   for only in (None, function)):
+                                   for only in (function, None)):
             found[function].append({"cells.json": cells.encode(),
                                     "calls.json": json.dumps(listed).encode(),
                                     "inputs.npz": buffer.getvalue()})
