@@ -253,7 +253,6 @@ def test_an_unusable_download_is_a_clear_error(tmp_path: Path, capsys, name, con
 
 @pytest.mark.parametrize(("roster", "message"), [
     ("name,lms_id\nben,1\n", "must name the columns, one of them `student`"),
-    ("student,lms_id,house\nben,1,x\n", "unknown column(s) house"),
     ("student,lms_id\nben,1\nben,2\n", "row 3: student 'ben' is already on row 2"),
     ("student,lms_id\nben/../x,1\n", "row 2: student id 'ben/../x' is not usable"),
     ("student,lms_id\nben,\n", "row 2: student 'ben' has no `lms_id`"),

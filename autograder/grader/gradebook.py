@@ -64,6 +64,7 @@ class Person(Protocol):
     """A class list's row, as ``autograder.grader.roster.Student`` holds it."""
 
     student: str
+    lms_id: str
     first_name: str
     last_name: str
     email: str
@@ -180,13 +181,16 @@ def register(course: Course, student: str, submitted_at: str | None = None) -> N
 
 
 def name_students(course: Course, people: Iterable[Person]) -> None:
-    """Names and e-mail addresses from the class list (``grade --roster``), for formgrader and
-    the exports; an empty field changes nothing. Students on the list who submitted nothing
-    are added too, as ``nbgrader db student import`` adds them."""
+    """Names, e-mail addresses and LMS ids from the class list (``grade --roster``), for
+    formgrader, the exports and returning grades (the LMS id as nbgrader's ``lms_user_id``);
+    an empty field changes nothing. Students on the list who submitted nothing are added
+    too, as ``nbgrader db student import`` adds them."""
     with Gradebook(course.db, course.id) as gb:
         for person in people:
             known = {field: value for field in ("first_name", "last_name", "email")
                      if (value := getattr(person, field))}
+            if person.lms_id:
+                known["lms_user_id"] = person.lms_id
             gb.update_or_create_student(person.student, **known)
 
 

@@ -2,8 +2,15 @@
 
 ``student`` (required) is the id the grader uses: the folder name, the gradebook key. The
 other columns are optional and each serves one job: ``lms_id`` maps an LMS download's files
-to the student (``collect --from``), ``repo`` is the student's repository, a URL or a local
-path (``collect --git``), and ``first_name``, ``last_name``, ``email`` are for people.
+to the student (``collect --from``) and is kept as nbgrader's ``lms_user_id``, ``repo`` is
+the student's repository, a URL or a local path (``collect --git``), and ``first_name``,
+``last_name``, ``email`` are for people. Other columns are listed and ignored.
+
+Canvas's own gradebook export serves as a roster as it is downloaded: recognised by its
+``Student`` and ``ID`` columns, ``ID`` (the Canvas user id, what its submission downloads
+carry) is the LMS id, ``Student`` ("Last, First") the name, and the student id the first of
+``SIS Login ID``, ``SIS User ID`` and ``ID`` that is filled. Rows without an ``ID`` (its
+``Points Possible`` row) are not students.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import CommandError
 
 COLUMNS = ("student", "lms_id", "repo", "first_name", "last_name", "email")
+# Canvas's gradebook export: the columns read (every other one is an assignment or a total).
+CANVAS_NAME, CANVAS_ID = "Student", "ID"
+CANVAS_STUDENT_IDS = ("SIS Login ID", "SIS User ID", CANVAS_ID)
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,25 @@ class Student:
     email: str = ""
 
 
-def read(path: Path, needs: str | None = None) -> list[Student]:
+@dataclass(frozen=True)
+class Roster:
+    """The students, in the file's order; ``ignored``: the file's columns no command uses;
+    ``shape``: ``"course"`` (the columns above) or ``"canvas"`` (its gradebook export)."""
+
+    students: list[Student]
+    ignored: tuple[str, ...] = ()
+    shape: str = "course"
+
+    def note(self, path: Path) -> str | None:
+        """What to tell the instructor about the file's shape and unused columns."""
+        parts = ["read as Canvas's gradebook export"] if self.shape == "canvas" else []
+        if self.ignored:
+            shown = ", ".join(self.ignored[:8]) + (", ..." if len(self.ignored) > 8 else "")
+            parts.append(f"{len(self.ignored)} column(s) not used: {shown}")
+        return f"roster {path.name}: " + "; ".join(parts) if parts else None
+
+
+def read(path: Path, needs: str | None = None) -> Roster:
     """Every row of the roster; CommandError naming the file and row for anything wrong.
 
     ``needs``: a column every row must fill (``repo`` for ``collect --git``).
@@ -39,18 +67,35 @@ def read(path: Path, needs: str | None = None) -> list[Student]:
         raise CommandError(f"cannot read the roster {path}: {exc.strerror}") from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in reader.fieldnames or []]
-    if "student" not in header:
+    rows = [(line, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+            for line, row in enumerate(reader, start=2)]
+    if "student" not in header and {CANVAS_NAME, CANVAS_ID} <= set(header):
+        used = {CANVAS_NAME, *CANVAS_STUDENT_IDS}
+        rows = [(line, _from_canvas(row)) for line, row in rows if row.get(CANVAS_ID)]
+        shape = "canvas"
+    elif "student" in header:
+        used, shape = set(COLUMNS), "course"
+    else:
         raise CommandError(f"{path}: the first row must name the columns, one of them "
-                           f"`student` (allowed: {', '.join(COLUMNS)})")
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise CommandError(f"{path}: unknown column(s) {', '.join(unknown)} "
-                           f"(allowed: {', '.join(COLUMNS)})")
+                           f"`student` (allowed: {', '.join(COLUMNS)}), or be Canvas's "
+                           f"gradebook export (`{CANVAS_NAME}`, `{CANVAS_ID}`, ...)")
+    students = _students(path, rows, needs)
+    return Roster(students, tuple(h for h in header if h and h not in used), shape)
+
+
+def _from_canvas(row: dict[str, str]) -> dict[str, str]:
+    last, _, first = row.get(CANVAS_NAME, "").partition(", ")
+    student = next((row[c] for c in CANVAS_STUDENT_IDS if row.get(c)), "")
+    return {"student": student, "lms_id": row[CANVAS_ID], "first_name": first.strip(),
+            "last_name": last.strip()}
+
+
+def _students(path: Path, rows: list[tuple[int, dict[str, str]]],
+              needs: str | None) -> list[Student]:
     students: list[Student] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
-        values = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        entry = Student(**values)
+    for line, values in rows:
+        entry = Student(**{k: v for k, v in values.items() if k in COLUMNS})
         if not STUDENT_ID.match(entry.student):
             raise CommandError(f"{path}, row {line}: student id {entry.student!r} is not "
                                "usable (letters, digits and ._@+- only)")

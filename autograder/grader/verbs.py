@@ -107,9 +107,10 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
     if args.git is not None:
         if len(args.paths) != 1 or not args.deadline:
             raise CommandError("usage: collect --git ROSTER.csv --deadline WHEN OUT_DIR")
-        collection = git.collect(roster.read(args.git, needs="repo"),
-                                 git.parse_deadline(args.deadline), args.paths[0],
-                                 str(args.git))
+        repos = roster.read(args.git, needs="repo")
+        _roster_note(repos, args.git, console)
+        collection = git.collect(repos.students, git.parse_deadline(args.deadline),
+                                 args.paths[0], str(args.git))
     else:
         if len(args.paths) != 2:
             raise CommandError("usage: collect DOWNLOAD --from LMS OUT_DIR")
@@ -118,10 +119,20 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
         except (ZoneInfoNotFoundError, ValueError):
             raise CommandError(f"unknown time zone {args.timezone!r}") from None
         class_list = roster.read(args.roster, needs="lms_id") if args.roster else None
+        if class_list:
+            _roster_note(class_list, args.roster, console)
         collection = lms.collect(args.paths[0], args.lms, args.paths[1],
-                                 course.assignment.notebook, class_list, zone)
+                                 course.assignment.notebook,
+                                 class_list.students if class_list else None, zone)
     out = args.paths[-1]
     return _report_collection(collection, out, course.assignment_id, console)
+
+
+def _roster_note(class_list, path: Path, console: Console) -> None:
+    from autograder.grader.steps.report import plain
+
+    if note := class_list.note(path):
+        console.print(plain(note), soft_wrap=True, highlight=False)
 
 
 def _report_collection(collection: Collection, out: Path, assignment: str,
@@ -248,11 +259,13 @@ def cmd_grade(args: argparse.Namespace, console: Console,
     from autograder.grader.steps.submissions import find, select_shard
 
     course = _course(args)
-    class_list = roster.read(args.roster) if args.roster else []
+    class_list = roster.read(args.roster) if args.roster else None
+    if class_list:
+        _roster_note(class_list, args.roster, console)
     if gradebook.ensure_assignment(course):
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
-    gradebook.name_students(course, class_list)
+    gradebook.name_students(course, class_list.students if class_list else [])
     subs = find(args.paths, args.student, expected=course.assignment.notebook)
     if args.shard:
         subs = select_shard(subs, *args.shard)
