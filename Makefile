@@ -35,12 +35,11 @@ venv: $(STAMP)
 ASSIGNMENTS = $(patsubst solutions/%/,%,$(dir $(wildcard solutions/*/*.ipynb)))
 
 release: $(STAMP)
-	@# nbgrader runs `alembic` by name, so the venv must be on PATH even when not activated.
-	@# It refuses an assignment whose tests are not all checked by its grading.py: checked
+	@# nbgrader refuses an assignment whose tests are not all checked by its grading.py: checked
 	@# first, so that a refused release leaves the previous one in place.
 	$(PY) -m autograder.grader.release_check $(ASSIGNMENTS)
 	for id in $(ASSIGNMENTS); do \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment $$id --force --log-level=WARN || exit 1; \
+	  $(VENV)/bin/nbgrader generate_assignment $$id --force --log-level=WARN || exit 1; \
 	done
 
 # One build per assignment, so that `make -j` (the demo's) runs them side by side.

@@ -8,6 +8,16 @@ rewrites ``assignments/digit_recognition/`` from ``solutions/digit_recognition/`
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
+# nbgrader runs `alembic` by name when it creates or upgrades a gradebook: the folder of the
+# Python running nbgrader (the venv's bin/) goes on PATH, so that `.venv/bin/nbgrader db ...`
+# works from a venv that is not activated.
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_bin = os.path.dirname(sys.executable)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
+
 c.CourseDirectory.course_id = "digit-recognition"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"

@@ -117,3 +117,29 @@ def test_paths_may_follow_options_but_stray_words_are_refused(capsys):
     with pytest.raises(SystemExit):
         cli.parse(["export", "--to", "g.csv", "stray"])  # export takes no paths
     assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", ["as shipped", "without its PATH lines"])
+def test_nbgrader_db_commands_work_from_a_venv_that_is_not_activated(tmp_path, config):
+    """docs/collecting.md gives `nbgrader db assignment add ... --duedate ...`: nbgrader runs
+    `alembic` by name to create the gradebook, which only an activated venv has on PATH;
+    the course's nbgrader_config.py puts the venv's bin/ there (without it: FileNotFoundError)."""
+    text = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+    if config != "as shipped":
+        start = text.index("_bin = os.path.dirname(sys.executable)")
+        end = text.index("\n\n", start)
+        text = text[:start] + text[end:]
+    (tmp_path / "nbgrader_config.py").write_text(text, encoding="utf-8")
+    (tmp_path / "solutions").mkdir()
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "db", "assignment", "add", "week1",
+         "--duedate", "2026-12-01 23:59:00 UTC"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"HOME": os.environ.get("HOME", str(tmp_path)), "PATH": "/usr/bin:/bin"})
+    failed = "No such file or directory: 'alembic'" in proc.stderr
+    assert failed == (config != "as shipped"), proc.stderr[-2000:]
+    if not failed:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "digit-recognition") as gb:
+            assert str(gb.find_assignment("week1").duedate) == "2026-12-01 23:59:00"
