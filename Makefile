@@ -79,7 +79,7 @@ demo-grades: build/release.stamp
 	  mkdir -p $(DEMO)/$$id/solution $(DEMO)/$$id/untouched_release && \
 	  cp solutions/$$id/$$id.ipynb $(DEMO)/$$id/solution/ && \
 	  cp assignments/$$id/$$id.ipynb $(DEMO)/$$id/untouched_release/ && \
-	  $(PY) -m autograder grade $(DEMO)/$$id --assignment $$id --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/$$id/grades.json || exit 1; \
+	  $(PY) -m autograder grade $(DEMO)/$$id --assignment $$id --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/$$id/grades.json --details || exit 1; \
 	done
 
 # Test processes at once: one more than the 2-core CI machine's cores. Two kept the cores

@@ -94,7 +94,7 @@ def test_rerun_grades_only_new_or_changed_submissions(tiny_course: Path, tmp_pat
     first, _ = run_grade(tiny_course, subs)
     place(subs, "half", tiny_submission())  # half fixed their code and pushed again
     place(subs, "new", tiny_submission(None))
-    second, output = run_grade(tiny_course, subs)
+    second, output = run_grade(tiny_course, subs, "--details")  # the notes whole
     scores = {s["student"]: s["score"] for s in second["submissions"]}
     assert scores == {"good": 5, "half": 5, "new": 0}
     assert by_student(second)["good"] == by_student(first)["good"]
@@ -180,7 +180,7 @@ def test_sigkill_mid_batch_then_rerun_grades_everyone_exactly_once(tiny_course: 
         time.sleep(0.2)
     assert orphans() == [], "workers outlived the killed grader"
 
-    grades, output = run_grade(tiny_course, subs)
+    grades, output = run_grade(tiny_course, subs, "--details")  # the notes whole
     assert {s["student"]: s["score"] for s in grades["submissions"]} == {
         f"k{i}": 5 for i in range(4)}
     assert "unchanged since it was last graded" in output  # finished ones were not redone
@@ -190,3 +190,29 @@ def test_sigkill_mid_batch_then_rerun_grades_everyone_exactly_once(tiny_course: 
                                "and needs_manual_grade = 0").fetchone()[0]
     assert missing == 0
     assert _gradebook_scores(tiny_course) == {f"k{i}": 5 for i in range(4)}
+
+
+def test_the_table_is_short_with_problems_apart_from_notes(tiny_course: Path, tmp_path: Path):
+    """For a class, `grade` prints a short line per student: what went wrong (a file that is
+    no notebook) apart from the notes (which file was taken), each cut short; every message
+    whole, and what each lost point was for, only with --details (each feedback page has
+    them anyway). Changed test cells: tests/test_report.py."""
+    subs = tmp_path / "subs"
+    place(subs, "good", tiny_submission(), name=f"Copy of {TINY_NAME}")
+    place(subs, "half", tiny_submission("    return a - b if isinstance(a, int) else a + b"))
+    place(subs, "png", b"\x89PNG\r\n\x1a\n\x00\x00", name=TINY_NAME)
+    grades, output = run_grade(tiny_course, subs)
+    header = next(line for line in output.splitlines() if "problem" in line)
+    assert header.index("problem") < header.index("notes")
+    lines = [line for line in output.splitlines() if line.startswith("│")]
+    assert len(lines) <= 2 * 3  # at most two lines a student on an 80-column console
+    table = " ".join(" ".join(line.strip("│").split()) for line in lines)
+    assert "not valid" in table and "graded Copy of" in table
+    whole = "re-download your notebook from Jupyter and submit that file"
+    assert whole not in output and "AssertionError: add(1, 2) should be 3" not in output
+    assert "--details shows the message of every lost point" in output
+    _, detailed = run_grade(tiny_course, subs, "--details", "--force")
+    detailed = " ".join(detailed.split())
+    assert "test_add (0/3): AssertionError: add(1, 2) should be 3" in detailed
+    assert whole in detailed and "notes: graded Copy of tiny_add.ipynb" in detailed
+    assert by_student(grades)["half"]["score"] == 2

@@ -390,7 +390,8 @@ def test_grade_starts_the_zygote_before_importing_nbgrader_and_grades_with_it(tm
     course = tiny_course_at(tmp_path / "course")
     place(tmp_path / "subs", "amy", tiny_submission())
     cmd = [sys.executable, "-c", EARLY, "grade", str(tmp_path / "subs"), "--course-dir",
-           str(course), "--workers", "1", "--json", str(tmp_path / "grades.json"), "--quiet"]
+           str(course), "--workers", "1", "--json", str(tmp_path / "grades.json"), "--quiet",
+           "--details"]  # the notes whole
     for run in ("graded", "unchanged"):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr

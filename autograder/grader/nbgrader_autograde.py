@@ -53,7 +53,7 @@ def grade_command(course: Course, student: str, notebook: Path, json_out: Path) 
     return [sys.executable, "-m", "autograder", "grade", str(notebook), "--student", student,
             "--course-dir", str(course.root), "--assignment", course.assignment_id,
             "--db", course.db, "--json", str(json_out),
-            "--force", "--workers", "1", "--quiet"]
+            "--force", "--workers", "1", "--quiet", "--details"]
 
 
 def grade_one(course: Course, student: str, notebook: Path, log=None) -> dict:

@@ -193,6 +193,9 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
                    help="start Python, Jupyter and TensorFlow afresh for every submission "
                         "instead of forking each from a pre-imported process per worker")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--details", action="store_true",
+                   help="after the table, every lost point's message (default: one line a "
+                        "student)")
     p.set_defaults(run=_grade)
 
 
@@ -286,7 +289,11 @@ def cmd_grade(args: argparse.Namespace, console: Console,
             lambda result: progress.update(task, advance=1, description=result.student),
             started)
     report.print_table(results, console, course.assignment_id)
-    report.print_feedback(results, console)
+    if args.details:
+        report.print_feedback(results, console)
+    elif any(not t.passed for r in results for t in r.tests.values()):
+        console.print("--details shows the message of every lost point; each student's "
+                      "feedback page has them too", highlight=False)
     if args.json:
         report.write_json(args.json, course.assignment_id, results)
         console.print(f"wrote {args.json}")

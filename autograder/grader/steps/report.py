@@ -67,9 +67,25 @@ def by_hand(tests: dict[str, TestResult]) -> str:
                      if x.manual)
 
 
+def short(text: str, limit: int) -> str:
+    """``text`` made inert and cut to ``limit`` characters: a table line per student
+    (``grade --details`` prints it whole)."""
+    text = plain(" ".join(text.split()))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def problem(r: SubmissionResult) -> str:
+    """What the instructor must look at: why the submission could not be graded, and test
+    cells it changed (reported, never counted)."""
+    changed = [t.splitlines()[0] for t in r.tampering]
+    return "; ".join([*([r.error] if r.error else []), *changed])
+
+
 def table(results: list[SubmissionResult], assignment_id: str | None = None) -> Table:
-    """The grade table, titled with the assignment (a course may grade several in a row)."""
+    """The grade table, a short line per student, titled with the assignment (a course may
+    grade several in a row): its problems apart from its notes (which file was taken)."""
     manual = any(x.manual for r in results for x in r.tests.values())
+    notes = any(r.notes for r in results)
     t = Table(title=f"Grades: {plain(assignment_id)}" if assignment_id else "Grades")
     t.add_column("student", no_wrap=True)
     t.add_column("score", justify="right", no_wrap=True)
@@ -77,10 +93,13 @@ def table(results: list[SubmissionResult], assignment_id: str | None = None) -> 
     if manual:
         t.add_column("graded by hand")
     t.add_column("problem")
+    if notes:
+        t.add_column("notes")
     for r in results:
-        hand = [plain(by_hand(r.tests))] if manual else []
+        hand = [short(by_hand(r.tests), 24)] if manual else []
+        note = [short("; ".join(r.notes), 24)] if notes else []
         t.add_row(plain(r.student), f"{plain_number(r.score)}/{plain_number(r.max_score)}",
-                  plain(lost_on(r)), *hand, plain(r.error or "; ".join(r.notes)))
+                  short(lost_on(r), 30), *hand, short(problem(r), 32), *note)
     return t
 
 
@@ -91,14 +110,17 @@ def print_table(results: list[SubmissionResult], console: Console | None = None,
 
 
 def print_feedback(results: list[SubmissionResult], console: Console | None = None) -> None:
-    """What each lost point was for, one line per failed test."""
+    """Everything the table cuts, student by student (``grade --details``): the problem and
+    the notes whole, and what each lost point was for."""
     console = console or Console()
     for r in results:
         lost = [(g, t) for g, t in r.tests.items() if not t.passed]
-        if not lost:
+        if not (lost or problem(r) or r.notes):
             continue
         console.print(f"[bold]{plain(r.student)}[/bold]")
+        for label, text in (("problem", problem(r)), ("notes", "; ".join(r.notes))):
+            if text:
+                console.print(plain(f"  {label}: {text}"), highlight=False)
         for gid, t in lost:
             got = f"{plain_number(t.points)}/{plain_number(t.max_points)}"
             console.print(plain(f"  {gid} ({got}): {t.feedback}"), highlight=False)
-
