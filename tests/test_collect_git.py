@@ -159,3 +159,44 @@ def test_a_collected_class_grades_end_to_end(tmp_path: Path, tiny_course: Path):
     with Gradebook(course.db, course.id) as gb:
         stamp = gb.find_submission(course.assignment_id, "alice").timestamp
     assert stamp.isoformat() == "2026-12-01T19:00:00"  # nbgrader keeps naive UTC
+
+
+def test_a_submit_tag_before_the_deadline_is_graded_over_a_later_branch_commit(tmp_path: Path):
+    """Classroom 50 tags each submission `submit/...`: with --ref 'submit/*' the newest such
+    tag at or before the deadline is collected (and recorded), not the branch's last commit
+    before it; a student without one on time has nothing collected unless --or-branch."""
+    base = tmp_path / "repos"
+    amy = make_repo(base / "amy", [("2026-11-30T10:00:00+01:00", "submitted v1"),
+                                   ("2026-12-01T12:00:00+01:00", "submitted v2"),
+                                   ("2026-12-01T20:00:00+01:00", "work in progress"),
+                                   ("2026-12-02T09:00:00+01:00", "submitted late")])
+    git(base / "amy", "tag", "submit/1", amy[0])
+    git(base / "amy", "tag", "-a", "-m", "second", "submit/2", amy[1])  # annotated works too
+    git(base / "amy", "tag", "submit/3", amy[3])
+    git(base / "amy", "tag", "draft/9", amy[2])  # not matching the pattern
+    ben = make_repo(base / "ben", [("2026-11-30T10:00:00+01:00", "never tagged")])
+    rows = roster(tmp_path, {"amy": base / "amy", "ben": base / "ben"})
+
+    def collect(out: str, *extra: str) -> dict:
+        main(["collect", "--git", str(rows), "--deadline", DEADLINE, str(tmp_path / out),
+              "--ref", "submit/*", *extra, "--assignment", ASSIGNMENT_ID])
+        return read(tmp_path / out)
+
+    tagged = collect("tagged")
+    assert (tmp_path / "tagged" / "amy" / NOTEBOOK).read_text() == "submitted v2"
+    assert (tagged["amy"].ref, tagged["amy"].commit) == ("submit/2", amy[1])
+    assert tagged["amy"].late and "1 tag(s) submit/* after the deadline" in \
+        tagged["amy"].notes[0]
+    assert tagged["ben"].problem.startswith("no tag submit/* at or before the deadline")
+    assert not (tmp_path / "tagged" / "ben" / NOTEBOOK).exists()
+
+    either = collect("either", "--or-branch")
+    assert either["amy"].ref == "submit/2"
+    assert (either["ben"].ref, either["ben"].commit) == (None, ben[0])
+    assert "the branch was taken" in either["ben"].notes[0]
+    assert (tmp_path / "either" / "ben" / NOTEBOOK).read_text() == "never tagged"
+    # the branch alone, as before: amy's work in progress, her last commit before it
+    plain = tmp_path / "plain"
+    main(["collect", "--git", str(rows), "--deadline", DEADLINE, str(plain),
+          "--assignment", ASSIGNMENT_ID])
+    assert (plain / "amy" / NOTEBOOK).read_text() == "work in progress"

@@ -27,6 +27,7 @@ class Collected:
     late: bool = False                 # the LMS marked it late, or commits came after the deadline
     problem: str | None = None         # why nothing was collected; graded as this student's error
     notes: list[str] = field(default_factory=list)
+    ref: str | None = None             # the tag taken (collect --git --ref), if one was
 
 
 @dataclass

@@ -90,6 +90,11 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deadline", metavar="WHEN",
                    help='with --git: the last commit at or before this time is graded, e.g. '
                         '"2026-12-01 23:59 +0100"')
+    p.add_argument("--ref", metavar="PATTERN",
+                   help="with --git: the newest tag matching PATTERN (e.g. 'submit/*', "
+                        "Classroom 50's) at or before the deadline, instead of the branch")
+    p.add_argument("--or-branch", action="store_true",
+                   help="with --ref: take the branch when no tag is on time (default: none)")
     _course_args(p, db=False)
     p.set_defaults(run=_command(cmd_collect))
 
@@ -110,10 +115,13 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
         repos = roster.read(args.git, needs="repo")
         _roster_note(repos, args.git, console)
         collection = git.collect(repos.students, git.parse_deadline(args.deadline),
-                                 args.paths[0], str(args.git))
+                                 args.paths[0], str(args.git), ref=args.ref,
+                                 or_branch=args.or_branch)
     else:
         if len(args.paths) != 2:
             raise CommandError("usage: collect DOWNLOAD --from LMS OUT_DIR")
+        if args.ref or args.or_branch:
+            raise CommandError("--ref and --or-branch go with --git")
         try:
             zone = ZoneInfo(args.timezone) if args.timezone else None
         except (ZoneInfoNotFoundError, ValueError):
@@ -146,8 +154,9 @@ def _report_collection(collection: Collection, out: Path, assignment: str,
     for s in collection.students:
         status = f"[red]{plain(s.problem)}[/red]" if s.problem else plain("; ".join(s.notes))
         late = " [yellow]late[/yellow]" if s.late else ""
-        table.add_row(plain(s.student), (s.submitted_at or "") + late, (s.commit or "")[:12],
-                      status)
+        tag = f" ({plain(s.ref)})" if s.ref else ""  # the tag's name is the student's
+        table.add_row(plain(s.student), (s.submitted_at or "") + late,
+                      (s.commit or "")[:12] + tag, status)
     console.print(table)
     for line in collection.unmatched:
         console.print(f"[yellow]not collected:[/yellow] {plain(line)}")

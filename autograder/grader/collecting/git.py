@@ -3,8 +3,11 @@
 For every roster row with a ``repo`` (a URL or a local path): fetch it, take the last commit
 of its default branch (first parents) made at or before the deadline, and write that
 commit's files into ``OUT_DIR/<student>/``. Commits after the deadline are reported, not
-graded. Times are committer times, which the student's clock sets: collecting at the
-deadline (a scheduled run) is what makes "pushed before the deadline" certain.
+graded. With ``--ref PATTERN`` (Classroom 50 tags each submission ``submit/...``), the
+newest tag matching the pattern whose commit is at or before the deadline is taken instead,
+and recorded; without one the branch is taken only with ``--or-branch``. Times are
+committer times, which the student's clock sets: collecting at the deadline (a scheduled
+run) is what makes "pushed before the deadline" certain.
 
 Files are written with ``core.symlinks=false``: a committed symbolic link becomes a small
 text file, so it cannot point the grader at a file of the instructor's (a solution).
@@ -70,8 +73,43 @@ def _when(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
-def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path) -> Collected:
-    """One student's repository at the deadline; a problem is this student's, not the class's."""
+def tagged(repo: Path, pattern: str) -> list[tuple[str, str, int]]:
+    """(tag, commit sha, committer time) of each tag matching ``pattern``, newest first."""
+    names = _git("for-each-ref", "--format=%(refname:strip=2)", f"refs/tags/{pattern}",
+                 cwd=repo).split()
+    found = []
+    for name in names:
+        sha, ct = _git("log", "-1", "--format=%H %ct", f"refs/tags/{name}^{{commit}}",
+                       cwd=repo).split()
+        found.append((name, sha, int(ct)))
+    return sorted(found, key=lambda t: (t[2], t[0]), reverse=True)
+
+
+def _checkout(clone: Path, folder: Path, sha: str) -> None:
+    _git(f"--git-dir={clone}", f"--work-tree={folder}", "-c", "core.bare=false", "checkout",
+         "--quiet", sha, "--", ".")
+
+
+def collect_tag(entry: Student, clone: Path, folder: Path, cutoff: float, pattern: str
+                ) -> Collected | None:
+    """The newest tag matching ``pattern`` at or before ``cutoff``; None when there is none."""
+    tags = tagged(clone, pattern)
+    on_time = [t for t in tags if t[2] <= cutoff]
+    notes = [f"{len(tags) - len(on_time)} tag(s) {pattern} after the deadline, not graded "
+             f"(latest {tags[0][0]})"] if len(on_time) < len(tags) else []
+    if not on_time:
+        return None
+    name, sha, ct = on_time[0]
+    _checkout(clone, folder, sha)
+    return Collected(entry.student, entry.repo, submitted_at=_when(ct), commit=sha,
+                     late=bool(notes), notes=notes, ref=name)
+
+
+def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path,
+                ref: str | None = None, or_branch: bool = False) -> Collected:
+    """One student's repository at the deadline; a problem is this student's, not the class's.
+    ``ref``: a tag pattern to take before the branch; ``or_branch``: the branch when no such
+    tag is on time."""
     folder = out_dir / entry.student
     folder.mkdir()
     clone = work / f"{entry.student}.git"
@@ -87,9 +125,18 @@ def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path) -
     if not commits:
         return Collected(entry.student, entry.repo, problem="the repository has no commits")
     cutoff = deadline.timestamp()
+    fallback = []
+    if ref:
+        if (by_tag := collect_tag(entry, clone, folder, cutoff, ref)) is not None:
+            return by_tag
+        if not or_branch:
+            return Collected(entry.student, entry.repo, late=bool(tagged(clone, ref)),
+                             problem=f"no tag {ref} at or before the deadline "
+                                     f"{deadline.isoformat()}")
+        fallback = [f"no tag {ref} at or before the deadline: the branch was taken"]
     on_time = [(sha, ct) for sha, ct in commits if ct <= cutoff]
     late = [(sha, ct) for sha, ct in commits if ct > cutoff]
-    notes = []
+    notes = fallback
     if late:
         notes.append(f"{len(late)} commit(s) after the deadline, not graded (latest "
                      f"{late[0][0][:12]} at {_when(late[0][1])})")
@@ -97,20 +144,19 @@ def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path) -
         return Collected(entry.student, entry.repo, late=True, notes=notes,
                          problem=f"no commit at or before the deadline {deadline.isoformat()}")
     sha, ct = on_time[0]
-    _git(f"--git-dir={clone}", f"--work-tree={folder}", "-c", "core.bare=false", "checkout",
-         "--quiet", sha, "--", ".")
+    _checkout(clone, folder, sha)
     return Collected(entry.student, entry.repo, submitted_at=_when(ct), commit=sha,
                      late=bool(late), notes=notes)
 
 
 def collect(roster: list[Student], deadline: datetime, out_dir: Path, source: str,
-            jobs: int = 8) -> Collection:
+            jobs: int = 8, ref: str | None = None, or_branch: bool = False) -> Collection:
     """Every roster row's repository at the deadline, fetched ``jobs`` at a time."""
     new_class_dir(out_dir)
     with tempfile.TemporaryDirectory(prefix="collect-git-") as tmp, \
             ThreadPoolExecutor(max_workers=jobs) as pool:
-        students = list(pool.map(lambda e: collect_one(e, deadline, out_dir, Path(tmp)),
-                                 roster))
+        students = list(pool.map(
+            lambda e: collect_one(e, deadline, out_dir, Path(tmp), ref, or_branch), roster))
     collection = Collection("git", source, students, deadline=deadline.isoformat())
     report.write_document(out_dir / FILE, collection.as_dict())
     return collection
