@@ -91,7 +91,8 @@ def test_the_sandbox_tmpfs_stops_the_writes_and_says_so(tmp_path):
     subs = tmp_path / "subs"
     place(subs, "filler", fills())
     place(subs, "honest", tiny_submission())
-    grades, output = run_grade(course, subs, "--disk-mib", str(CAP_MIB), "--workers", "2")
+    grades, output = run_grade(course, subs, "--disk-mib", str(CAP_MIB), "--workers", "2",
+                               "--details")  # the notes whole
     result = by_student(grades)
     # In the kernel each call's writes failed, so add() was right and both tests passed there;
     # called again outside the kernel, it fills that process's disk too, and what it returned

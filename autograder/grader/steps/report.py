@@ -96,7 +96,7 @@ def table(results: list[SubmissionResult], assignment_id: str | None = None) -> 
     if notes:
         t.add_column("notes")
     for r in results:
-        hand = [short(by_hand(r.tests), 24)] if manual else []
+        hand = [short(by_hand(r.tests), 30)] if manual else []
         note = [short("; ".join(r.notes), 24)] if notes else []
         t.add_row(plain(r.student), f"{plain_number(r.score)}/{plain_number(r.max_score)}",
                   short(lost_on(r), 30), *hand, short(problem(r), 32), *note)
