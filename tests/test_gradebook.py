@@ -156,6 +156,31 @@ def test_the_submission_time_reaches_nbgraders_late_penalties(
             late, 3.0, penalty)
 
 
+@pytest.mark.parametrize(("method", "duedate", "untimed", "warned"), [
+    ("zero", datetime(2026, 12, 1, 23, 0), 3, True),   # a policy, a due date, no times
+    ("zero", datetime(2026, 12, 1, 23, 0), 0, False),  # every submission has its time
+    ("zero", None, 3, False),                          # no due date: nothing is late
+    ("none", datetime(2026, 12, 1, 23, 0), 3, False),  # no penalty configured
+])
+def test_a_late_policy_over_submissions_without_times_is_warned_of(
+        tiny_gradebook_course, monkeypatch, method, duedate, untimed, warned):
+    """An LMS download without hand-in times under a late policy: no time is invented (a
+    file's modification time is when `collect` copied it, which would make everyone late),
+    so no penalty applies, and `grade` says so."""
+    course = tiny_gradebook_course
+    with Gradebook(course.db, course.id) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=duedate)
+    config = course.nbgrader_config()
+    config.LateSubmissionPlugin.penalty_method = method
+    monkeypatch.setattr(Course, "nbgrader_config", lambda self: config)
+    said = gradebook.late_policy_without_times(course, untimed)
+    assert (said is not None) == warned
+    if warned:
+        assert said == ("the late policy 'zero' is set with the due date 2026-12-01 23:00:00 "
+                        "UTC, but 3 submission(s) have no hand-in time (an LMS download "
+                        "without times): no late penalty applies to them")
+
+
 def test_save_failure_gives_zero_everywhere_not_needs_manual_grading(tiny_gradebook_course):
     course = tiny_gradebook_course
     gradebook.save_failure(course, "zoe")  # never registered: it registers her

@@ -194,6 +194,25 @@ def name_students(course: Course, people: Iterable[Person]) -> None:
             gb.update_or_create_student(person.student, **known)
 
 
+def late_policy_without_times(course: Course, untimed: int) -> str | None:
+    """A warning when the course penalises late work (a due date in the gradebook and a
+    ``penalty_method`` in nbgrader_config.py) but ``untimed`` submissions have no hand-in
+    time (an LMS download without times): no penalty applies to them, since a time is
+    never invented (a file's modification time is when it was copied)."""
+    if not untimed:
+        return None
+    method = course.nbgrader_config().LateSubmissionPlugin.get("penalty_method", "none")
+    if method == "none":
+        return None
+    with Gradebook(course.db, course.id) as gb:
+        duedate = gb.find_assignment(course.assignment_id).duedate
+    if duedate is None:
+        return None
+    return (f"the late policy {method!r} is set with the due date {duedate} UTC, but "
+            f"{untimed} submission(s) have no hand-in time (an LMS download without times): "
+            "no late penalty applies to them")
+
+
 def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
     """A graded notebook's scores and late penalty, through nbgrader's own SaveAutoGrades and
     AssignLatePenalties (as ``nbgrader autograde`` runs them, with the course's settings)."""

@@ -284,6 +284,9 @@ def cmd_grade(args: argparse.Namespace, console: Console,
     if not subs:
         console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
         return EXIT_CANNOT_RUN
+    untimed = sum(1 for sub in subs if sub.notebook and not sub.handed_in(course))
+    if warning := gradebook.late_policy_without_times(course, untimed):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory=int(args.memory_gib * 2**30), disk=args.disk_mib * 2**20)
     options = pipeline.Options(limits=limits, workers=args.workers,
