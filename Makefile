@@ -66,8 +66,9 @@ build/reference.stamp: $(STAMP) $(SOURCES) $(wildcard utils/*) autograder/grader
 	$(MAKE) --no-print-directory --output-sync=target reference
 	@mkdir -p build && touch $@
 
-# Each assignment's two students, its solution and its untouched release, graded into one
-# gradebook: a table per assignment, and build/demo/<id>/grades.json.
+# Each assignment's two students, its solution (handed in as a student would: hidden tests
+# removed) and its untouched release, graded into one gradebook: a table per assignment, and
+# build/demo/<id>/grades.json.
 # The references are trained beside the release and the grading, which need none of them
 # (two jobs; each job's output kept together).
 demo: $(STAMP)
@@ -77,7 +78,7 @@ demo-grades: build/release.stamp
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	for id in $(ASSIGNMENTS); do \
 	  mkdir -p $(DEMO)/$$id/solution $(DEMO)/$$id/untouched_release && \
-	  cp solutions/$$id/$$id.ipynb $(DEMO)/$$id/solution/ && \
+	  $(PY) -m autograder.grader.handed_in solutions/$$id/$$id.ipynb $(DEMO)/$$id/solution/$$id.ipynb && \
 	  cp assignments/$$id/$$id.ipynb $(DEMO)/$$id/untouched_release/ && \
 	  $(PY) -m autograder grade $(DEMO)/$$id --assignment $$id --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db --json $(DEMO)/$$id/grades.json --details || exit 1; \
 	done
