@@ -6,6 +6,7 @@ Real processes in a real sandbox folder, as the grader calls a student's functio
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -35,17 +36,27 @@ TESTS = {"test_my_dense": FunctionCheck("my_dense", dense, (
 ))}
 
 
-def problem(tmp_path, cell: str) -> str | None:
-    nb = nbformat.v4.new_notebook(cells=[
-        make_cell("code", cell, "my_dense", solution=True),
+def notebook(*answers: tuple[str, str]) -> nbformat.NotebookNode:
+    """Answer cells (grade id, source), then test_my_dense's cell."""
+    return nbformat.v4.new_notebook(cells=[
+        *(make_cell("code", source, gid, solution=True) for gid, source in answers),
         make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
-    box = folder.create(nbformat.writes(nb), tmp_path)
+
+
+def verdict(folder_in: Path, nb: nbformat.NotebookNode, tests=TESTS) -> str | None:
+    """test_my_dense decided outside the kernel: the call processes in a sandbox made in
+    ``folder_in``, then the comparison with the reference."""
+    box = folder.create(nbformat.writes(nb), folder_in)
     try:
-        returned = execute.call_functions(box, Limits(), verify_functions.calls(nb, TESTS),
+        returned = execute.call_functions(box, Limits(), verify_functions.calls(nb, tests),
                                           uid=None)
     finally:
         box.remove()
-    return verify_functions.problems(returned, TESTS)["test_my_dense"]
+    return verify_functions.problems(returned, tests)["test_my_dense"]
+
+
+def problem(tmp_path, cell: str) -> str | None:
+    return verdict(tmp_path, notebook(("my_dense", cell)))
 
 
 def test_the_layer_gets_the_named_function_and_is_compared_with_the_reference(tmp_path):
@@ -73,17 +84,8 @@ def test_a_long_input_is_shown_by_its_shape_and_a_long_result_by_its_first_diffe
     cannot be printed there, nor a batch's outputs, but where the result is wrong can."""
     wide = {"test_my_dense": FunctionCheck("my_dense", dense, (
         (np.ones((4, 20)), np.full((20, 5), 0.1), np.zeros(5), Fn("numpy:positive")),))}
-    nb = nbformat.v4.new_notebook(cells=[
-        make_cell("code", "def my_dense(a, W, b, g):\n    return g(a @ W)[:, ::-1] * 2",
-                  "my_dense", solution=True),
-        make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
-    box = folder.create(nbformat.writes(nb), tmp_path)
-    try:
-        returned = execute.call_functions(box, Limits(), verify_functions.calls(nb, wide),
-                                          uid=None)
-    finally:
-        box.remove()
-    said = verify_functions.problems(returned, wide)["test_my_dense"]
+    said = verdict(tmp_path, notebook(
+        ("my_dense", "def my_dense(a, W, b, g):\n    return g(a @ W)[:, ::-1] * 2")), wide)
     assert said == ("my_dense(<float64 array of shape (4, 20)>, <float64 array of shape "
                     "(20, 5)>, [0., 0., 0., 0., 0.], positive) returned a float64 array of "
                     "shape (4, 5) that differs from the expected one in 20 of its 20 values; "
@@ -94,30 +96,22 @@ def test_cells_that_define_no_function_run_only_when_a_call_needs_them(tmp_path)
     """A model built in an answer cell above the function costs seconds in every call
     process: the first run has only the cells that define functions; a call that raises
     there (a constant it needs is in such a cell) is run again with every cell."""
-    def verdict(constant_cell: str, body: str) -> tuple[list, str | None]:
-        nb = nbformat.v4.new_notebook(cells=[
-            make_cell("code", constant_cell, "model", solution=True),
-            make_cell("code", f"def my_dense(a, W, b, g):\n    {body}", "my_dense",
-                      solution=True),
-            make_cell("code", "pass", "test_my_dense", grade=True, locked=True, points=10)])
+    def run(constant_cell: str, body: str) -> tuple[list, str | None]:
+        nb = notebook(("model", constant_cell),
+                      ("my_dense", f"def my_dense(a, W, b, g):\n    {body}"))
         tries = verify_functions.calls(nb, TESTS)["my_dense"]
         (tmp_path / str(len(body))).mkdir(exist_ok=True)
-        box = folder.create(nbformat.writes(nb), tmp_path / str(len(body)))
-        try:
-            returned = execute.call_functions(box, Limits(), {"my_dense": tries}, uid=None)
-        finally:
-            box.remove()
         return ([json.loads(t["cells.json"]) for t in tries],
-                verify_functions.problems(returned, TESTS)["test_my_dense"])
+                verdict(tmp_path / str(len(body)), nb))
 
     model = "import time\nSCALE = 1.0\ntime.sleep(60)  # stands for a Keras model's seconds"
     # the first run skips the slow cell (with it, the call would exceed its budget)
-    tries, problem = verdict(model, "return g(a @ W + b)")
+    tries, problem = run(model, "return g(a @ W + b)")
     assert [len(cells) for cells in tries] == [1, 2] and problem is None
     # a function that needs the cell's constant: the first run raises, the second passes
-    tries, problem = verdict("SCALE = 1.0", "return g(SCALE * (a @ W) + b)")
+    tries, problem = run("SCALE = 1.0", "return g(SCALE * (a @ W) + b)")
     assert problem is None
-    tries, problem = verdict("SCALE = 2.0", "return g(SCALE * (a @ W) + b)")
+    tries, problem = run("SCALE = 2.0", "return g(SCALE * (a @ W) + b)")
     assert ", tanh) returned" in problem  # decided by the run with every cell: wrong
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from catalogue import HIDDEN, MARKED
+from catalogue import as_student
 
 from helpers import (
     BINARY_ID,
@@ -360,15 +360,6 @@ def check_commands(readme: str) -> list[str]:
             if line.startswith("python -m autograder check")]
 
 
-def handed_in(source: Path) -> str:
-    """A source notebook as a student hands it in: its answers, its hidden tests gone (the
-    test cells as released), no solution markers (catalogue.as_student, for any source)."""
-    nb = nbformat.read(source, as_version=4)
-    for cell in nb.cells:
-        cell.source = MARKED.sub(lambda m: m.group(1), HIDDEN.sub("\n", cell.source).rstrip())
-    return nbformat.writes(nb)
-
-
 def grade_ids(nb: nbformat.NotebookNode, key: str) -> dict[str, str]:
     """grade id -> source of the cells whose nbgrader metadata has ``key`` true."""
     return {c.metadata.nbgrader.grade_id: c.source for c in nb.cells
@@ -449,7 +440,7 @@ def test_binary_solution_checks_to_full_marks(binary_repo):
     the light install: every public test passes with its full points, exit status 0."""
     notebook = binary_repo / BINARY_NOTEBOOK
     release = notebook.read_bytes()
-    submission = handed_in(BINARY_SOLUTION)
+    submission = nbformat.writes(as_student(source=BINARY_SOLUTION))
     submitted = nbformat.reads(submission, as_version=4)
     released = nbformat.reads(release.decode(), as_version=4)
     assert grade_ids(submitted, "grade") == grade_ids(released, "grade")  # tests as released
