@@ -86,3 +86,13 @@ c.SanitizeHTML.tags = [*bleach.ALLOWED_TAGS, "kbd"]
 # course's exporter writes nbgrader's columns as RFC 4180 CSV, text quoted and formula-leading
 # text prefixed with ' (autograder/grader/grades_csv.py); `nbgrader export` uses it too.
 c.ExportApp.plugin_class = "autograder.grader.grades_csv.SafeCsvExportPlugin"
+
+# The late policy (nbgrader's AssignLatePenalties, when a due date is set with `nbgrader db
+# assignment add ID --duedate=...`): nbgrader's own penalty_method "none" (default) or
+# "zero", or a percent of the score per started hour or day late, with a cap
+# (autograder/grader/late.py). Each student's own deadline or extension comes from the
+# roster (docs/returning.md). For example:
+#   c.AssignLatePenalties.plugin_class = "autograder.grader.late.PercentLatePenalty"
+#   c.PercentLatePenalty.percent = 10
+#   c.PercentLatePenalty.period = "day"
+#   c.PercentLatePenalty.cap = 50

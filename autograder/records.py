@@ -56,11 +56,17 @@ class SubmissionResult:
     # Known when `collect` recorded them: the graded commit and when it was submitted.
     commit: str | None = None
     submitted_at: str | None = None
+    # The file graded, as it was handed in (its name in the LMS download, or its path).
+    file: str | None = None
+    # Handed in after the student's deadline: by its time, or by the LMS's own marker.
+    late: bool = False
+    # Points the course's late policy takes off ``score`` (nbgrader's late penalty).
+    late_penalty: float = 0.0
 
     def as_dict(self) -> dict:
         """One entry of the grade JSON's "submissions" (a documented contract)."""
-        known = {k: v for k, v in (("commit", self.commit), ("submitted_at", self.submitted_at))
-                 if v is not None}
+        known = {k: v for k, v in (("commit", self.commit), ("submitted_at", self.submitted_at),
+                                   ("file", self.file)) if v is not None}
         return {
             "student": self.student,
             "score": plain_number(self.score),
@@ -68,6 +74,8 @@ class SubmissionResult:
             "tests": {gid: t.as_dict() for gid, t in self.tests.items()},
             "error": self.error,
             "tampering": self.tampering,
+            "late": self.late,
+            "late_penalty": plain_number(self.late_penalty),
             **known,
         }
 
@@ -76,7 +84,9 @@ class SubmissionResult:
         tests = {gid: TestResult.from_dict(t) for gid, t in data["tests"].items()}
         return cls(data["student"], data["score"], data["max_score"], tests, data["error"],
                    [note] if note else [], tampering=data.get("tampering", []),
-                   commit=data.get("commit"), submitted_at=data.get("submitted_at"))
+                   commit=data.get("commit"), submitted_at=data.get("submitted_at"),
+                   file=data.get("file"), late=data.get("late") is True,
+                   late_penalty=float(data.get("late_penalty") or 0.0))
 
     @classmethod
     def of_tests(cls, student: str, tests: dict[str, TestResult], **kw) -> SubmissionResult:

@@ -10,8 +10,8 @@ from nbgrader.api import Gradebook
 
 from autograder.cli import main
 from autograder.grader.collected import read
-from autograder.grader.collecting.git import parse_deadline
 from autograder.grader.course import Course
+from autograder.grader.late import parse_deadline
 from autograder.grader.steps.submissions import find as find_submissions
 from autograder.records import CommandError
 
@@ -93,6 +93,25 @@ def test_last_commit_before_the_deadline_is_collected(tmp_path: Path, repos, cap
     subs = {s.student: s for s in find_submissions([out], expected=NOTEBOOK_NAME)}
     assert subs["alice"].error is None and subs["alice"].commit == repos["alice"][1]
     assert subs["dave"].error.startswith("not collected: could not fetch")
+
+
+def test_each_student_is_collected_at_their_own_deadline(tmp_path: Path, repos):
+    """The roster's `extension` moves alice's deadline past her 08:00 commit; bob's own
+    `deadline` takes his only commit; both are recorded."""
+    path = tmp_path / "roster.csv"
+    path.write_text("student,repo,extension,deadline\n"
+                    f"alice,{tmp_path / 'repos' / 'alice'},12h,\n"
+                    f"bob,{tmp_path / 'repos' / 'bob'},,2026-12-04T00:00+01:00\n")
+    out = tmp_path / "class"
+    assert main(["collect", "--git", str(path), "--deadline", DEADLINE, str(out),
+                 "--assignment", ASSIGNMENT_ID]) == 0
+    found = read(out)
+    assert (out / "alice" / NOTEBOOK).read_text() == "v3, late"
+    assert found["alice"].commit == repos["alice"][2] and not found["alice"].late
+    assert found["alice"].deadline == "2026-12-02T11:59:00+01:00"
+    assert found["alice"].extension == "12h"  # for grade: nbgrader's extension
+    assert (out / "bob" / NOTEBOOK).read_text() == "too late"
+    assert found["bob"].deadline == "2026-12-04T00:00:00+01:00"
 
 
 def test_a_committed_symlink_cannot_point_the_grader_at_a_solution(tmp_path: Path):

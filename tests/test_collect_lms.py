@@ -81,6 +81,41 @@ def test_canvas_keeps_the_newest_upload_and_the_late_marker(tmp_path: Path, caps
     assert "not collected: bitdiddleben_12345_text.html" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_canvas_times_come_from_its_submissions_export(tmp_path: Path, form):
+    """Canvas's API gives each submission's time and its own late verdict (extensions
+    applied): they replace the absent time and the name's marker; the source is recorded."""
+    download = make_zip(tmp_path / "submissions.zip", CANVAS)
+    rows = [{"user_id": 12345, "submitted_at": "2026-12-02T07:30:00Z", "late": True},
+            {"user_id": 23456, "submitted_at": "2026-12-01T20:00:00Z", "late": False},
+            {"user_id": 34567, "submitted_at": None, "late": False}]
+    export = tmp_path / f"submissions.{form}"
+    if form == "json":
+        export.write_text(json.dumps(rows))
+    else:
+        export.write_text("user_id,submitted_at,late\n" + "".join(
+            f"{r['user_id']},{r['submitted_at'] or ''},{str(r['late']).lower()}\n"
+            for r in rows))
+    out = tmp_path / "class"
+    run(download, "--from", "canvas", out, "--submissions", export)
+    students = record(out)["students"]
+    assert (students["12345"]["submitted_at"], students["12345"]["late"],
+            students["12345"]["time_source"]) == (
+        "2026-12-02T07:30:00+00:00", True, "canvas submissions export")
+    assert students["23456"]["submitted_at"] == "2026-12-01T20:00:00+00:00"
+    assert students["34567"]["submitted_at"] is None  # no time: none is made up
+    assert students["34567"]["time_source"] is None
+    assert students["anon_Ab3De"]["late"]  # not in the export: the name's marker stays
+
+
+def test_a_times_export_of_the_wrong_lms_is_refused(tmp_path: Path, capsys):
+    download = make_zip(tmp_path / "submissions.zip", CANVAS)
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text("Identifier,Last modified (submission)\nParticipant 1,-\n")
+    assert run(download, "--from", "canvas", tmp_path / "class", "--worksheet", sheet) == 3
+    assert "--worksheet goes with --from moodle" in capsys.readouterr().out
+
+
 def test_canvas_with_a_roster_maps_ids_and_names_who_is_missing(tmp_path: Path):
     download = make_zip(tmp_path / "submissions.zip", CANVAS)
     roster = tmp_path / "roster.csv"

@@ -85,8 +85,9 @@ SCORES = {DIGIT: {"solution": DIGIT_TOTAL, "untouched_release": 0, "erin": 0},
 HALF_RIGHT = "    return a - b if isinstance(a, int) else a + b"  # test_add fails: 2 of 5
 CHOOSE = f"this course has 3 assignments ({DIGIT}, {BINARY}, {TINY}): say which with " \
          "--assignment ID"
-JSON_KEYS = {"student", "score", "max_score", "tests", "error", "tampering"}
-JSON_OPTIONAL = {"commit", "submitted_at"}
+JSON_KEYS = {"student", "score", "max_score", "tests", "error", "tampering", "late",
+             "late_penalty"}
+JSON_OPTIONAL = {"commit", "submitted_at", "file"}
 
 
 def autograder(*args: str | Path, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:

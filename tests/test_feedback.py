@@ -14,12 +14,16 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from autograder.grader import feedback, page_header
 from autograder.grader.feedback import cut_hidden
+from autograder.grader.page_header import Lateness, span
 from autograder.grader.page_safety import CSP_META
 
 from helpers import (
@@ -239,16 +243,23 @@ def test_cut_hidden_hides_an_unterminated_region_to_the_end():
 
 # --- a page for everyone, a page worth reading ----------------------------------------------
 
-FAILED = ("truncated", "empty", "not_a_notebook", "two_unnamed")
+FAILED = ("truncated", "empty", "not_a_notebook")  # handed in, could not be run
+NOTHING = ("two_unnamed",)  # no notebook to grade: two, neither named as the assignment's
 
 
 def test_every_student_of_the_gradebook_gets_a_page_failures_included(all_pages, graded):
     _, grades = graded
     assert [s for s in grades if all_pages[s] is None] == []
+    for student, page in all_pages.items():
+        assert f"Feedback for {student}</h1>" in header_of(page)  # no names: no roster
     for student in FAILED:
         text = visible_text(all_pages[student])
         assert "Your notebook could not be graded" in text and "What to do" in text
         assert html.unescape(grades[student]["error"]) in text
+    for student in NOTHING:
+        text = visible_text(all_pages[student])
+        assert "We have no submission from you for digit_recognition." in text
+        assert text.count(html.unescape(grades[student]["error"])) == 1
 
 
 def test_the_page_opens_with_a_summary_and_its_images_have_alt_text(pages, graded):
@@ -332,6 +343,223 @@ def test_plain_nbgrader_generate_feedback_shows_no_hidden_test(graded, tmp_path)
     assert "ran at grading time" in page
 
 
+# --- whose page it is: the header, and the page of a student who handed in nothing ------------
+
+NAME = "<img src=x onerror=alert(1)>"           # a first name, as a class list may hold it
+FILE = 'x"><img src=y onerror=alert(2)>.ipynb'  # a file name, as a student may choose it
+HEADER_TAGS = {"header", "div", "h1", "span", "dl", "dt", "dd", "code"}
+
+
+class Parsed(HTMLParser):
+    """What an HTML parser makes of some markup: its elements and its text."""
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.chunks: list[str] = []
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if data.strip():
+            self.chunks.append(" ".join(data.split()))
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.chunks)
+
+
+def header_of(page: str) -> str:
+    return page[page.index("<header"):page.index("</header>") + len("</header>")]
+
+
+def title_of(page: str) -> str:
+    return html.unescape(re.search(r"<title>([^<]*)</title>", page).group(1))
+
+
+@pytest.fixture(scope="module")
+def headed(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """The tiny course graded with a class list of names: ``ada`` passes and hands in late
+    (the due date, her two days' extension, her time and nbgrader's penalty set in the
+    gradebook after grading), ``mallory`` (named ``NAME``) hands in a broken notebook named
+    ``FILE``, ``nobody`` hands in nothing. Returns (course, student -> page, student -> when
+    the ledger recorded them, as the header writes it)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.grader.course import Course
+    from autograder.grader.steps.ledger import Ledger
+
+    base = tmp_path_factory.mktemp("headed")
+    course = tiny_course_at(base / "course")
+    place(base / "subs", "ada", tiny_submission())
+    place(base / "subs", "mallory", tiny_submission()[:300], name=FILE)
+    (base / "subs" / "nobody").mkdir()
+    roster = base / "roster.csv"
+    with roster.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("student", "first_name", "last_name"),
+                                  ("ada", "Ada", "Lovelace"), ("mallory", NAME, ""),
+                                  ("nobody", "", "")])
+    grades, output = run_grade(course, base / "subs", "--roster", roster)
+    assert by_student(grades)["ada"]["score"] == 5, output
+    graded = Course(course)
+    with Gradebook(graded.db, graded.id) as gb:
+        gb.update_or_create_assignment("tiny_add", duedate=datetime(2026, 12, 3, 23, 59))
+        gb.grant_extension("tiny_add", "ada", days=2)
+        gb.update_or_create_submission("tiny_add", "ada", timestamp=datetime(2026, 12, 6, 10))
+        gb.find_submission_notebook("tiny_add", "tiny_add", "ada").late_submission_penalty = 2
+        gb.db.commit()
+    proc = autograder("feedback", "--course-dir", course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    book = Ledger(graded.db, "tiny_add")
+    when = {s: book.graded_at(s).strftime("%Y-%m-%d %H:%M UTC") for s in ("ada", "mallory",
+                                                                          "nobody")}
+    book.close()
+    pages = {s: (course / str(TINY_FEEDBACK).format(s)).read_text("utf-8") for s in when}
+    return course, pages, when
+
+
+def test_every_page_says_whose_it_is(headed):
+    """Graded, could not be run, nothing handed in: the same header, the facts of each."""
+    _, pages, when = headed
+    course_id = "digit-recognition"  # nbgrader_config.py's CourseDirectory.course_id
+    expected = {  # student: (their name in the header, the title, the file, the hand-in)
+        "ada": ("Ada Lovelace (student id: ada)", "Ada Lovelace (ada)", "tiny_add.ipynb",
+                "late: handed in 2026-12-06 10:00 UTC, due 2026-12-05 23:59 UTC "
+                "(extension of 2 days included); penalty −2 points"),
+        "mallory": (f"{NAME} (student id: mallory)", f"{NAME} (mallory)", FILE,
+                    "due 2026-12-03 23:59 UTC; no hand-in time was recorded"),
+        "nobody": ("nobody", "nobody", "none received", "due 2026-12-03 23:59 UTC"),
+    }
+    for student, (who, title, file, hand_in) in expected.items():
+        page = pages[student]
+        assert Parsed(header_of(page)).text == (
+            f"Feedback for {who} Course {course_id} Assignment tiny_add File {file} "
+            f"Graded {when[student]} Hand-in {hand_in}")
+        assert title_of(page) == f"Feedback for {title}: tiny_add"
+        assert re.match(r'<!DOCTYPE html>\s*<html lang="en"', page, re.I)
+        assert '<header id="whose" aria-label="Whose feedback this is">' in page
+        assert page.index("<header") < page.index('id="summary"')
+    # the late penalty counts in the grade the summary shows, as in nbgrader's export
+    assert "Your grade: 3/5 (5 from the tests, late penalty −2)" in visible_text(pages["ada"])
+
+
+def test_names_and_file_names_in_the_header_stay_text(headed):
+    _, pages, _ = headed
+    for raw in (NAME, FILE):  # written as they are, each would be an element that runs
+        assert ("img" in [tag for tag, _ in Parsed(f"<h1>{raw}</h1>").tags])
+    page = pages["mallory"]
+    header = Parsed(header_of(page))
+    assert {tag for tag, _ in header.tags} <= HEADER_TAGS
+    assert NAME in header.text and FILE in header.text and NAME in title_of(page)
+    assert [tag for tag, attrs in Parsed(page).tags if tag == "img" or "onerror" in attrs] == []
+
+
+def test_a_student_who_handed_in_nothing_gets_a_short_page(headed):
+    _, pages, _ = headed
+    page = pages["nobody"]
+    text = Parsed(page[page.index("<main"):]).text
+    assert text == ("We have no submission from you for tiny_add. Why: no notebook found: "
+                    "expected tiny_add.ipynb Your score: 0 of 5 What to do Hand in "
+                    "tiny_add.ipynb through the course's usual route before the deadline, "
+                    "or ask your instructor if you did.")
+    assert "<table" not in page and "Restart" not in page  # no test list, no run advice
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page  # styled, inline
+    assert re.search(r"<head[^>]*>(<meta [^>]*>)", page).group(1) == CSP_META
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+
+
+def test_a_notebook_that_could_not_run_keeps_its_advice(headed):
+    _, pages, _ = headed
+    text = visible_text(pages["mallory"])
+    assert "Your notebook could not be graded:" in text and "is not valid notebook JSON" in text
+    assert "Restart & Run All" in text and "We have no submission" not in text
+    assert "<table" in pages["mallory"]
+
+
+def test_a_page_merged_from_a_shard_says_whose_it_is(headed, tmp_path):
+    """The class graded as one shard, merged into another course's gradebook: the header of
+    a page written from the ledger alone (no names: this gradebook was given no class list)."""
+    from helpers import empty_gradebook
+
+    graded, _, _ = headed
+    course = tiny_course_at(tmp_path / "course")
+    shutil.copyfile(empty_gradebook(), course / "gradebook.db")
+    for verb in (("merge", graded / "grades.json"), ("feedback",)):
+        proc = autograder(*verb, "--course-dir", course)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = (course / str(TINY_FEEDBACK).format("ada")).read_text("utf-8")
+    header = Parsed(header_of(page)).text
+    assert header.startswith("Feedback for ada Course digit-recognition Assignment tiny_add")
+    assert re.search(r"Graded \d{4}-\d\d-\d\d \d\d:\d\d UTC", header)
+    assert "graded on another machine" in visible_text(page)
+    nobody = (course / str(TINY_FEEDBACK).format("nobody")).read_text("utf-8")
+    assert "We have no submission from you for tiny_add." in visible_text(nobody)
+
+
+def _luminance(colour: str) -> float:
+    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two sRGB colours (#rrggbb)."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_text_colour_of_our_pages_meets_wcag_aa_on_every_background():
+    assert round(contrast("#777777", "#ffffff"), 2) == 4.48  # the formula: a known grey
+    styles = page_header.STYLE + feedback.SHORT_STYLE
+    texts = set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", styles))
+    grounds = set(re.findall(r"background:\s*(#[0-9a-fA-F]{6})", styles))
+    assert len(texts) >= 4 and len(grounds) >= 3
+    weak = [(t, g, round(contrast(t, g), 2)) for t in texts for g in grounds
+            if contrast(t, g) < 4.5]
+    assert weak == []
+
+
+@pytest.mark.parametrize(("lateness", "line"), [
+    (Lateness(datetime(2026, 12, 3, 10), datetime(2026, 12, 3, 23, 59)),
+     "on time (due 2026-12-03 23:59 UTC)"),
+    (Lateness(datetime(2026, 12, 5), datetime(2026, 12, 5, 23, 59), timedelta(hours=36)),
+     "on time (due 2026-12-05 23:59 UTC, extension of 1 day 12 hours included)"),
+    (Lateness(marked_late=True, penalty=10),
+     "marked late by the LMS (no hand-in time); penalty −10 points"),
+    (Lateness(due=datetime(2026, 12, 3, 23, 59), marked_late=True, penalty=1),
+     "marked late by the LMS (no hand-in time; due 2026-12-03 23:59 UTC); penalty −1 point"),
+    (Lateness(datetime(2026, 12, 4, 10), datetime(2026, 12, 3, 23, 59)),
+     "late: handed in 2026-12-04 10:00 UTC, due 2026-12-03 23:59 UTC"),
+    (Lateness(datetime(2026, 12, 4, 10)), None),  # no due date, not marked: nothing to say
+])
+def test_the_hand_in_line(lateness, line):
+    assert lateness.line() == line
+
+
+def test_the_lms_late_marker_speaks_only_where_there_is_no_time(headed):
+    """A result's ``late`` (the ledger's) is the LMS's word for a submission without a time
+    (nobody's, here); where the gradebook has a time (ada's), the time decides."""
+    from autograder.grader.course import Course
+    from autograder.records import SubmissionResult
+
+    course = Course(headed[0])
+    marked = SubmissionResult("any", 0, 5, {}, late=True, late_penalty=1)
+    assert page_header.read(course, "nobody", marked).lateness.line() == (
+        "marked late by the LMS (no hand-in time; due 2026-12-03 23:59 UTC); penalty −1 point")
+    assert page_header.read(course, "ada", marked).lateness.line().startswith(
+        "late: handed in 2026-12-06 10:00 UTC, due 2026-12-05 23:59 UTC")
+
+
+def test_nothing_handed_in_is_neither_on_time_nor_late():
+    due = datetime(2026, 12, 5, 23, 59)  # the student's own: the extension is in it
+    assert Lateness(datetime(2026, 12, 7), due, timedelta(days=2)).line(handed=False) == (
+        "due 2026-12-05 23:59 UTC (extension of 2 days included)")
+    assert span(timedelta(minutes=90)) == "1 hour 30 minutes"
+
+
 # --- in a real browser -------------------------------------------------------------------------
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -367,3 +595,17 @@ def test_a_browser_renders_the_page_offline(pages, student, tmp_path):
     assert dom.count('id="model-feedback"') == 1
     images = re.findall(r"<img [^>]*>", dom[dom.index('id="model-feedback"'):])
     assert len(images) == (3 if student == "solution" else 0)
+
+
+def test_a_browser_shows_a_hostile_name_as_text(headed, tmp_path):
+    """The header of the page whose student is named ``NAME`` and whose file is ``FILE``,
+    as Chromium builds it: their text, and no element but the header's own."""
+    course, _, _ = headed
+    page = course / str(TINY_FEEDBACK).format("mallory")
+    dom = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p'}",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    header = Parsed(header_of(dom))
+    assert {tag for tag, _ in header.tags} <= HEADER_TAGS
+    assert NAME in header.text and FILE in header.text
+    assert "<img" not in dom  # an element would be serialised as one; text is &lt;img

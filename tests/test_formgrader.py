@@ -53,6 +53,7 @@ from helpers import (
     ROOT,
     TINY_ID,
     TINY_NAME,
+    empty_gradebook,
     place,
     run_grade,
     tiny_course_at,
@@ -60,10 +61,16 @@ from helpers import (
 )
 
 ASSIGNMENT = TINY_ID
-ROSTER = ("student,first_name,last_name,email\n"
-          "solution,Ada,Lovelace,ada@example.org\n"
-          "untouched_release,Alan,Turing,\n"
-          "mallory,Mallory,Hacker,\n")
+ROSTER = ("student,first_name,last_name,email,extension\n"
+          "solution,Ada,Lovelace,ada@example.org,1h\n"
+          "untouched_release,Alan,Turing,,\n"
+          "mallory,Mallory,Hacker,,\n")
+# The course's late policy and due date: `solution`, handed in at 22:50 UTC with a 1-hour
+# extension of the 21:00 due date, is 50 minutes late: one started hour, 10% of 5 points
+# (without the extension: two hours, 1 point).
+DUE = datetime(2026, 12, 1, 21, 0)
+LATE_POLICY = ('\nc.AssignLatePenalties.plugin_class = "autograder.grader.late.PercentLatePenalty"'
+               "\nc.PercentLatePenalty.percent = 10\nc.PercentLatePenalty.period = 'hour'\n")
 NAMES = {"solution": "Lovelace, Ada", "untouched_release": "Turing, Alan",
          "mallory": "Hacker, Mallory"}
 SCORES = {"solution": "5 / 5", "untouched_release": "0 / 5", "mallory": "5 / 5"}
@@ -220,6 +227,12 @@ def course(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("formgrader")
     root = tiny_course_at(base / "course")
     shutil.copy(NBGRADER_CONFIG, root)  # as in the instructor repository: formgrader reads it
+    with (root / NBGRADER_CONFIG.name).open("a") as config:
+        config.write(LATE_POLICY)
+    shutil.copyfile(empty_gradebook(), root / "gradebook.db")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", Course(ROOT, None, ASSIGNMENT_ID).id
+                   ) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
     students = base / "class"
     place(students, "solution", tiny_submission())
     release = place(students, "untouched_release", tiny_submission(None))
@@ -235,6 +248,8 @@ def course(tmp_path_factory) -> Path:
     assert {s["student"]: s["score"] for s in grades["submissions"]} == {
         "solution": 5, "untouched_release": 0, "mallory": 5}, output
     assert not (root / WRITTEN).exists()
+    assert {s["student"]: s["late_penalty"] for s in grades["submissions"]} == {
+        "solution": 0.5, "untouched_release": 0, "mallory": 0}
     return root
 
 
@@ -254,6 +269,19 @@ def browser(server, tmp_path_factory):
 
 def _submissions_page(driver, server) -> dict[str, dict[str, str]]:
     return submissions_page(driver, server[0], ASSIGNMENT, set(NAMES))
+
+
+def _press(driver, student: str, cell: str, timeout: float):
+    """Manage Submissions' button in ``student``'s row and column ``cell``; the dialog it
+    opens, once it has faded in (Bootstrap's "in")."""
+    from selenium.webdriver.common.by import By
+
+    driver.execute_script("""
+        Array.from(document.querySelectorAll('#main-table tr'))
+          .find(tr => tr.querySelector('td.student-id')?.innerText.trim() === arguments[0])
+          .querySelector('td.' + arguments[1] + ' a').click();""", student, cell)
+    return wait(driver, lambda d: next(iter(d.find_elements(
+        By.CSS_SELECTOR, "#success-modal.in, #error-modal.in")), None), timeout=timeout)
 
 
 @pytest.mark.slow
@@ -279,6 +307,28 @@ def test_manage_submissions_shows_every_student_with_name_time_and_score(
     assert {r["status"] for r in rows.values()} == {"graded"}
     shot = tmp_path / "formgrader.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_the_due_date_and_the_late_policy_show_in_formgrader(browser, server):
+    """The due date on Manage Assignments; formgrader's own Generate Feedback (nbgrader's,
+    with the course's configuration) shows the penalty the percent policy took, computed
+    from the student's extended deadline."""
+    from selenium.webdriver.common.by import By
+
+    url, token = server
+    browser.get(f"{url}/formgrader/manage_assignments")
+    due = wait(browser, lambda d: next(
+        (c.text for c in d.find_elements(By.CSS_SELECTOR, "#main-table td.duedate") if c.text),
+        None))
+    assert due.startswith("2026-12-01 21:00:00")
+    _submissions_page(browser, server)
+    modal = _press(browser, "solution", "generate-feedback", timeout=120)
+    assert modal.get_attribute("id") == "success-modal", modal.get_attribute("textContent")
+    browser.get(f"{url}/files/feedback/solution/{ASSIGNMENT}/{TINY_NAME[:-6]}.html"
+                f"?token={token}")
+    text = wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").text)
+    assert "Late submission penalty (Score: -0.5)" in text
 
 
 @pytest.mark.slow
@@ -363,16 +413,9 @@ def test_plain_nbgrader_autograde_runs_student_code_as_the_instructor(course, tm
 @pytest.mark.slow
 @pytest.mark.skipif(isolation_problem() is not None, reason=f"no sandbox: {isolation_problem()}")
 def test_the_autograde_button_grades_in_the_sandbox(browser, server, course):
-    from selenium.webdriver.common.by import By
 
     _submissions_page(browser, server)
-    browser.execute_script("""
-        Array.from(document.querySelectorAll('#main-table tr'))
-          .find(tr => tr.querySelector('td.student-id')?.innerText.trim() === arguments[0])
-          .querySelector('td.autograde a').click();""", "mallory")
-    # the dialog, once it has faded in (Bootstrap's "in")
-    modal = wait(browser, lambda d: next(iter(d.find_elements(
-        By.CSS_SELECTOR, "#success-modal.in, #error-modal.in")), None), timeout=600)
+    modal = _press(browser, "mallory", "autograde", timeout=600)
     text = modal.get_attribute("textContent")
     assert modal.get_attribute("id") == "success-modal", text
     assert f"Successfully autograded '{TINY_ID}' for student 'mallory'" in text

@@ -176,7 +176,8 @@ def test_a_late_policy_over_submissions_without_times_is_warned_of(
     said = gradebook.late_policy_without_times(course, untimed)
     assert (said is not None) == warned
     if warned:
-        assert said == ("the late policy 'zero' is set with the due date 2026-12-01 23:00:00 "
+        assert said == ("the late policy (a late submission scores zero) is set with the due "
+                        "date 2026-12-01 23:00:00 "
                         "UTC, but 3 submission(s) have no hand-in time (an LMS download "
                         "without times): no late penalty applies to them")
 

@@ -67,7 +67,7 @@ def test_commas_and_quotes_in_a_name_cannot_move_a_score(tiny_gradebook_course, 
     expected = {
         "nobody": {**common, "timestamp": "", "student_id": "nobody", "last_name": '"Doe',
                    "first_name": 'Jo, Jr."', "email": "jo@example.edu", "raw_score": "0.0",
-                   "late_submission_penalty": "0.0", "score": "0.0"},
+                   "late_submission_penalty": "0.0", "score": "0.0", "late": ""},
         "amy": {**common, "timestamp": "2026-12-01 22:00:00", "student_id": "amy",
                 "last_name": "Lee", "first_name": "Amy", "email": "amy@example.edu",
                 "raw_score": "5.0", "late_submission_penalty": "0.0", "score": "5.0"},
@@ -79,6 +79,7 @@ def test_commas_and_quotes_in_a_name_cannot_move_a_score(tiny_gradebook_course, 
                                                               tmp_path / "nbgrader.csv"))}
     assert theirs["nobody"]["score"] == "5.0" and theirs["nobody"]["max_score"] is None
     assert theirs["amy"] == expected["amy"]
+    expected["amy"]["late"] = ""  # ours adds the column (the student's own lateness)
 
     # With: every row reads back exactly as the gradebook holds it.
     ours = rows_of(export_grades(course, tmp_path / "ours.csv"))
@@ -119,8 +120,13 @@ def test_same_rows_and_values_as_nbgraders_export(tiny_gradebook_course, tmp_pat
 
     theirs = rows_of(export_with(CsvExportPlugin, course, tmp_path / "nbgrader.csv", **options))
     ours = rows_of(export_with(SafeCsvExportPlugin, course, tmp_path / "ours.csv", **options))
-    assert ours == theirs
+    assert [{k: v for k, v in r.items() if k != "late"} for r in ours] == theirs
     assert [(r["assignment"], r["student_id"], r["score"]) for r in ours] == rows
+    # Ours adds `late`: a penalty recorded (amy's and bob's), a time past the due date (quiz)
+    late = {(DR, "amy"), (DR, "bob"), ("quiz", "amy")}
+    assert {(r["assignment"], r["student_id"]) for r in ours if r["late"] == "yes"} == {
+        row[:2] for row in rows} & late
+    assert {r["late"] for r in ours} <= {"yes", ""}
 
 
 # -- the grades CSV: formulas -----------------------------------------------------------------
@@ -157,7 +163,7 @@ def test_numbers_stay_bare_numbers_even_negative(tiny_gradebook_course, tmp_path
     gradebook.save_merged(course, [SubmissionResult.of_tests(
         "neg", {**FULL, "test_add": TestResult(-3, 3, "a manual deduction")})])
     text = export_grades(course, tmp_path / "ours.csv").read_text(encoding="utf-8")
-    assert text.splitlines()[1] == f'"{TINY_ID}","","","neg","","","",-1.0,0.0,0.0,5.0'
+    assert text.splitlines()[1] == f'"{TINY_ID}","","","neg","","","",-1.0,0.0,0.0,5.0,""'
 
 
 # -- the terminal -----------------------------------------------------------------------------

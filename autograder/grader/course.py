@@ -125,8 +125,13 @@ class Course:
         return self.graded_dir / "graded_models" / student / self.assignment_id
 
     def nbgrader_config(self) -> Config:
-        """The repository's nbgrader_config.py, pointed at this course folder and gradebook."""
+        """The repository's nbgrader_config.py, then the course folder's own one over it (a
+        course kept apart from the repository sets its late policy there), pointed at this
+        course folder and gradebook."""
         c = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
+        own = self.root / NBGRADER_CONFIG.name
+        if own.is_file() and own.resolve() != NBGRADER_CONFIG.resolve():
+            c.merge(PyFileConfigLoader(own.name, path=str(self.root)).load_config())
         c.CourseDirectory.root = str(self.root.resolve())
         c.CourseDirectory.db_url = self.db
         # Absolute folders win over root when nbgrader joins its paths.

@@ -9,6 +9,12 @@ the feedback preprocessors and removes that source from the cells and from the o
 Every page here is opened by a student and shows a student's work, so none runs a script or
 loads anything from elsewhere: the sanitizers of ``page_safety`` render it, whatever the
 course's ``nbgrader_config.py`` says, and each page carries its Content-Security-Policy.
+
+Every page opens with ``page_header``'s header (whose page, which work, when, on time or
+not). Three kinds of page follow it: nbgrader's rendered notebook under our summary, for a
+notebook that was graded; a short page for a submission that was handed in but could not be
+run (what went wrong, Restart & Run All) or was graded on another machine (its scores); and
+a shorter one for a student from whom nothing came: the reason once, the score, what to do.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -32,10 +39,11 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
 
 from autograder.assignment import Assignment, DenseModel, Figure
-from autograder.grader import assignments, gradebook
+from autograder.grader import assignments, gradebook, page_header
 from autograder.grader.course import Course, CourseError
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
+from autograder.grader.page_header import Header
 from autograder.grader.page_safety import protect, with_csp
 from autograder.grader.steps.ledger import MERGED, Ledger
 from autograder.model.isolated import read_apart
@@ -208,11 +216,21 @@ def _awaiting_note(results: dict[str, TestResult], pending: set[str]) -> str:
             "once your grader has scored them.</p>")
 
 
+def _grade_line(got: float, total: float, penalty: float) -> str:
+    """nbgrader's rule for the total with a late penalty: the tests' points less the
+    penalty, never below zero (its export's ``score``)."""
+    if penalty <= 0:
+        return f"{plain_number(got)}/{plain_number(total)}"
+    return (f"{plain_number(max(0.0, got - penalty))}/{plain_number(total)} "
+            f"({plain_number(got)} from the tests, late penalty −{plain_number(penalty)})")
+
+
 def summary_table(results: dict[str, TestResult], error: str | None = None,
-                  given: Mapping[str, float] | None = None) -> str:
+                  given: Mapping[str, float] | None = None, *, penalty: float = 0.0) -> str:
     """The page's first section: each graded cell, its points and what to fix. ``given``:
     what graders scored by hand (``gradebook.hand_scores``), which counts as in nbgrader's
-    total; a cell graded by hand says so, with its score once given."""
+    total; a cell graded by hand says so, with its score once given. ``penalty``: the
+    points taken off for lateness, out of the total shown."""
     results = with_given(results, given or {})
     pending = {gid for gid, r in results.items() if r.manual and gid not in (given or {})}
     got = sum(r.points for r in results.values())
@@ -225,7 +243,7 @@ def summary_table(results: dict[str, TestResult], error: str | None = None,
     problem = (f'<p class="alert alert-danger"><strong>Your notebook could not be graded:'
                f"</strong> {html.escape(error)}</p>") if error else ""
     return (f'<section id="{SUMMARY_ID}" class="container"><h2>Your grade: '
-            f"{plain_number(got)}/{plain_number(total)}</h2>{problem}"
+            f"{html.escape(_grade_line(got, total, penalty))}</h2>{problem}"
             f"{'' if error else _awaiting_note(results, pending)}"
             '<table class="table table-striped"><caption>Each test, its points and what to '
             "fix</caption><thead><tr><th>test</th><th>points</th><th>message</th></tr></thead>"
@@ -237,11 +255,64 @@ def _after_body(page: str, section: str) -> str:
     return section + page if m is None else page[:m.end()] + section + page[m.end():]
 
 
+def _in_head(page: str, part: str) -> str:
+    at = page.find("</head>")
+    return page if at < 0 else page[:at] + part + page[at:]
+
+
+# nbgrader pads the top of its page; the header's band starts at the edge, as on ours.
+NBGRADER_TOP = "<style>body { padding-top: 0; }</style>\n"
+
+
+def dressed(page: str, header: Header) -> str:
+    """nbgrader's page made ours: in English (``lang``, for screen readers and
+    hyphenation), titled by student and assignment (nbgrader titles it by the notebook's
+    name alone), with the header first in its body."""
+    page = re.sub(r"<html(?![^>]*\blang=)", '<html lang="en"', page, count=1, flags=re.I)
+    title = f"<title>{html.escape(header.title())}</title>"
+    page, found = re.subn(r"<title>[\s\S]*?</title>", lambda _: title, page, count=1)
+    page = _in_head(page, ("" if found else title) + page_header.STYLE + NBGRADER_TOP)
+    return _after_body(page, page_header.render(header))
+
+
+# The short pages have no nbgrader page around them, so no Bootstrap: these rules give the
+# classes the summary uses (container, table, alert) a plain look of their own. Colours:
+# text at least 4.5:1 on its background (WCAG AA), as the header's.
+SHORT_STYLE = """<style>
+body { margin: 0; background: #ffffff; color: #1b1f24;
+  font: 15px/1.5 system-ui, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif; }
+.container { box-sizing: border-box; max-width: 1170px; margin: 0 auto 16px;
+  padding: 0 15px; }
+h2 { font-size: 22px; font-weight: 600; margin: 8px 0 12px; }
+h3 { font-size: 18px; font-weight: 600; margin: 20px 0 8px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 14px; }
+.alert { padding: 10px 14px; border: 1px solid #e0b4b4; border-radius: 4px; }
+.alert-danger { background: #fbeeee; color: #7d1418; }
+.table { border-collapse: collapse; width: 100%; }
+.table caption { text-align: left; color: #4a5360; padding: 4px 0; }
+.table th, .table td { text-align: left; vertical-align: top; padding: 6px 10px;
+  border-top: 1px solid #c9d1d9; }
+.table-striped tbody tr:nth-child(odd) { background: #f4f6f8; }
+.score { font-size: 18px; }
+</style>
+"""
+
+
+def short_page(header: Header, body: str) -> str:
+    """A page of ours: the header, then ``body``, styled here, under the CSP."""
+    return with_csp(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(header.title())}</title>{page_header.STYLE}{SHORT_STYLE}"
+        f"</head><body>{page_header.render(header)}{body}</body></html>\n")
+
+
 def failure_page(course: Course, student: str, error: str | None,
-                 tests: dict[str, TestResult]) -> str:
+                 tests: dict[str, TestResult], header: Header | None = None) -> str:
     """A short page for a submission that could not be run: what happened, what to do; or,
     without ``error``, for one graded elsewhere (merged from a shard): its scores. Any score
     a grader gave by hand counts, as in nbgrader's total."""
+    header = header or page_header.read(course, student)
     if error is None:
         section = ("<p>Your notebook was graded on another machine (one shard of the class), "
                    "so this page shows your scores and each test's message, without the "
@@ -253,12 +324,25 @@ def failure_page(course: Course, student: str, error: str | None,
                    f"<code>{html.escape(course.notebook_id)}.ipynb</code>). If the file is "
                    "damaged, start again from the released notebook and copy your answers "
                    "over.</p>")
-    return with_csp(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>Feedback: {html.escape(student)}, {html.escape(course.assignment_id)}"
-        "</title></head><body>"
-        + summary_table(tests, error, gradebook.hand_scores(course, student))
-        + f'<section class="container">{section}</section></body></html>\n')
+    return short_page(header, "<main>"
+                      + summary_table(tests, error, gradebook.hand_scores(course, student),
+                                      penalty=header.lateness.penalty)
+                      + f'<section class="container">{section}</section></main>')
+
+
+def no_submission_page(course: Course, header: Header, reason: str,
+                       max_score: float) -> str:
+    """The page of a student from whom nothing came: said once, with its reason, the score
+    and what to do. Every test failed for the same reason, so no test is listed."""
+    assignment = html.escape(course.assignment_id)
+    notebook = html.escape(f"{course.notebook_id}.ipynb")
+    return short_page(header, (
+        f'<main id="{SUMMARY_ID}" class="container">'
+        f"<h2>We have no submission from you for {assignment}.</h2>"
+        f'<p class="alert alert-danger"><strong>Why:</strong> {html.escape(reason)}</p>'
+        f'<p class="score">Your score: <strong>0</strong> of {plain_number(max_score)}</p>'
+        f"<h3>What to do</h3><p>Hand in <code>{notebook}</code> through the course's usual "
+        "route before the deadline, or ask your instructor if you did.</p></main>"))
 
 
 # --- generate --------------------------------------------------------------------------
@@ -312,37 +396,77 @@ def _page_path(course: Course, student: str) -> Path:
     return course.feedback_dir / student / course.assignment_id / f"{course.notebook_id}.html"
 
 
-def _failure_result(course: Course, student: str) -> tuple[str | None, dict[str, TestResult]]:
-    """Why a student has grades but no graded notebook, from the grader's ledger (None: they
-    were graded elsewhere and merged)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What the grader's ledger holds of one student: their result (None: no row), whether
+    it was merged from a shard, and when it was recorded."""
+
+    result: SubmissionResult | None = None
+    merged: bool = False
+    graded_at: datetime | None = None
+
+
+def _recorded(course: Course, student: str) -> Recorded:
     book = Ledger(course.db, course.assignment_id)
     try:
         found = book.lookup(student)
+        when = book.graded_at(student) if found else None
     finally:
         book.close()
     if found is None:
+        return Recorded()
+    return Recorded(SubmissionResult.from_dict(found[1]), found[0] == MERGED, when)
+
+
+def handed_nothing(course: Course, student: str, recorded: Recorded) -> bool:
+    """Nothing came from the student (nothing in the download, no notebook in their
+    folder): their result has an error and no file. A result recorded before results named
+    their file has none either, so there the copy of what they handed in, kept where
+    nbgrader keeps submissions, says that something did come (a result merged from a shard
+    has no copy here: its file decides)."""
+    result = recorded.result
+    if result is None or result.error is None or result.file is not None:
+        return False
+    return recorded.merged or not course.submitted_notebook(student).is_file()
+
+
+def _failure_result(recorded: Recorded) -> tuple[str | None, dict[str, TestResult]]:
+    """Why a student has grades but no graded notebook, from the grader's ledger (None: they
+    were graded elsewhere and merged)."""
+    result = recorded.result
+    if result is None:
         return ("the submission could not be run (no graded notebook was kept)", {})
-    result = SubmissionResult.from_dict(found[1])
-    if found[0] == MERGED:
+    if recorded.merged:
         return result.error, result.tests
     return result.error or "the submission could not be run", result.tests
 
 
+def _write(course: Course, student: str, text: str) -> Path:
+    page = _page_path(course, student)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text, encoding="utf-8")
+    return page
+
+
 def write_page(course: Course, student: str) -> Path:
-    """One student's feedback page: nbgrader's, summarised on top and with their model at
-    the end; or a short page saying why there is nothing to show."""
+    """One student's feedback page, under its header: nbgrader's, summarised on top and
+    with their model at the end; or a short page saying why there is nothing to show."""
+    recorded = _recorded(course, student)
     graded = course.autograded_notebook(student)
+    handed = graded.is_file() or not handed_nothing(course, student, recorded)
+    header = page_header.read(course, student, recorded.result, recorded.graded_at, handed)
+    if not handed:
+        return _write(course, student, no_submission_page(
+            course, header, recorded.result.error, recorded.result.max_score))
     if not graded.is_file():
-        error, tests = _failure_result(course, student)
-        page = _page_path(course, student)
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(failure_page(course, student, error, tests), encoding="utf-8")
-        return page
+        error, tests = _failure_result(recorded)
+        return _write(course, student, failure_page(course, student, error, tests, header))
     results = verdicts.score(nbformat.read(graded, as_version=4))
     page = _run_nbgrader(course, student)
     text = _offline(page.read_text(encoding="utf-8"))
-    text = _after_body(text, summary_table(results,
-                                           given=gradebook.hand_scores(course, student)))
+    text = _after_body(text, summary_table(results, given=gradebook.hand_scores(course, student),
+                                           penalty=header.lateness.penalty))
+    text = dressed(text, header)
     text = append_section(text, model_section(course.assignment,
                                               course.artifacts_dir(student)))
     page.write_text(with_csp(text), encoding="utf-8")

@@ -23,7 +23,7 @@ import logging
 import tempfile
 import warnings
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import nbformat
@@ -35,7 +35,9 @@ from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import capture_log, parse_utc
+from traitlets.config import Config
 
+from autograder.grader import late
 from autograder.grader.course import Course, CourseError
 from autograder.records import SubmissionResult, TestResult
 from autograder.student.notebook import autograded_cells, grade_id, is_grade, is_locked
@@ -68,6 +70,8 @@ class Person(Protocol):
     first_name: str
     last_name: str
     email: str
+    deadline: str      # the student's own deadline, ISO 8601 with its zone, or ""
+    extension: str     # or their extension of the due date ("2d"), or ""
 
 
 # --- the assignment -------------------------------------------------------------------------
@@ -194,6 +198,51 @@ def name_students(course: Course, people: Iterable[Person]) -> None:
             gb.update_or_create_student(person.student, **known)
 
 
+def _extension(person: Person, duedate: datetime) -> timedelta | None:
+    """How much later than the assignment's due date (naive UTC) the student's is."""
+    if person.extension:
+        return late.parse_extension(person.extension)
+    if person.deadline:
+        return parse_utc(late.parse_deadline(person.deadline)) - duedate
+    return None
+
+
+def grant_deadlines(course: Course, people: Iterable[Person]) -> list[str]:
+    """Each student's own deadline as nbgrader's extension of the assignment's due date
+    (``Gradebook.grant_extension``), so that nbgrader's late penalty, formgrader and the
+    exports use it; a student without one gets no extension (an earlier one is removed).
+    Returns what could not be granted: without a due date in the gradebook there is
+    nothing to extend."""
+    people = list(people)
+    with Gradebook(course.db, course.id) as gb:
+        duedate = gb.find_assignment(course.assignment_id).duedate
+        own = [p for p in people if p.deadline or p.extension]
+        if duedate is None:
+            return [f"{len(own)} student(s) have their own deadline, but {course.assignment_id} "
+                    "has no due date in the gradebook, so it cannot be extended: set one "
+                    f"(nbgrader db assignment add {course.assignment_id} --duedate=...)"
+                    ] if own else []
+        for person in people:
+            gb.update_or_create_student(person.student)
+            gb.update_or_create_submission(course.assignment_id, person.student)
+            extension = _extension(person, duedate)
+            minutes = extension.total_seconds() / 60 if extension else 0
+            gb.grant_extension(course.assignment_id, person.student, minutes=minutes)
+    return []
+
+
+def lateness(course: Course, student: str, marked: bool = False) -> tuple[bool, float]:
+    """(late, penalty) as the gradebook holds them after grading: late when handed in after
+    the student's due date, or when the LMS ``marked`` it late without a time."""
+    with Gradebook(course.db, course.id) as gb:
+        try:
+            submission = gb.find_submission(course.assignment_id, student)
+        except MissingEntry:
+            return False, 0.0
+        penalty = float(submission.late_submission_penalty or 0.0)
+        return late.is_late(submission) or marked, penalty
+
+
 def late_policy_without_times(course: Course, untimed: int) -> str | None:
     """A warning when the course penalises late work (a due date in the gradebook and a
     ``penalty_method`` in nbgrader_config.py) but ``untimed`` submissions have no hand-in
@@ -201,24 +250,49 @@ def late_policy_without_times(course: Course, untimed: int) -> str | None:
     never invented (a file's modification time is when it was copied)."""
     if not untimed:
         return None
-    method = course.nbgrader_config().LateSubmissionPlugin.get("penalty_method", "none")
-    if method == "none":
+    policy = late.describe(course.nbgrader_config())
+    if policy is None:
         return None
     with Gradebook(course.db, course.id) as gb:
         duedate = gb.find_assignment(course.assignment_id).duedate
     if duedate is None:
         return None
-    return (f"the late policy {method!r} is set with the due date {duedate} UTC, but "
+    return (f"the late policy ({policy}) is set with the due date {duedate} UTC, but "
             f"{untimed} submission(s) have no hand-in time (an LMS download without times): "
             "no late penalty applies to them")
 
 
-def save_grades(course: Course, student: str, nb: NotebookNode) -> None:
-    """A graded notebook's scores and late penalty, through nbgrader's own SaveAutoGrades and
-    AssignLatePenalties (as ``nbgrader autograde`` runs them, with the course's settings)."""
+def save_grades(course: Course, student: str, nb: NotebookNode,
+                marked_late: bool = False) -> None:
+    """A graded notebook's scores through nbgrader's own SaveAutoGrades, then its late
+    penalty (``penalise``), as ``nbgrader autograde`` runs them, with the course's settings."""
     config = course.nbgrader_config()
-    for step in (SaveAutoGrades, AssignLatePenalties):
-        nb, _ = step(config=config).preprocess(nb, resources(course, student))
+    SaveAutoGrades(config=config).preprocess(nb, resources(course, student))
+    penalise(course, student, marked_late, config)
+
+
+def penalise(course: Course, student: str, marked_late: bool = False,
+             config: Config | None = None) -> None:
+    """The late penalty of a scored submission, by nbgrader's own AssignLatePenalties (which
+    reads only the gradebook: the time, the student's due date, the score).
+
+    ``marked_late``: the LMS marked the work late but gave no time (Canvas's LATE), so
+    nbgrader sees no lateness; the course's policy then takes what the least lateness the
+    marker proves would cost (``late.penalty_when_marked_late``)."""
+    config = config or course.nbgrader_config()
+    AssignLatePenalties(config=config).preprocess(nbformat.v4.new_notebook(),
+                                                  resources(course, student))
+    if not marked_late:
+        return
+    with Gradebook(course.db, course.id) as gb:
+        submission = gb.find_submission(course.assignment_id, student)
+        if submission.timestamp is None:
+            notebook = gb.find_submission_notebook(course.notebook_id, course.assignment_id,
+                                                   student)
+            # 0.0, not None: nbgrader's None means "on time"; a penalty recorded is "late"
+            notebook.late_submission_penalty = late.penalty_when_marked_late(
+                config, student, notebook.score)
+            gb.db.commit()
 
 
 def save_failure(course: Course, student: str, submitted_at: str | None = None) -> None:
@@ -258,6 +332,8 @@ def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
                 grade.auto_score = merged_auto_score(test, gid in hand)
                 grade.needs_manual_grade = grade.auto_score is None
             gb.db.commit()
+    for result in results:  # as grading would have: the shard's own penalty is not believed
+        penalise(course, result.student, result.late and not result.submitted_at)
 
 
 def hand_scores(course: Course, student: str) -> dict[str, float]:

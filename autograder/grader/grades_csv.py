@@ -12,6 +12,8 @@ these rules:
   a text field that begins with ``=``, ``+``, ``-``, ``@``, tab, carriage return, line feed
   (OWASP's list) or NUL (ASVS adds it) gets a single quote ``'`` in front, which spreadsheets
   read as "this cell is text". A reader of the CSV who wants the original value drops it;
+- two changes to nbgrader's table, both for per-student deadlines: ``duedate`` is the
+  student's own (the assignment's plus their extension), and a last column ``late``;
 - numbers are never prefixed, negative ones included: they are the gradebook's floats,
   never student text, and a spreadsheet reads ``-2.0`` as the number -2, not as a formula.
 
@@ -30,9 +32,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from autograder.grader.course import Course, CourseError
+from autograder.grader.late import is_late
 
 COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-           "email", "raw_score", "late_submission_penalty", "score", "max_score")
+           "email", "raw_score", "late_submission_penalty", "score", "max_score", "late")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
 
@@ -47,15 +50,19 @@ def cell(value: object) -> object:
 
 def _scores(gradebook: Gradebook, assignment: str, student: str) -> dict:
     """nbgrader's rule: no submission scores zero with no timestamp; the score is the raw
-    score less the late penalty, never below zero."""
+    score less the late penalty, never below zero. Ours: ``duedate`` is the student's own
+    (nbgrader's, with their extension), and ``late`` says ``yes`` when the work came after
+    it or was penalised as late (an LMS's marker without a time)."""
     try:
         submission = gradebook.find_submission(assignment, student)
     except MissingEntry:
         return {"timestamp": None, "raw_score": 0.0, "late_submission_penalty": 0.0,
-                "score": 0.0}
+                "score": 0.0, "late": ""}
     penalty = submission.late_submission_penalty
+    late = is_late(submission)
     return {"timestamp": submission.timestamp, "raw_score": submission.score,
-            "late_submission_penalty": penalty, "score": max(0.0, submission.score - penalty)}
+            "late_submission_penalty": penalty, "score": max(0.0, submission.score - penalty),
+            "duedate": submission.duedate, "late": "yes" if late else ""}
 
 
 def grade_rows(gradebook: Gradebook, assignments: list[str], students: list[str]

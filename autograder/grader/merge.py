@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograder import untrusted
 from autograder.grader.course import Course, CourseError
-from autograder.grader.gradebook import ensure_assignment, points_by_test, save_merged
+from autograder.grader.gradebook import ensure_assignment, lateness, points_by_test, save_merged
 from autograder.grader.steps.ledger import MERGED, Ledger
 from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import SubmissionResult
@@ -43,9 +43,12 @@ def _entry(sub: object, points: dict[str, float]) -> SubmissionResult:
         result = SubmissionResult.from_dict(sub)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{sub['student']}: {exc}") from None
+    if not isinstance(result.file, str | None):
+        raise ValueError(f"{sub['student']}: the graded file {result.file!r} is not a name")
     return SubmissionResult.of_tests(result.student, result.tests, error=result.error,
                                      notes=result.notes, tampering=result.tampering,
-                                     commit=result.commit, submitted_at=result.submitted_at)
+                                     commit=result.commit, submitted_at=result.submitted_at,
+                                     file=result.file, late=result.late)
 
 
 def read_shards(course: Course, paths: list[Path]) -> list[SubmissionResult]:
@@ -84,7 +87,8 @@ def merge(course: Course, paths: list[Path]) -> list[SubmissionResult]:
     save_merged(course, results)
     book = Ledger(course.db, course.assignment_id)
     try:
-        for result in results:
+        for result in results:  # the penalty this gradebook took (save_merged), not a shard's
+            result.late, result.late_penalty = lateness(course, result.student, result.late)
             book.record(result.student, MERGED, result.as_dict())
     finally:
         book.close()

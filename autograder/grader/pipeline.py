@@ -143,6 +143,16 @@ def execute_on(workers: Workers, batch: Batch, graded: Graded) -> Graded:
     return workers.run(lambda: graded.sandbox, renew, work, graded.student)
 
 
+def timing(sub: Submission) -> str | None:
+    """What a late penalty depends on besides the notebook: when it was handed in, the
+    student's own deadline, the LMS's late marker (a change regrades)."""
+    deadline, extension = (getattr(sub.person, name, None) for name in ("deadline", "extension"))
+    extra = [f"{label}:{value}" for label, value in (
+        ("deadline", deadline), ("extension", extension),
+        ("marked", "late" if sub.marked_late else None)) if value]
+    return "|".join([sub.submitted_at or "", *extra]) if extra else sub.submitted_at
+
+
 def grade_all(course: Course, subs: list[Submission], options: Options,
               points: dict[str, float],
               on_done: Callable[[SubmissionResult], None] | None = None,
@@ -156,11 +166,14 @@ def grade_all(course: Course, subs: list[Submission], options: Options,
     results: dict[int, SubmissionResult] = {}
     book = ledger.Ledger(course.db, course.assignment_id)
     tests = gradebook.assignment_fingerprint(course)
-    keys = {i: ledger.content_key(sub.read_bytes(), sub.error, tests, sub.submitted_at)
+    keys = {i: ledger.content_key(sub.read_bytes(), sub.error, tests, timing(sub))
             for i, sub in enumerate(subs)}
 
     def done(i: int, sub: Submission, result: SubmissionResult) -> None:
-        result.commit, result.submitted_at = sub.commit, sub.submitted_at
+        result.commit, result.submitted_at, result.file = sub.commit, sub.submitted_at, sub.file
+        if sub.record:
+            result.late, result.late_penalty = gradebook.lateness(course, sub.student,
+                                                                  sub.marked_late)
         results[i] = result
         if sub.record:
             book.record(sub.student, keys[i], result.as_dict())

@@ -4,28 +4,40 @@
 other columns are optional and each serves one job: ``lms_id`` maps an LMS download's files
 to the student (``collect --from``) and is kept as nbgrader's ``lms_user_id``, ``repo`` is
 the student's repository, a URL or a local path (``collect --git``), and ``first_name``,
-``last_name``, ``email`` are for people. Other columns are listed and ignored.
+``last_name``, ``email`` are for people. A student's own deadline is ``deadline`` (ISO 8601
+with its zone) or ``extension`` (``2d``, ``36h``: added to the assignment's due date), not
+both: ``collect --git`` takes each student's work at their deadline, and ``grade`` gives it to
+nbgrader as that student's extension. Other columns are listed and ignored.
 
 Canvas's own gradebook export serves as a roster as it is downloaded: recognised by its
 ``Student`` and ``ID`` columns, ``ID`` (the Canvas user id, what its submission downloads
 carry) is the LMS id, ``Student`` ("Last, First") the name, and the student id the first of
 ``SIS Login ID``, ``SIS User ID`` and ``ID`` that is filled. Rows without an ``ID`` (its
 ``Points Possible`` row) are not students.
+
+Moodle's offline grading worksheet serves too (recognised by ``Identifier`` and ``Full
+name``): the participant number of ``Identifier`` ("Participant 123", what its submission
+downloads carry) is the LMS id, ``Email address`` the student id, ``Full name`` the name.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.grader import late
 from autograder.grader.steps.submissions import STUDENT_ID
 from autograder.records import CommandError
 
-COLUMNS = ("student", "lms_id", "repo", "first_name", "last_name", "email")
+COLUMNS = ("student", "lms_id", "repo", "first_name", "last_name", "email", "deadline",
+           "extension")
 # Canvas's gradebook export: the columns read (every other one is an assignment or a total).
 CANVAS_NAME, CANVAS_ID = "Student", "ID"
 CANVAS_STUDENT_IDS = ("SIS Login ID", "SIS User ID", CANVAS_ID)
+MOODLE_ID, MOODLE_NAME, MOODLE_EMAIL = "Identifier", "Full name", "Email address"
+MOODLE_PARTICIPANT = re.compile(r"^\D*(\d+)$")  # "Participant 123", in the site's language
 
 
 @dataclass(frozen=True)
@@ -36,12 +48,15 @@ class Student:
     first_name: str = ""
     last_name: str = ""
     email: str = ""
+    deadline: str = ""   # ISO 8601 with its zone, as written
+    extension: str = ""  # e.g. 2d, 36h
 
 
 @dataclass(frozen=True)
 class Roster:
     """The students, in the file's order; ``ignored``: the file's columns no command uses;
-    ``shape``: ``"course"`` (the columns above) or ``"canvas"`` (its gradebook export)."""
+    ``shape``: ``"course"`` (the columns above), ``"canvas"`` (its gradebook export) or
+    ``"moodle"`` (its grading worksheet)."""
 
     students: list[Student]
     ignored: tuple[str, ...] = ()
@@ -49,11 +64,18 @@ class Roster:
 
     def note(self, path: Path) -> str | None:
         """What to tell the instructor about the file's shape and unused columns."""
-        parts = ["read as Canvas's gradebook export"] if self.shape == "canvas" else []
+        shapes = {"canvas": "Canvas's gradebook export", "moodle": "Moodle's grading worksheet"}
+        parts = [f"read as {shapes[self.shape]}"] if self.shape in shapes else []
         if self.ignored:
             shown = ", ".join(self.ignored[:8]) + (", ..." if len(self.ignored) > 8 else "")
             parts.append(f"{len(self.ignored)} column(s) not used: {shown}")
         return f"roster {path.name}: " + "; ".join(parts) if parts else None
+
+
+def as_student(source: object) -> Student:
+    """A roster row from anything with its fields (collect's record of a student)."""
+    return Student(**{name: getattr(source, name, None) or ""
+                      for name in Student.__dataclass_fields__})
 
 
 def read(path: Path, needs: str | None = None) -> Roster:
@@ -73,6 +95,10 @@ def read(path: Path, needs: str | None = None) -> Roster:
         used = {CANVAS_NAME, *CANVAS_STUDENT_IDS}
         rows = [(line, _from_canvas(row)) for line, row in rows if row.get(CANVAS_ID)]
         shape = "canvas"
+    elif "student" not in header and {MOODLE_ID, MOODLE_NAME} <= set(header):
+        used = {MOODLE_ID, MOODLE_NAME, MOODLE_EMAIL}
+        rows = [(line, _from_moodle(row)) for line, row in rows]
+        shape = "moodle"
     elif "student" in header:
         used, shape = set(COLUMNS), "course"
     else:
@@ -90,6 +116,27 @@ def _from_canvas(row: dict[str, str]) -> dict[str, str]:
             "last_name": last.strip()}
 
 
+def _from_moodle(row: dict[str, str]) -> dict[str, str]:
+    first, _, last = row.get(MOODLE_NAME, "").partition(" ")
+    number = MOODLE_PARTICIPANT.match(row.get(MOODLE_ID, ""))
+    return {"student": row.get(MOODLE_EMAIL, ""), "lms_id": number[1] if number else "",
+            "first_name": first, "last_name": last.strip()}
+
+
+def _own_deadline(path: Path, line: int, entry: Student) -> None:
+    """A student's deadline or extension, checked as the grader will read it."""
+    if entry.deadline and entry.extension:
+        raise CommandError(f"{path}, row {line}: give {entry.student!r} a `deadline` or an "
+                           "`extension`, not both")
+    try:
+        if entry.deadline:
+            late.parse_deadline(entry.deadline)
+        if entry.extension:
+            late.parse_extension(entry.extension)
+    except ValueError as exc:
+        raise CommandError(f"{path}, row {line}: {exc}") from None
+
+
 def _students(path: Path, rows: list[tuple[int, dict[str, str]]],
               needs: str | None) -> list[Student]:
     students: list[Student] = []
@@ -105,6 +152,7 @@ def _students(path: Path, rows: list[tuple[int, dict[str, str]]],
         if needs and not getattr(entry, needs):
             raise CommandError(f"{path}, row {line}: student {entry.student!r} has no "
                                f"`{needs}`")
+        _own_deadline(path, line, entry)
         seen[entry.student] = line
         students.append(entry)
     if not students:

@@ -30,8 +30,8 @@ EXIT_CANNOT_RUN = 3
 
 
 def add_verbs(sub: argparse._SubParsersAction) -> None:
-    for add in (_add_collect, _add_grade, _add_feedback, _add_export, _add_merge, _add_template,
-                _add_gradescope, _add_classroom50):
+    for add in (_add_collect, _add_grade, _add_feedback, _add_export, _add_return, _add_merge,
+                _add_template, _add_gradescope, _add_classroom50):
         add(sub)
 
 
@@ -85,6 +85,12 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timezone", metavar="ZONE",
                    help="the LMS server's time zone for times it writes without one, e.g. "
                         "Europe/Berlin (default: this machine's)")
+    p.add_argument("--worksheet", type=Path, metavar="CSV",
+                   help="with --from moodle: the assignment's grading worksheet, whose "
+                        "'Last modified (submission)' gives each hand-in time")
+    p.add_argument("--submissions", type=Path, metavar="FILE",
+                   help="with --from canvas: the assignment's submissions from Canvas's API "
+                        "(JSON, or CSV with user_id, submitted_at, late): hand-in times")
     p.add_argument("--git", type=Path, metavar="ROSTER",
                    help="class list with a `repo` column (URL or path) per student")
     p.add_argument("--deadline", metavar="WHEN",
@@ -102,7 +108,7 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
 def cmd_collect(args: argparse.Namespace, console: Console) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from autograder.grader import roster
+    from autograder.grader import late, roster
     from autograder.grader.collecting import git, lms
     from autograder.records import CommandError
 
@@ -110,11 +116,13 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
         raise CommandError("give either --from LMS (with the download) or --git ROSTER")
     course = _course(args)  # which assignment, before anything is fetched
     if args.git is not None:
+        if args.worksheet or args.submissions:
+            raise CommandError("--worksheet and --submissions go with --from")
         if len(args.paths) != 1 or not args.deadline:
             raise CommandError("usage: collect --git ROSTER.csv --deadline WHEN OUT_DIR")
         repos = roster.read(args.git, needs="repo")
         _roster_note(repos, args.git, console)
-        collection = git.collect(repos.students, git.parse_deadline(args.deadline),
+        collection = git.collect(repos.students, late.parse_deadline(args.deadline),
                                  args.paths[0], str(args.git), ref=args.ref,
                                  or_branch=args.or_branch)
     else:
@@ -131,9 +139,29 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
             _roster_note(class_list, args.roster, console)
         collection = lms.collect(args.paths[0], args.lms, args.paths[1],
                                  course.assignment.notebook,
-                                 class_list.students if class_list else None, zone)
+                                 class_list.students if class_list else None, zone,
+                                 times=_lms_times(args, zone))
     out = args.paths[-1]
     return _report_collection(collection, out, course.assignment_id, console)
+
+
+def _lms_times(args: argparse.Namespace, zone):
+    """LMS id -> hand-in time, from the export that goes with the download's LMS."""
+    from datetime import datetime
+
+    from autograder.grader.collecting import times
+    from autograder.records import CommandError
+
+    given = {"moodle": args.worksheet, "canvas": args.submissions}
+    for lms, option in (("moodle", "--worksheet"), ("canvas", "--submissions")):
+        if given[lms] is not None and args.lms != lms:
+            raise CommandError(f"{option} goes with --from {lms}")
+    if args.worksheet is not None:
+        return times.moodle_worksheet(args.worksheet,
+                                      zone or datetime.now().astimezone().tzinfo)
+    if args.submissions is not None:
+        return times.canvas_submissions(args.submissions)
+    return None
 
 
 def _roster_note(class_list, path: Path, console: Console) -> None:
@@ -277,15 +305,20 @@ def cmd_grade(args: argparse.Namespace, console: Console,
     if gradebook.ensure_assignment(course):
         console.print(f"gradebook: wrote assignment {course.assignment_id} from "
                       f"{course.source_notebook}")
-    gradebook.name_students(course, class_list.students if class_list else [])
     subs = find(args.paths, args.student, expected=course.assignment.notebook)
     if args.shard:
         subs = select_shard(subs, *args.shard)
+    people = _people(subs, class_list.students if class_list else [])
+    gradebook.name_students(course, people)
     if not subs:
         console.print("[red]no submissions found[/red] in " + ", ".join(map(str, args.paths)))
         return EXIT_CANNOT_RUN
-    untimed = sum(1 for sub in subs if sub.notebook and not sub.handed_in(course))
-    if warning := gradebook.late_policy_without_times(course, untimed):
+    graded = {sub.student for sub in subs if sub.record}
+    warnings = gradebook.grant_deadlines(course, [p for p in people if p.student in graded])
+    untimed = sum(1 for sub in subs if sub.notebook and not sub.handed_in(course)
+                  and not sub.marked_late)
+    warnings.append(gradebook.late_policy_without_times(course, untimed))
+    for warning in filter(None, warnings):
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory=int(args.memory_gib * 2**30), disk=args.disk_mib * 2**20)
@@ -310,6 +343,19 @@ def cmd_grade(args: argparse.Namespace, console: Console,
         report.write_json(args.json, course.assignment_id, results)
         console.print(f"wrote {args.json}")
     return EXIT_OK
+
+
+def _people(subs: list, listed: list) -> list:
+    """Who is who, given once: collect's record of each student (the roster it was given),
+    then ``grade --roster``'s rows over it; each submission learns its person (its own
+    deadline). The class list's students without a submission are named too."""
+    from autograder.grader import roster
+
+    by_id = {sub.student: sub.person for sub in subs if sub.person is not None}
+    by_id.update({person.student: person for person in listed})
+    for sub in subs:
+        sub.person = by_id.get(sub.student, sub.person)
+    return [roster.as_student(p) for p in by_id.values()]
 
 
 def _isolation(mode: str, console: Console) -> bool:
@@ -380,6 +426,57 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     course = Course(root, args.db, named or choose(root, (ids(root) or [None])[0]))
     out = export_grades(course, args.to, [named] if named else None)
     console.print(f"wrote {out}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_return(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "return", help="fill the grades into the file the LMS exported, for its import",
+        description="return --to canvas|moodle|blackboard LMS_FILE OUT_FILE: a copy of the "
+                    "LMS's own grade file (Canvas's gradebook export, Moodle's grading "
+                    "worksheet, Blackboard's Work Offline download) with this assignment's "
+                    "grades filled in and every other byte as the LMS wrote it, students "
+                    "placed by their LMS id. --feedback also packs the feedback pages as the "
+                    "LMS takes them in bulk. Exit status 1 while a graded student could not "
+                    "be placed (each is listed). docs/returning.md walks each LMS.")
+    p.add_argument("lms_file", type=Path, metavar="LMS_FILE")
+    p.add_argument("out", type=Path, metavar="OUT_FILE")
+    p.add_argument("--to", dest="lms", required=True, choices=("canvas", "moodle", "blackboard"),
+                   help="the LMS the file comes from")
+    p.add_argument("--column", metavar="NAME",
+                   help="the LMS's column for this assignment (default: the column named as "
+                        "the assignment)")
+    p.add_argument("--feedback", type=Path, metavar="ZIP",
+                   help="also write the feedback pages (from `feedback`) as this zip")
+    _course_args(p)
+    p.set_defaults(run=_command(cmd_return))
+
+
+def cmd_return(args: argparse.Namespace, console: Console) -> int:
+    from autograder.grader.grades_csv import check_gradebook
+    from autograder.grader.returning.job import give_back
+    from autograder.grader.steps.report import plain
+
+    course = _course(args)
+    check_gradebook(course)
+    done = give_back(course, args.lms, args.lms_file, args.out, args.column, args.feedback)
+    filled = done.filled
+    console.print(f"wrote {args.out}: {len(filled.placed)} grade(s) in column "
+                  f"{plain(filled.column)}", highlight=False, soft_wrap=True)
+    problems = ([f"not in the file: {line}" for line in filled.unmatched]
+                + [f"left alone: {line}" for line in filled.skipped]
+                + [f"no {args.lms} id known: {s} (give collect or grade a roster with lms_id)"
+                   for s in done.without_id])
+    if done.zipped is not None:
+        console.print(f"wrote {done.zipped.path}: {len(done.zipped.names)} feedback page(s)",
+                      highlight=False, soft_wrap=True)
+        problems += [f"no feedback page in the zip: {line}" for line in done.zipped.left_out]
+    for line in problems:  # names and ids are the LMS's and the students': inert text
+        console.print(f"[yellow]{plain(line)}[/yellow]", highlight=False, soft_wrap=True)
+    if not done.complete:
+        console.print(f"{len(filled.placed)} placed; the students above are not in "
+                      f"{args.out}", highlight=False, soft_wrap=True)
+        return EXIT_SOME_SKIPPED
     return EXIT_OK
 
 

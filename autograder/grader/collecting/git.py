@@ -22,36 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder.grader.collected import FILE, Collected, Collection, new_class_dir
+from autograder.grader import late
+from autograder.grader.collected import FILE, Collected, Collection, new_class_dir, with_person
 from autograder.grader.roster import Student
 from autograder.grader.steps import report
-from autograder.records import CommandError
 
-DEADLINE_FORMATS = ("%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S %z")
 # No prompt for a password, no hooks or filters from anyone's config: collection must not
 # hang on a private repository or run anything.
 GIT = ("git", "-c", "core.symlinks=false", "-c", "core.hooksPath=/dev/null",
        "-c", "credential.interactive=never")
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": "true"}
 FETCH_TIMEOUT = 300
-
-
-def parse_deadline(text: str) -> datetime:
-    """``"2026-12-01 23:59 +0100"`` (or ISO 8601) -> an aware datetime; its zone is required."""
-    for fmt in DEADLINE_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            pass
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CommandError(f"deadline {text!r} is not a date: write it as "
-                           '"2026-12-01 23:59 +0100"') from None
-    if when.tzinfo is None:
-        raise CommandError(f"deadline {text!r} has no time zone: add it, as in "
-                           '"2026-12-01 23:59 +0100"')
-    return when
 
 
 def _git(*args: str, cwd: Path | None = None, timeout: int = 60) -> str:
@@ -102,7 +83,7 @@ def collect_tag(entry: Student, clone: Path, folder: Path, cutoff: float, patter
     name, sha, ct = on_time[0]
     _checkout(clone, folder, sha)
     return Collected(entry.student, entry.repo, submitted_at=_when(ct), commit=sha,
-                     late=bool(notes), notes=notes, ref=name)
+                     late=bool(notes), notes=notes, ref=name, time_source="git committer time")
 
 
 def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path,
@@ -146,17 +127,36 @@ def collect_one(entry: Student, deadline: datetime, out_dir: Path, work: Path,
     sha, ct = on_time[0]
     _checkout(clone, folder, sha)
     return Collected(entry.student, entry.repo, submitted_at=_when(ct), commit=sha,
-                     late=bool(late), notes=notes)
+                     late=bool(late), notes=notes, time_source="git committer time")
+
+
+def own_deadline(entry: Student, deadline: datetime) -> datetime:
+    """The student's deadline: the roster's ``deadline``, else the class's plus their
+    ``extension``, else the class's (the roster checked both when it was read)."""
+    if entry.deadline:
+        return late.parse_deadline(entry.deadline)
+    if entry.extension:
+        return deadline + late.parse_extension(entry.extension)
+    return deadline
+
+
+def _one(entry: Student, deadline: datetime, out_dir: Path, work: Path, ref: str | None,
+         or_branch: bool) -> Collected:
+    own = own_deadline(entry, deadline)
+    found = with_person(collect_one(entry, own, out_dir, work, ref, or_branch), entry)
+    if own != deadline:
+        found.deadline = own.isoformat()
+    return found
 
 
 def collect(roster: list[Student], deadline: datetime, out_dir: Path, source: str,
             jobs: int = 8, ref: str | None = None, or_branch: bool = False) -> Collection:
-    """Every roster row's repository at the deadline, fetched ``jobs`` at a time."""
+    """Every roster row's repository at its student's deadline, fetched ``jobs`` at a time."""
     new_class_dir(out_dir)
     with tempfile.TemporaryDirectory(prefix="collect-git-") as tmp, \
             ThreadPoolExecutor(max_workers=jobs) as pool:
         students = list(pool.map(
-            lambda e: collect_one(e, deadline, out_dir, Path(tmp), ref, or_branch), roster))
+            lambda e: _one(e, deadline, out_dir, Path(tmp), ref, or_branch), roster))
     collection = Collection("git", source, students, deadline=deadline.isoformat())
     report.write_document(out_dir / FILE, collection.as_dict())
     return collection

@@ -73,7 +73,8 @@ from typing import BinaryIO
 
 from nbgrader.plugins import FileNameCollectorPlugin
 
-from autograder.grader.collected import FILE, Collected, Collection, new_class_dir
+from autograder.grader.collected import FILE, Collected, Collection, new_class_dir, with_person
+from autograder.grader.collecting.times import HandIn
 from autograder.grader.roster import Student
 from autograder.grader.steps import report
 from autograder.grader.steps.submissions import STUDENT_ID
@@ -316,6 +317,7 @@ class Found:
     order: tuple       # larger is newer (see _found and _member_found)
     late: bool = False
     submitted_at: datetime | None = None
+    entry: str = ""    # its full name in the download (the upload's, for an archive's member)
 
 
 def _found(member: Member, info: dict, path: Path | None, zone: tzinfo) -> Found:
@@ -326,7 +328,7 @@ def _found(member: Member, info: dict, path: Path | None, zone: tzinfo) -> Found
     order = (when.timestamp() if when else 0.0, int(info.get("order") or 0), member.mtime)
     return Found(path, PurePosixPath(member.name).name, info["student_id"],
                  info.get("file_id") or PurePosixPath(member.name).name, order,
-                 late=bool(info.get("late")), submitted_at=when)
+                 late=bool(info.get("late")), submitted_at=when, entry=member.name)
 
 
 def _member_found(upload: Found, member: Member, path: Path | None) -> Found:
@@ -335,7 +337,7 @@ def _member_found(upload: Found, member: Member, path: Path | None) -> Found:
     file_name = PurePosixPath(member.name).name
     order = (*upload.order, member.mtime)
     return Found(path, f"{upload.name}/{member.name}", upload.lms_id, file_name, order,
-                 upload.late, upload.submitted_at)
+                 upload.late, upload.submitted_at, upload.entry)
 
 
 def _download_entry(member: Member, names: LmsCollector, lms: str, work: Path,
@@ -508,36 +510,54 @@ def choose(student: str, files: list[Found], troubles: list[str], source: str, n
     if kept.file_name != notebook:
         notes.append(f"submitted as {kept.file_name}")
     when = kept.submitted_at.isoformat() if kept.submitted_at else None
-    return Collected(student, kept.name, submitted_at=when, late=kept.late,
-                     notes=notes), kept.path
+    return Collected(student, kept.name, submitted_at=when, late=kept.late, notes=notes,
+                     entry=kept.entry, lms_id=kept.lms_id,
+                     time_source="blackboard attempt name" if when else None), kept.path
+
+
+def with_time(entry: Collected, handed: HandIn | None) -> Collected:
+    """``entry`` with the hand-in time and late verdict of the LMS's export, when it has one
+    for this student; the download's LATE marker stays when the export gives no verdict."""
+    if handed is None or entry.problem:
+        return entry
+    if handed.submitted_at is not None:
+        entry.submitted_at = handed.submitted_at.isoformat()
+        entry.time_source = handed.source
+    if handed.late is not None:
+        entry.late = handed.late
+    return entry
 
 
 def collect(source: Path, lms: str, out_dir: Path, notebook: str,
             roster: list[Student] | None = None, zone: tzinfo | None = None,
-            download: Bounds = DOWNLOAD, upload: Bounds = UPLOAD) -> Collection:
+            download: Bounds = DOWNLOAD, upload: Bounds = UPLOAD,
+            times: dict[str, HandIn] | None = None) -> Collection:
     """Write ``out_dir/<student>/<notebook>`` (the assignment's notebook name) and
     ``collection.json``.
 
     ``zone``: the LMS server's time zone, for times it writes without one (default: this
-    machine's). ``download`` bounds the LMS's download, ``upload`` each student's archives."""
+    machine's). ``download`` bounds the LMS's download, ``upload`` each student's archives.
+    ``times``: LMS id -> what the LMS's own export says of the hand-in (``times.py``)."""
     zone = zone or datetime.now().astimezone().tzinfo
     new_class_dir(out_dir)
     with tempfile.TemporaryDirectory(prefix="collect-") as tmp:
         owned, troubles, unmatched = gather(source, lms, Path(tmp), roster, zone, download,
                                             upload)
-        lms_ids = {s.student: s.lms_id for s in roster or []}
+        people = {s.student: s for s in roster or []}
         students = []
-        for student in sorted(set(owned) | set(lms_ids)):
+        for student in sorted(set(owned) | set(people)):
             (out_dir / student).mkdir(parents=True)  # even when empty: grade reports why
             if student not in owned:
-                students.append(Collected(student, str(source), problem=(
-                    f"nothing in the download for this student ({lms} id {lms_ids[student]})")))
+                students.append(with_person(Collected(student, str(source), problem=(
+                    f"nothing in the download for this student ({lms} id "
+                    f"{people[student].lms_id})")), people[student]))
                 continue
             entry, kept = choose(student, owned[student], troubles[student], str(source),
                                  notebook)
             if kept is not None:
                 shutil.copyfile(kept, out_dir / student / notebook)
-            students.append(entry)
+            entry = with_time(entry, (times or {}).get(entry.lms_id or ""))
+            students.append(with_person(entry, people[student]) if student in people else entry)
     collection = Collection(lms, str(source), students, unmatched)
     report.write_document(out_dir / FILE, collection.as_dict())
     return collection

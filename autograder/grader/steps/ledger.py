@@ -65,6 +65,13 @@ class Ledger:
                 graded.c.assignment == self.assignment, graded.c.student == student)).first()
         return (row.content_key, json.loads(row.result)) if row else None
 
+    def graded_at(self, student: str) -> datetime | None:
+        """When the student's result was last recorded (UTC)."""
+        with self.engine.connect() as conn:
+            when = conn.execute(select(graded.c.graded_at).where(
+                graded.c.assignment == self.assignment, graded.c.student == student)).scalar()
+        return when.replace(tzinfo=UTC) if when else None
+
     def record(self, student: str, key: str, result: dict) -> None:
         with self.engine.begin() as conn:  # one transaction: replace the row or keep the old
             conn.execute(delete(graded).where(graded.c.assignment == self.assignment,

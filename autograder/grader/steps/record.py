@@ -34,14 +34,15 @@ def register(batch: Batch, sub: Submission, graded: Graded) -> None:
 
 def keep(batch: Batch, sub: Submission, graded: Graded) -> None:
     """Record: the scored notebook's grades, it and its model (``save``)."""
-    save(batch.course, sub.student, graded.notebook, graded.exported)
+    save(batch.course, sub.student, graded.notebook, graded.exported, sub.marked_late)
 
 
-def save(course: Course, student: str, nb: NotebookNode, exported: Exported | None = None
-         ) -> Path:
-    """Store the scores of a graded notebook and keep it, and the trained model and history
-    (bytes the boundary read, written into new files here), for feedback."""
-    gradebook.save_grades(course, student, nb)
+def save(course: Course, student: str, nb: NotebookNode, exported: Exported | None = None,
+         marked_late: bool = False) -> Path:
+    """Store the scores of a graded notebook (and its late penalty) and keep it, and the
+    trained model and history (bytes the boundary read, written into new files here), for
+    feedback."""
+    gradebook.save_grades(course, student, nb, marked_late)
     path = course.autograded_notebook(student)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".ipynb.tmp")

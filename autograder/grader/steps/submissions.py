@@ -49,6 +49,26 @@ class Submission:
     # From the class folder's collection.json, when `collect` made it (autograder.grader.collected)
     commit: str | None = None
     submitted_at: str | None = None
+    collected: Collected | None = None  # the whole record: names, LMS id, deadline, marker
+    # Who this is and their own deadline: the roster's row (grade --roster), else collect's
+    person: object | None = None
+
+    @property
+    def marked_late(self) -> bool:
+        """The LMS marked the work late without saying when (Canvas's LATE in the name)."""
+        return bool(self.collected and self.collected.late and not self.submitted_at)
+
+    @property
+    def file(self) -> str | None:
+        """The graded file as it was handed in: its name in the LMS download, else its path
+        under the student's folder (None: nothing was handed in)."""
+        if self.notebook is None:
+            return None
+        if self.collected and self.collected.entry:
+            return self.collected.entry
+        if self.folder and self.folder in self.notebook.parents:
+            return self.notebook.relative_to(self.folder).as_posix()
+        return self.notebook.name
 
     def read_bytes(self) -> bytes | None:
         if self.notebook is None or not self.notebook.is_file():
@@ -199,6 +219,7 @@ def _apply(sub: Submission, record: Collected | None) -> None:
     """What `collect` found for this student: the time and commit, or why nothing came."""
     if record is None:
         return
+    sub.collected = sub.person = record
     sub.commit, sub.submitted_at = record.commit, record.submitted_at
     if record.problem:
         sub.error, sub.notebook = f"not collected: {record.problem}", None
