@@ -66,16 +66,16 @@ carry a fixed time (nothing reads it) so the same pages make the same zip.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.grader.returning.output import replacing
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
 MAX_NAME_BYTES = 255  # one file name on the file systems these zips are unpacked on
@@ -329,27 +329,17 @@ def _choose(lms: str, pages: Sequence[Page], page_name: str
 
 
 def _zip_to(out: Path, members: list[tuple[str, Path | str]]) -> None:
-    """The whole zip or none: written beside ``out`` and renamed over it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-                for name, source in members:
-                    info = zipfile.ZipInfo(name, FIXED_TIME)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o100644 << 16  # a plain file, rw-r--r--
-                    if isinstance(source, str):
-                        archive.writestr(info, source)
-                        continue
-                    with source.open("rb") as src, archive.open(info, "w") as dst:
-                        shutil.copyfileobj(src, dst)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The whole zip or none (``output.replacing``)."""
+    with replacing(out) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, source in members:
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16  # a plain file, rw-r--r--
+            if isinstance(source, str):
+                archive.writestr(info, source)
+                continue
+            with source.open("rb") as src, archive.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst)
 
 
 def write(lms: str, pages: Sequence[Page], out: Path, notebook: str = "feedback") -> Zipped:

@@ -10,8 +10,6 @@ grader's ledger) names each feedback page as the LMS expects it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.grader.course import Course, CourseError
 from autograder.grader.returning import SHEETS, feedback_zip
 from autograder.grader.returning.marks import Filled, Mark
+from autograder.grader.returning.output import replacing
 from autograder.grader.steps.ledger import Ledger
 from autograder.records import CommandError, plain_number
 
@@ -110,19 +109,6 @@ def read_lms_file(path: Path) -> bytes:
         raise CommandError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def write_new(path: Path, data: bytes) -> None:
-    """The whole file or none of it: a temporary file in the same folder, renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def pages(course: Course, graded: list[Graded]) -> list[feedback_zip.Page]:
     """Each graded student's feedback page (written by ``feedback``), named for the LMS."""
     entries = _entries(course, [g.mark.student for g in graded])
@@ -149,7 +135,8 @@ def give_back(course: Course, lms: str, lms_file: Path, out: Path, column: str |
     filled = SHEETS[lms](read_lms_file(lms_file), placeable, column=column,
                          assignment=course.assignment_id,
                          graded_at=last_graded(course, [m.student for m in placeable]))
-    write_new(out, filled.data)
+    with replacing(out) as written:
+        written.write(filled.data)
     returned = Returned(filled, [g.mark.student for g in graded if not g.mark.lms_id])
     if feedback is not None:
         returned.zipped = feedback_zip.write(lms, pages(course, graded), feedback,
