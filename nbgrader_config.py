@@ -54,6 +54,14 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 from autograder.grader.hide_hidden import HideHiddenTests  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+# The feedback pages in our template (WCAG 2.1 AA: landmarks, headings in order, colours at
+# 4.5:1, scrolling regions reachable by keyboard; autograder/grader/feedback_exporter.py), for
+# `nbgrader generate_feedback` and formgrader's button as for `python -m autograder feedback`.
+c.GenerateFeedback.exporter_class = "autograder.grader.feedback_exporter.FeedbackExporter"
+# formgrader's review page keeps nbgrader's own template (its scripts need it): there, code in
+# the same AA colours. (Its "¶" heading links stay: without them nbconvert gives headings no
+# id, and a notebook's links to its own sections would go nowhere.)
+c.CSSHTMLHeaderPreprocessor.style = "a11y-light"
 
 # nbgrader autograde (and formgrader's Autograde button, which runs it) would execute each
 # student's notebook in nbgrader's own process: as the instructor, in this folder, beside the

@@ -3,7 +3,7 @@
 Students: ``check``. Instructors: ``grade``, ``feedback``, ``export``, ``merge``,
 ``template``. The instructor's verbs are defined in ``autograder.grader.verbs``; the student
 kit (template repository, platform bundles) ships without that package, and then offers
-``check`` alone.
+``check`` alone, and its help speaks of nothing else.
 """
 
 from __future__ import annotations
@@ -30,12 +30,25 @@ def _grader_verbs():
         raise
 
 
+# In a student's repository (the template), which has no grader: what it can do, and how.
+STUDENT_DESCRIPTION = ("Check your notebook: run it from top to bottom in a fresh kernel, as "
+                       "it will be run when it is marked, and see each public test with its "
+                       "points and message. Your file is not changed.")
+STUDENT_EPILOG = ("Save the notebook in Jupyter first (check reads the file, not what is open), "
+                  "then run from the repository's top folder, for example: "
+                  "python -m autograder check assignments/<id>/<id>.ipynb")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder",
-        description="Check or grade the course's nbgrader assignments.")
-    sub = parser.add_subparsers(dest="verb", required=True)
     grader = _grader_verbs()
+    if grader is None:
+        parser = argparse.ArgumentParser(prog="python -m autograder",
+                                         description=STUDENT_DESCRIPTION, epilog=STUDENT_EPILOG)
+    else:
+        parser = argparse.ArgumentParser(
+            prog="python -m autograder",
+            description="Check or grade the course's nbgrader assignments.")
+    sub = parser.add_subparsers(dest="verb", required=True)
     if grader is not None:
         grader.add_verbs(sub)
     check.add_verb(sub)

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import markdown_page
 import nbformat
 import pytest
 import yaml
@@ -120,6 +121,29 @@ def test_result_json_shape(tmp_path):
     assert classroom.result_json({})["status"] == "error"
 
 
+def test_the_job_summary_page_reads_in_order_and_in_words(tmp_path):
+    """The page GitHub makes of the summary: headings that skip no level, the tests in the
+    order given (the notebook's, not the alphabet's), each result in words beside its
+    symbol, each warning labelled; student text that looks like a heading stays text."""
+    results = {"test_c": Result(1, 1, "passed"), "explain": Result(0, 2, "", manual=True),
+               "test_a": Result(0, 1, "# not a heading\n## nor this")}
+    _, _, _, summary = _emit(results, tmp_path, notebook=NOTEBOOK,
+                             notes=["# test cell test_c was changed", "workflow changed"])
+    assert markdown_page.problems(summary, list(results)) == []
+    page = markdown_page.write(summary, tmp_path / "summary.html").read_text("utf-8")
+    assert '<html lang="en">' in page and page.count("<main>") == 1
+    assert f"<title>{markdown_page.TITLE}</title>" in page
+    assert markdown_page.headings(page) == [(1, markdown_page.TITLE),
+                                            (2, "Autograding: 1/4 points")]
+    [[header, *rows]] = markdown_page.tables(page)
+    assert header == ["test", "result", "points", "message"]
+    assert [row[1] for row in rows] == ["✅ pass", "✋ graded by hand", "❌ fail"]
+    assert page.count("⚠️ Warning: ") == 2 and "<p>⚠️ Warning: # test cell" in page
+    broken = classroom.summary_markdown(results, NOTEBOOK, error="the kernel died")
+    assert markdown_page.problems(broken, list(results)) == []
+    assert "❌ fail" in broken and "✅" not in broken  # nothing passes in a notebook not run
+
+
 def test_emit_appends_to_existing_files(tmp_path):
     (tmp_path / "output").write_text("earlier=1\n")
     (tmp_path / "summary.md").write_text("# earlier\n")
@@ -184,6 +208,9 @@ def test_manifest_is_deterministic(student_copy):
     assert manifest_text(tamper_manifest(nb_path, wf)) == manifest_text(manifest)
     assert manifest["workflow"]["path"] == ".github/workflows/classroom.yml"
     assert manifest["points"]["test_my_relu"] == 10
+    # in the notebook's order, also as written: a CI without a runnable notebook lists them so
+    assert list(manifest["points"]) == list(DIGIT_TESTS)
+    assert list(json.loads(manifest_text(manifest))["points"]) == list(DIGIT_TESTS)
 
 
 def test_untouched_release_has_no_tampering(student_copy):
@@ -369,6 +396,7 @@ def test_workflow_gives_the_solution_every_point(student_template, tmp_path):
     assert {t["status"] for t in result["tests"]} == {"pass"}
     assert f"## Autograding: {DIGIT_TOTAL}/{DIGIT_TOTAL} points" in run.summary
     assert run.summary.count("✅ pass") == len(DIGIT_TESTS)
+    assert markdown_page.problems(run.summary, list(DIGIT_TESTS)) == []
     assert len(_annotations(run, "notice")) == len(DIGIT_TESTS) + 1  # each test and the total
     assert _annotations(run, "error") == []
     # The source notebook's test cells carry the hidden tests, so they differ from the
@@ -381,12 +409,19 @@ def test_workflow_gives_the_solution_every_point(student_template, tmp_path):
     assert [gid for gid in changed if f"test cell {gid} was changed" not in warnings[0]] == []
 
 
-@pytest.mark.slow
-def test_workflow_explains_every_failure_of_the_blank_release(student_template, tmp_path):
-    repo = _repo_with(student_template, tmp_path, RELEASE)
+@pytest.fixture(scope="module")
+def blank_release_run(student_template, tmp_path_factory) -> Run:
+    """The workflow on the blank release, its workflow file edited: every test fails."""
+    tmp = tmp_path_factory.mktemp("blank-release")
+    repo = _repo_with(student_template, tmp, RELEASE)
     workflow = repo / ".github/workflows/classroom.yml"
     workflow.write_text(workflow.read_text() + "# a student's edit\n")
-    run = run_workflow(repo, tmp_path)
+    return run_workflow(repo, tmp)
+
+
+@pytest.mark.slow
+def test_workflow_explains_every_failure_of_the_blank_release(blank_release_run):
+    run = blank_release_run
     assert run.returncodes == [1]  # a red mark while a test fails, after the full report
     result = run.reported["autograding"]
     assert result["status"] == "fail" and result["max_score"] == DIGIT_TOTAL
@@ -401,6 +436,20 @@ def test_workflow_explains_every_failure_of_the_blank_release(student_template, 
     errors = _annotations(run, "error")
     assert len(errors) == len(DIGIT_TESTS) and all("not implemented yet" in e for e in errors)
     assert "workflow file" in _annotations(run, "warning")[0]
+
+
+@pytest.mark.slow
+def test_the_job_summary_of_a_real_run_reads_in_the_notebooks_order(blank_release_run):
+    """The summary the workflow wrote, as GitHub shows it: headings in order, the tests in
+    the notebook's order (the manifest's is the alphabet's), each result in words."""
+    summary = blank_release_run.summary
+    assert markdown_page.problems(summary, list(DIGIT_TESTS)) == []
+    assert list(DIGIT_TESTS) != sorted(DIGIT_TESTS)  # else the order would prove nothing
+    page = markdown_page.page(summary)
+    assert [level for level, _ in markdown_page.headings(page)] == [1, 2]
+    [[_, *rows]] = markdown_page.tables(page)
+    assert {row[1] for row in rows} == {"❌ fail"}
+    assert "⚠️ Warning: the workflow file .github/workflows/classroom.yml was changed" in page
 
 
 def test_workflow_reports_a_notebook_that_cannot_run(student_template, tmp_path):

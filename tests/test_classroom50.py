@@ -9,12 +9,16 @@ import subprocess
 from pathlib import Path
 
 import jsonschema
+import markdown_page
 import nbformat
 import pytest
 from platform_local import build_bundle, overlay_venv, run_bundle
 
 from autograder.grader.platforms import TENSORFLOW_PYTHONS
 from autograder.grader.platforms.classroom50 import MAX_BUNDLE_BYTES, published_size
+from autograder.public.classroom50 import release_body
+from autograder.public.grade import PublicGrade
+from autograder.records import TestResult
 
 from helpers import DIGIT_TESTS, DIGIT_TOTAL, RELEASE, SOLUTION, leaked, secret_lines
 
@@ -58,6 +62,25 @@ def checkout(tmp_path: Path, notebook: bytes) -> Path:
 pytestmark = pytest.mark.slow  # builds the bundle (pins the environment) or runs it
 
 
+def readable(body: str) -> str:
+    """The release body, as the release page shows it, checked: headings in order, the
+    tests in the notebook's order, each result in words."""
+    assert markdown_page.problems(body, list(DIGIT_TESTS), "Release submit/1") == []
+    return body
+
+
+def test_the_release_body_reads_in_order_and_in_words():
+    tests = {gid: TestResult(points, points, "passed") for gid, points in DIGIT_TESTS.items()}
+    tests["test_my_relu"] = TestResult(0, DIGIT_TESTS["test_my_relu"], "AssertionError: x")
+    body = readable(release_body(PublicGrade(
+        {**tests, "explain": TestResult(0, 5, "graded by hand", manual=True)},
+        notes=["# test cell test_my_relu was changed"]), NOTEBOOK.as_posix()))
+    page = markdown_page.page(body, "Release submit/1")
+    assert [level for level, _ in markdown_page.headings(page)] == [1, 2]
+    assert "⚠️ Warning: # test cell test_my_relu was changed" in page
+    assert "Not graded here: `explain`, graded by hand" in body
+
+
 def test_bundle_layout_size_and_runtime(built):
     out, bundle = built
     files = files_of(bundle)
@@ -98,7 +121,7 @@ def test_the_solution_gets_full_marks(built, python, tmp_path):
     assert doc["score"] == doc["max-score"] == DIGIT_TOTAL
     assert len(doc["tests"]) == len(DIGIT_TESTS)
     assert doc["submission"].startswith("submit/") and doc["classroom"] == "cs101"
-    body = (repo / "release-body.md").read_text()
+    body = readable((repo / "release-body.md").read_text())
     assert f"{DIGIT_TOTAL}/{DIGIT_TOTAL}" in body and "`test_training_accuracy`" in body
     assert "hidden tests" in body.lower()
 
@@ -117,7 +140,7 @@ def test_edited_tests_are_restored_and_the_release_scores_zero(built, python, tm
     doc = valid(repo)
     assert doc["score"] == 0 and doc["max-score"] == DIGIT_TOTAL
     assert not any(t["passed"] for t in doc["tests"])
-    body = (repo / "release-body.md").read_text()
+    body = readable((repo / "release-body.md").read_text())
     assert body.count("not implemented yet") >= 3  # each test's own message, not a bare fail
 
 
@@ -128,7 +151,7 @@ def test_a_broken_notebook_gets_zero_with_the_reason(built, python, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     doc = valid(repo)
     assert doc["score"] == 0 and len(doc["tests"]) == len(DIGIT_TESTS)
-    assert "not valid notebook JSON" in (repo / "release-body.md").read_text()
+    assert "not valid notebook JSON" in readable((repo / "release-body.md").read_text())
 
 
 def test_without_the_runners_variables_nothing_is_published(built, python, tmp_path):

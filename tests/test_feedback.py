@@ -25,6 +25,7 @@ from autograder.grader import feedback, page_header
 from autograder.grader.feedback import cut_hidden
 from autograder.grader.page_header import Lateness, span
 from autograder.grader.page_safety import CSP_META
+from autograder.grader.page_style import contrast
 
 from helpers import (
     DIGIT_TOTAL,
@@ -497,18 +498,6 @@ def test_a_page_merged_from_a_shard_says_whose_it_is(headed, tmp_path):
     assert "graded on another machine" in visible_text(page)
     nobody = (course / str(TINY_FEEDBACK).format("nobody")).read_text("utf-8")
     assert "We have no submission from you for tiny_add." in visible_text(nobody)
-
-
-def _luminance(colour: str) -> float:
-    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2's contrast ratio of two sRGB colours (#rrggbb)."""
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_every_text_colour_of_our_pages_meets_wcag_aa_on_every_background():

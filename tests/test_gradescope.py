@@ -24,6 +24,7 @@ from autograder.grader.platforms.gradescope_settings import (
     Settings,
 )
 from autograder.grader.sandbox.isolation import isolation_problem
+from autograder.records import SubmissionResult, TestResult
 
 from helpers import (
     ASSIGNMENT_ID,
@@ -126,6 +127,28 @@ def test_too_little_memory_asks_for_more_instead_of_failing_mysteriously(root):
     assert f"at least {needed} MB" in doc["output"] and "768 MB" in doc["output"]
 
 
+def test_each_test_says_its_result_in_words_in_the_notebooks_order():
+    """Gradescope shows a test's status by colour: its output says it in words too, with
+    its points, then its message verbatim; a message that only says "passed" is left out."""
+    tests = {"test_my_relu": TestResult(10, 10, "passed"),
+             "test_my_softmax": TestResult(0, 15, "AssertionError: ```rows``` sum to 2"),
+             "test_loss_from_logits": TestResult(5, 10, "partial credit: 5 of 10 points")}
+    doc = valid(gradescope_run.results(SubmissionResult.of_tests("s", tests), Settings(),
+                                       1.0, []))
+    assert [t["name"] for t in doc["tests"]] == list(tests)  # as given: the notebook's order
+    assert [t["output"] for t in doc["tests"]] == [
+        "✅ passed: 10/10 points",
+        "❌ failed: 0/15 points\n\n````\nAssertionError: ```rows``` sum to 2\n````",
+        "❌ failed: 5/10 points\n\n```\npartial credit: 5 of 10 points\n```"]
+    broken = valid(gradescope_run.results(
+        SubmissionResult.of_tests("s", tests, error="not valid notebook JSON"), Settings(),
+        1.0, []))
+    assert broken["tests"][0]["output"].startswith(
+        "❌ failed: your submission could not be graded.\n\n```\nnot valid notebook JSON")
+    nothing = valid(gradescope_run.problem("no memory", 1.0))
+    assert nothing["tests"][0]["output"].startswith("❌ failed: nothing was graded.")
+
+
 def test_container_memory_is_read_from_this_process_cgroup(tmp_path):
     v2 = tmp_path / "v2"
     (v2 / "grading").mkdir(parents=True)
@@ -150,8 +173,9 @@ def test_the_solution_gets_full_marks(root):
     submit(root, {NOTEBOOK_NAME: SOLUTION.read_bytes()})
     doc = valid(run_autograder(root))
     assert doc["score"] == DIGIT_TOTAL
-    assert len(doc["tests"]) == len(DIGIT_TESTS)
+    assert [t["name"] for t in doc["tests"]] == list(DIGIT_TESTS)  # the notebook's order
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in doc["tests"])
+    assert all(t["output"].startswith("✅ passed: ") for t in doc["tests"])
     assert {t["visibility"] for t in doc["tests"]} == {DEFAULT_VISIBILITY}
     assert all(t["output_format"] == "md" for t in doc["tests"])
 
@@ -164,6 +188,7 @@ def test_the_blank_release_gets_zero_with_a_reason_per_test(root):
     assert len(doc["tests"]) == len(DIGIT_TESTS)
     assert all(t["status"] == "failed" for t in doc["tests"])
     assert all(len(t["output"].strip("`\n")) > 10 for t in doc["tests"])
+    assert all(t["output"].startswith("❌ failed: 0/") for t in doc["tests"])
 
 
 def _thief(root: Path) -> bytes:

@@ -12,7 +12,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
-from digit_helpers import plot_network, plot_relu, plot_sigmoid, plot_softmax  # noqa: E402
+from digit_helpers import (  # noqa: E402
+    alt_text,
+    plot_network,
+    plot_relu,
+    plot_sigmoid,
+    plot_softmax,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +172,46 @@ def test_sigmoid_curve_needs_both_sides_of_zero(lo, hi):
 def test_network_diagram_rejects_bad_shapes(sizes, activations, match):
     with pytest.raises(ValueError, match=match):
         plot_network(sizes, activations)
+
+
+# --- what each figure says it shows (its alt text) ------------------------------------------
+
+
+def test_the_curves_say_their_shape_in_words():
+    assert alt_text(plot_relu(-3, 4)) == (
+        "ReLU(z) = max(0, z) for z from -3 to 4: a flat line at 0 for every negative z, then, "
+        "from a kink at z = 0, a straight line rising with slope 1 (ReLU(z) = z), up to 4 at "
+        "z = 4.")
+    assert alt_text(plot_sigmoid()) == (
+        "Sigmoid g(z) = 1 / (1 + e^(-z)) for z from -6 to 6: an S-shaped curve rising from "
+        "near 0 (0.002 at z = -6) to near 1 (0.998 at z = 6), 0.5 at z = 0. A dashed line at "
+        "0.5 marks the decision: predict 1 where g(z) ≥ 0.5 (z ≥ 0), predict 0 below.")
+
+
+def test_the_softmax_figure_says_the_values_it_was_given():
+    z = np.array([1.0, 2.0, 3.0, 4.0])
+    assert alt_text(plot_softmax(z, np.exp(z) / np.exp(z).sum())) == (
+        "Two bar charts side by side, one bar for each j from 0 to 3. Left, the logits z: 1, "
+        "2, 3, 4. Right, the probabilities computed from them: 0.0321, 0.0871, 0.237, 0.644, "
+        "which sum to 1. The bars of the largest logit, j = 3, are orange.")
+    # a wrong softmax is described as it is drawn, so a screen reader user sees it too
+    assert "computed from them: nan, nan, which sum to nan." in alt_text(
+        plot_softmax([1000.0, 1001.0], [np.nan, np.nan]))
+
+
+def test_the_network_diagram_says_each_layer_and_its_shapes():
+    assert alt_text(plot_network()) == (
+        "Diagram of a dense network, 400 → 25 → 15 → 10, with 10 575 parameters: a column of "
+        "units for each layer, every unit joined by a line to every unit of the next layer. "
+        "Under the columns, left to right: input, 400 values; Dense 25, relu, W (400, 25), b "
+        "(25,); Dense 15, relu, W (25, 15), b (15,); Dense 10, linear, W (15, 10), b (10,). "
+        "Layers of more than 10 units are drawn with 10 of them and a vertical ellipsis. The "
+        "output units are labelled 0 to 9, top to bottom.")
+    said = alt_text(plot_network((400, 25, 15, 1), ("sigmoid",) * 3, outputs=("P(1)",)))
+    assert said.startswith("Diagram of a dense network, 400 → 25 → 15 → 1, with 10 431 "
+                           "parameters")
+    assert "Dense 1, sigmoid, W (15, 1), b (1,)." in said
+    assert said.endswith(" The output unit is labelled P(1).")
+    said = alt_text(plot_network([3, 2, 4], ["relu", "linear"]))
+    assert "ellipsis" not in said and said.endswith("labelled 0 to 3, top to bottom.")
+    assert "with 20 parameters" in said

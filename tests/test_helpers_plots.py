@@ -13,6 +13,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from digit_helpers import (  # noqa: E402
+    alt_text,
     confusion_matrix,
     plot_confusion_matrix,
     plot_digit_grid,
@@ -351,3 +352,159 @@ def test_matplotlib_is_imported_only_when_a_figure_is_asked_for():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "module 'digit_helpers' has no attribute 'plot_nothing'"
+
+
+# --- what each figure says it shows (its alt text) ------------------------------------------
+
+TILE = "a 20×20 grayscale image (white strokes on black)"
+
+
+def test_a_digit_grid_says_how_many_digits_of_each_label(toy):
+    X, y = toy
+    fig = plot_digit_grid(X, y % 2, n=30, seed=0, cols=8)
+    assert alt_text(fig) == (f"30 handwritten digits picked at random, each {TILE} titled with "
+                             "its label, in 4 rows of 8 (the last one shorter). They show 15 "
+                             "zeros and 15 ones.")
+    fig = plot_digit_grid(X, y, n=12, seed=3, cols=6)
+    shown, said = [int(t) for t in _titles(fig)], alt_text(fig)
+    assert "in 2 rows of 6. They show " in said
+    for digit, name in enumerate(("zero", "one", "two", "three", "four", "five", "six",
+                                  "seven", "eight", "nine")):
+        count = shown.count(digit)
+        if count:
+            assert f"{count} {name}" in said, (digit, said)
+
+
+def test_predictions_and_misclassified_name_each_mistake(toy):
+    X, y = toy
+    wrong = [1, 4, 7, 20, 29]
+    y_pred = y.copy()
+    y_pred[wrong] = (y[wrong] + 3) % 10
+    mistakes = [f"label {y[i]} predicted as {y_pred[i]}" for i in wrong]
+    assert alt_text(plot_misclassified(X, y, y_pred)) == (
+        f"The 5 digits of 30 the model misclassifies, each {TILE} titled 'label,prediction' "
+        f"in red, in one row, in data order: {', '.join(mistakes[:4])} and {mistakes[4]}.")
+    said = alt_text(plot_predictions(X, y, y_pred, n=30, seed=0))
+    assert said.startswith(f"30 digits picked at random, each {TILE} titled 'label,prediction',"
+                           " in 4 rows of 8 (the last one shorter): 25 predicted correctly, 5 "
+                           "wrongly, their titles in red: label ")
+    assert all(m in said for m in mistakes), said
+    assert alt_text(plot_predictions(X, y, y, n=8)).endswith("8 predicted correctly, "
+                                                              "none wrongly.")
+    assert alt_text(plot_misclassified(X, y, y)) == ("No misclassified digits: all 30 are "
+                                                     "predicted correctly.")
+    assert alt_text(plot_misclassified(X[:3], y[:3], [0, 2, 2])) == (
+        f"The one digit of 3 the model misclassifies, {TILE} titled 'label,prediction' in red: "
+        "label 1 predicted as 2.")
+    # at most ten are named; the first ones shown, and how many of all there are
+    said = alt_text(plot_misclassified(X, y, (y + 1) % 10, max_images=12, cols=6))
+    assert said.startswith("The 30 digits of 30 the model misclassifies (showing the first 12)")
+    assert "label 9 predicted as 0 and 2 more." in said and "label 0 predicted as 1, " in said
+
+
+def test_the_loss_curve_says_where_it_starts_ends_and_bottoms_out():
+    assert alt_text(plot_loss({"loss": [0.693, 0.2, 0.0269]})) == (
+        "Line chart of the loss per epoch, epochs 1 to 3: the training loss falls from 0.693 "
+        "at epoch 1 to 0.0269 at epoch 3.")
+    assert alt_text(plot_loss(FakeHistory({"loss": [1.0, 0.6, 0.4],
+                                           "val_loss": [1.2, 0.8, 0.9]}))) == (
+        "Line chart of two curves of the loss per epoch, epochs 1 to 3: the training loss "
+        "falls from 1 at epoch 1 to 0.4 at epoch 3; the validation loss falls from 1.2 at "
+        "epoch 1 to 0.9 at epoch 3 (lowest: 0.8 at epoch 2).")
+
+
+def test_the_probabilities_say_the_prediction_and_every_value():
+    probs = np.array([0.01, 0.02, 0.05, 0.80, 0.02, 0.03, 0.01, 0.02, 0.03, 0.01])
+    assert alt_text(plot_probabilities(probs, label=5)) == (
+        "Bar chart of the probability of each digit, 0 to 9: the prediction is 3, with "
+        "probability 0.80 (the orange bar), and the label is 5. Each digit's probability: "
+        "0: 0.01, 1: 0.02, 2: 0.05, 3: 0.80, 4: 0.02, 5: 0.03, 6: 0.01, 7: 0.02, 8: 0.03, 9: 0.01.")
+
+
+def test_the_confusion_matrix_says_its_counts():
+    said = alt_text(plot_confusion_matrix([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 2, 0], 3))
+    assert said == ("Confusion matrix of 6 digits, 3 by 3: a row for each true label, 0, 1 and "
+                    "2, a column for each predicted one, and the count in each cell. 3 lie on "
+                    "the diagonal (predicted correctly), 3 off it. Of the 2 labelled 0: 1 "
+                    "predicted 0, 1 predicted 1 and 0 predicted 2. Of the 3 labelled 1: 0 "
+                    "predicted 0, 2 predicted 1 and 1 predicted 2. Of the 1 labelled 2: 1 "
+                    "predicted 0, 0 predicted 1 and 0 predicted 2.")
+    y = np.repeat(np.arange(10), 5)
+    y_pred = y.copy()
+    y_pred[[0, 1, 2]] = 6  # three 0s as 6
+    y_pred[[45, 46]] = 4  # two 9s as 4
+    y_pred[20] = 7  # one 4 as 7
+    assert alt_text(plot_confusion_matrix(y, y_pred)) == (
+        "Confusion matrix of 50 digits, 10 by 10: a row for each true label, 0 to 9, a column "
+        "for each predicted one, and the count in each cell. 44 lie on the diagonal (predicted "
+        "correctly), 6 off it. The most frequent mistakes: 0 predicted as 6 (3 times), 9 "
+        "predicted as 4 (twice) and 4 predicted as 7 (once).")
+
+
+# Each helper called in a real Jupyter kernel, as a notebook calls it (with ";").
+KERNEL_DATA = """import numpy as np
+from digit_helpers import *
+X = np.random.default_rng(0).random((30, 400))
+y = np.arange(30) % 10
+y_pred = np.where(np.arange(30) % 7 == 0, (y + 1) % 10, y)"""
+KERNEL_CALLS = [
+    "plot_digit_grid(X, y, n=16, seed=1)", "plot_predictions(X, y, y_pred, n=12, seed=2)",
+    "plot_misclassified(X, y, y_pred)", "plot_misclassified(X, y, y)",
+    "plot_loss({'loss': [2.3, 0.9, 0.4], 'val_loss': [2.2, 1.0, 0.6]})",
+    "plot_probabilities(np.full(10, 0.1))", "plot_confusion_matrix(y, y_pred)",
+    "plot_relu()", "plot_sigmoid()", "plot_softmax([1.0, 2.0], [0.27, 0.73])",
+    "plot_network()", "plot_network((400, 25, 1), ('sigmoid', 'sigmoid'), outputs=('P(1)',))",
+]
+PLACEHOLDER = "No description has been provided for this image"
+
+
+@pytest.mark.slow  # a kernel: about 2 s
+def test_in_jupyter_each_figure_is_shown_once_with_its_description():
+    """In a Jupyter kernel (inline backend) each helper shows its figure once, as it is
+    called, with its description as the PNG's alt text (output metadata) and as its text;
+    nbconvert's classic HTML, which nbgrader's feedback and formgrader pages extend and the
+    course configures (nbgrader_config.py: the sanitizers), writes it as the <img>'s alt."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from helpers import ROOT
+
+    names: dict = {}
+    exec(KERNEL_DATA, names)
+    expected = [alt_text(eval(call, names)) for call in KERNEL_CALLS]
+    assert all(expected) and len(set(expected)) == len(expected)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KERNEL_DATA)] + [
+        nbformat.v4.new_code_cell(call + ";") for call in KERNEL_CALLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    for cell, alt in zip(nb.cells[1:], expected, strict=True):
+        (output,) = cell.outputs  # shown once: not again by the backend at the cell's end
+        assert output.output_type == "display_data", output
+        assert output.metadata == {"image/png": {"alt": alt}}
+        assert output.data["text/plain"] == alt and output.data["image/png"]
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    for library in ("jquery_url", "require_js_url", "mathjax_url"):  # no CDN: offline, fast
+        config.HTMLExporter[library] = ""
+    page, _ = HTMLExporter(config=config, template_name="classic").from_notebook_node(nb)
+    assert image_alts(page) == expected
+    assert PLACEHOLDER not in page
+
+
+def image_alts(page: str) -> list[str | None]:
+    """The alt text of each <img> of an HTML page, in order (None: it has none)."""
+    from html.parser import HTMLParser
+
+    class Images(HTMLParser):
+        alts: list[str | None] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.alts.append(dict(attrs).get("alt"))
+
+    parser = Images()
+    parser.alts = []
+    parser.feed(page)
+    return parser.alts

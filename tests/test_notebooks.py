@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import nbformat
@@ -225,7 +226,7 @@ def test_grade_ids_points_and_roles(spec, source_nb):
     # The points table students read (howto_md) lists every test, in notebook order, with
     # its points, and a total that is their sum.
     howto = cell_by_id(source_nb)["howto_md"].source
-    assert howto.startswith("### How this notebook works\n")
+    assert howto.startswith("## How this notebook works\n")
     table = re.findall(r"^\| `(test_\w+)` \| ([\d.]+) \|$", howto, re.M)
     assert [(gid, float(p)) for gid, p in table] == [(g, float(p)) for g, p in graded.items()]
     total = re.findall(r"^\| \*\*total\*\* \| \*\*([\d.]+)\*\* \|$", howto, re.M)
@@ -286,14 +287,87 @@ def test_every_test_cell_has_visible_and_hidden_tests(spec, source_nb):
 
 def test_the_outline_links_every_section(source_nb):
     """Jupyter gives a heading the id of its text with spaces as dashes; the outline links
-    there, in order, so every link lands on its section."""
-    headings = [line[3:].strip() for c in source_nb.cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")]
+    there, in order, so every link lands on its section (each one after the outline)."""
+    after = [c for c in source_nb.cells[source_nb.cells.index(
+        cell_by_id(source_nb)["outline_md"]) + 1:] if c.cell_type == "markdown"]
+    headings = [line[3:].strip() for c in after for line in c.source.splitlines()
+                if line.startswith("## ")]
     outline = cell_by_id(source_nb)["outline_md"].source
     targets = re.findall(r"\]\(#([^)]+)\)", outline)
     assert len(targets) >= 5
-    assert targets == [h.replace(" ", "-") for h in headings if h != "Outline"]
+    assert targets == [h.replace(" ", "-") for h in headings]
     assert all(re.fullmatch(r"[\w-]+", t) for t in targets), "no punctuation in the anchors"
+
+
+NOTEBOOKS = sorted([*ROOT.glob("solutions/*/*.ipynb"), *ROOT.glob("assignments/*/*.ipynb")])
+# Link text that does not name its target: a screen reader's list of links reads it alone.
+VAGUE = {"here", "click here", "this", "this link", "this page", "link", "more", "read more",
+         "page", "see here"}
+URL = re.compile(r"(https?://|www\.)\S+")
+
+
+def outline_of(nb) -> tuple[list[tuple[int, str]], list[tuple[str, str]], list[str]]:
+    """The markdown cells read as markdown: (headings as (level, text), links as (text,
+    target), URLs written bare), in order; fenced code is not markdown."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable("table")
+    headings, links, bare = [], [], []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        tokens = parser.parse(cell.source)
+        for k, token in enumerate(tokens):
+            if token.type == "heading_open":
+                headings.append((int(token.tag[1]), tokens[k + 1].content))
+            if token.type != "inline":
+                continue
+            target = None
+            for child in token.children:
+                if child.type == "link_open":
+                    target, text = str(child.attrs["href"]), ""
+                elif child.type == "link_close":
+                    links.append((text.strip(), target))
+                    target = None
+                elif target is not None:
+                    text += child.content
+                elif child.type == "text":
+                    bare += [m[0] for m in URL.finditer(child.content)]
+    return headings, links, bare
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_headings_never_skip_a_level_and_links_name_their_target(path):
+    """Screen readers list a page's headings and its links: the headings go down one level at
+    a time (h1, then h2, ...), from one h1; each link's text says where it goes (not "here",
+    not a bare address) and a link within the notebook lands on one of its headings."""
+    headings, links, bare = outline_of(nbformat.read(path, as_version=4))
+    assert headings and headings[0][0] == 1
+    assert [level for level, _ in headings].count(1) == 1, headings
+    skips = [(a, b) for a, b in pairwise(headings) if b[0] > a[0] + 1]
+    assert skips == [], f"a heading skips a level after the one before it: {skips}"
+    anchors = {text.replace(" ", "-") for _, text in headings}
+    for text, target in links:
+        assert text.lower().rstrip(".:") not in VAGUE and not URL.fullmatch(text) and text, (
+            f"link text {text!r} does not name its target {target}")
+        if target.startswith("#"):
+            assert target[1:] in anchors, f"{target} is no heading of the notebook"
+    assert bare == [], "name the target of an address in a link's text: [its name](address)"
+
+
+@pytest.mark.parametrize("kind", ["source", "release"])
+def test_test_cells_are_folded_locked_and_graded(spec, kind):
+    """A test cell's code (30 to 60 lines of asserts) is folded away in Jupyter
+    (``metadata.jupyter.source_hidden``), so that the notebook reads as its exercises; it
+    stays a locked, graded cell, run as any other. The release keeps the fold."""
+    nb = nbformat.read(spec.solution if kind == "source" else spec.release, as_version=4)
+    folded = {grade_id(c) for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")}
+    assert folded == set(spec.tests)
+    for gid in spec.tests:
+        cell = cell_by_id(nb)[gid]
+        assert cell.metadata.jupyter == {"source_hidden": True}
+        assert nbgrader_meta(cell)["locked"] and nbgrader_meta(cell)["grade"]
+        assert nbgrader_meta(cell)["points"] == spec.tests[gid]
 
 
 STALE = "assignments/ is stale: run `make release` (nbgrader generate_assignment)"
@@ -385,6 +459,55 @@ def test_release_keeps_the_cells_and_stubs_the_solutions(spec, source_nb, releas
         assert nbgrader_meta(release_cells[gid])["points"] == spec.tests[gid]
 
 
+# ------------------------------------------------------------- the setup cell
+
+QUIET_IMPORT = "\nwith quiet_tensorflow():  # TensorFlow's start-up log lines stay off the page\n" \
+    "    import tensorflow as tf\n"
+ABSL_PREAMBLE = ("WARNING: All log messages before absl::InitializeLog() is called are written "
+                 "to STDERR\n")
+ONEDNN = ("I0000 00:00:1796513803.685058    3483 port.cc:153] oneDNN custom operations are on. "
+          "You may see slightly different numerical results due to floating-point round-off "
+          "errors from different computation orders. To turn them off, set the environment "
+          "variable `TF_ENABLE_ONEDNN_OPTS=0`.\n")
+CPU_GUARD = ("2025-09-17 14:44:05.157831: I tensorflow/core/platform/cpu_feature_guard.cc:210] "
+             "This TensorFlow binary is optimized to use available CPU instructions.\n"
+             "To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+             "TensorFlow with the appropriate compiler flags.\n")
+CUDNN = ("E0000 00:00:1758131045.203198 3722035 cuda_dnn.cc:8579] Unable to register cuDNN "
+         "factory: Attempting to register factory for plugin cuDNN when one has already been "
+         "registered\n")
+FATAL = "F0000 00:00:1.5 1 port.cc:1] the end\n"
+
+
+@pytest.mark.parametrize(("level", "kept"), [
+    ("3", FATAL + "a line of the student's\n"), ("2", CUDNN + FATAL + "a line of the student's\n"),
+    ("0", ABSL_PREAMBLE + ONEDNN + CPU_GUARD + CUDNN + FATAL + "a line of the student's\n"),
+    ("x", ABSL_PREAMBLE + ONEDNN + CPU_GUARD + CUDNN + FATAL + "a line of the student's\n"),
+], ids=["3", "2", "0", "not a level"])
+def test_quiet_tensorflow_drops_the_records_its_level_hides(tmp_path, level, kept):
+    """What TensorFlow 2.21 writes to file descriptor 2 at its import (C++, past Python's
+    sys.stderr), which TF_CPP_MIN_LOG_LEVEL=3 does not stop: in the block, caught; after
+    it, the records the level hides dropped (a record's second line with it) and the rest
+    written to sys.stderr. Run in a process of its own: the test holds its descriptor 2."""
+    code = ("import os, sys\n"
+            "from digit_helpers import quiet_tensorflow\n"
+            "with quiet_tensorflow():\n"
+            f"    os.write(2, {(ABSL_PREAMBLE + ONEDNN + CPU_GUARD + CUDNN + FATAL).encode()!r})\n"
+            "    os.write(2, b\"a line of the student's\\n\")\n"
+            "    os.write(1, b'out\\n')\n"
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])\n")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": level}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == kept
+    assert proc.stdout == f"out\n{level}\n"
+    env.pop("TF_CPP_MIN_LOG_LEVEL")  # unset: quiet_tensorflow sets it to 3
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert (proc.stderr, proc.stdout) == (FATAL + "a line of the student's\n", "out\n3\n")
+
+
 # ------------------------------------------------------------- digit_recognition, statically
 
 
@@ -395,11 +518,8 @@ def test_instructions_state_the_requirements(digit_nb):
     assert "[1000.0, 1001.0]" in markdown and "subtract the maximum" in markdown
     assert "hidden tests" in markdown.lower() and "public tests" in markdown.lower()
     assert "from_logits=True" in markdown
-    setup = cell_by_id(digit_nb)["setup"].source
-    # TensorFlow must be silenced before it is imported
-    assert setup.index('os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"') < setup.index(
-        "import tensorflow"
-    )
+    # TensorFlow is imported quietly (its start-up log lines kept off the page)
+    assert QUIET_IMPORT in cell_by_id(digit_nb)["setup"].source
     train = cell_by_id(digit_nb)["train"].source
     assert "set_random_seed(1234)" in train and "enable_op_determinism()" in train
     assert "epochs=40" in train and "history = model.fit(" in train
@@ -445,11 +565,8 @@ def test_binary_instructions_state_the_requirements(binary_nb):
     assert "`Adam(learning_rate=0.001)`" in exercise
     assert "`g`: the activation function" in cells["dense_md"].source
     assert "`np.positive`" in cells["dense_md"].source  # the identity the tests pass as g
-    setup = cells["setup"].source
-    # TensorFlow must be silenced before it is imported
-    assert setup.index('os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"') < setup.index(
-        "import tensorflow"
-    )
+    # TensorFlow is imported quietly (its start-up log lines kept off the page)
+    assert QUIET_IMPORT in cells["setup"].source
     train = cells["train"].source
     assert "set_random_seed(1234)" in train and "enable_op_determinism()" in train
     assert "epochs=20" in train and "history = model.fit(X, y," in train
@@ -568,8 +685,9 @@ def test_solution_passes_every_test_cell(executed):
 def test_solution_writes_nothing_to_stderr(executed):
     """No test cell writes to stderr, and no cell writes anything but the library lines the
     assignment declares (``stderr_noise``, which grading drops too). TF_CPP_MIN_LOG_LEVEL
-    was not set for the kernel: the setup cell quiets TensorFlow itself (TensorFlow 2.21
-    still prints its oneDNN lines when it loads, declared as noise)."""
+    was not set for the kernel: the setup cell quiets TensorFlow itself (its import's
+    oneDNN lines too, which TensorFlow 2.21 prints whatever the level: on this machine no
+    cell writes to stderr at all; another may log more, declared as noise)."""
     spec, nb, _ = executed
     tests = {gid: stderr_text(c) for gid, c in cell_by_id(nb).items()
              if gid in spec.tests and stderr_text(c)}
@@ -603,6 +721,58 @@ def test_the_teaching_figures_are_drawn(executed):
     cells = cell_by_id(nb)
     drawn = {gid: len(pngs(cells[gid])) for gid in spec.figures}
     assert drawn == spec.figures
+
+
+@pytest.mark.slow
+def test_every_figure_says_what_it_shows(executed):
+    """Each figure of the run carries its helper's description as the PNG's alt text (and
+    its text), and nbconvert's classic HTML page of the run (which nbgrader's feedback and
+    formgrader pages extend) writes it: no image says "No description has been provided"."""
+    from nbconvert import HTMLExporter
+    from test_helpers_plots import PLACEHOLDER, image_alts
+
+    spec, nb, _ = executed
+    images = [o for c in nb.cells for o in pngs(c)]
+    assert len(images) >= sum(spec.figures.values())  # and every other figure
+    alts = [o.metadata["image/png"]["alt"] for o in images]
+    assert all(len(alt) > 80 and o.data["text/plain"] == alt
+               for alt, o in zip(alts, images, strict=True)), alts
+    page, _ = HTMLExporter(template_name="classic", mathjax_url="", jquery_url="",
+                           require_js_url="").from_notebook_node(nb)
+    assert image_alts(page) == alts
+    assert PLACEHOLDER not in page
+    # what the figures show, in words: the run's own numbers
+    cells = cell_by_id(nb)
+    misclassified = re.search(r"\((\d+) of (\d+) misclassified\)",
+                              stdout_text(cells["accuracy"]))
+    wrong, total = int(misclassified[1]), int(misclassified[2])
+    said = " ".join(o.metadata["image/png"]["alt"] for o in pngs(cells["accuracy"]))
+    assert f"{total - wrong} lie on the diagonal (predicted correctly), {wrong} off it." in said
+    assert (f"The one digit of {total} the model misclassifies" if wrong == 1
+            else f"The {wrong} digits of {total} the model misclassifies") in said
+
+
+def quiet_setup(nb) -> None:
+    """Under the text that says the setup cell switches TensorFlow's logs off, no pink box:
+    the cell writes its version line and nothing on stderr."""
+    setup = cell_by_id(nb)["setup"]
+    assert [o.name for o in setup.outputs if o.output_type == "stream"] == ["stdout"], (
+        stderr_text(setup))
+    assert stdout_text(setup).startswith("TensorFlow 2.21.")
+
+
+@pytest.mark.slow
+def test_the_setup_cell_writes_nothing_to_stderr(executed):
+    """Run as the solution, in a kernel whose environment sets no TF_CPP_MIN_LOG_LEVEL
+    (quiet_free_env)."""
+    quiet_setup(executed[1])
+
+
+@pytest.mark.slow
+def test_the_release_setup_cell_writes_nothing_to_stderr(executed_release):
+    """Run as the student's first "Run All" of the release: in a fresh kernel (nbclient),
+    whose environment sets no TF_CPP_MIN_LOG_LEVEL."""
+    quiet_setup(executed_release[1])
 
 
 @pytest.mark.slow

@@ -116,6 +116,21 @@ def test_every_route_installs_the_students_packages(readme, student_template):
     assert (student_template / NOTEBOOK).is_file()
 
 
+@pytest.mark.parametrize("which", ["readme", "binary_readme"])
+def test_the_readme_prepares_the_first_hour(which, request):
+    """What a student meets before the notebook runs: the Pythons that can install TensorFlow
+    2.21 (3.10 and older cannot), Debian's and Ubuntu's python3-venv, the download and disk it
+    takes; and before `check`: save the notebook, run it from the repository's top folder."""
+    text = request.getfixturevalue(which)
+    local = " ".join(route(text, "computer").split())
+    assert "Python 3.11, 3.12 or 3.13" in local and "Python 3.10 and older" in local
+    assert "`sudo apt install python3-venv`" in local and "Debian and Ubuntu" in local
+    assert "downloads about 400 MB" in local and "about 2 GB of disk" in local
+    check = " ".join(section(text, "Check yourself").split())
+    assert check.startswith("Save the notebook first") and "not what is open in Jupyter" in check
+    assert "run it from the repository's top folder" in check
+
+
 def test_colab_cell(readme, student_template):
     """The Colab cell is valid IPython, does nothing outside Colab (it may stay in the graded
     notebook), and in Colab clones the repository (with the token when there is one), installs
@@ -307,6 +322,10 @@ def test_only_the_students_packages(repo, request):
     assert found["tf"].startswith("2.21.")
     assert all(Path(f).is_relative_to(student_repo) for f in found["files"]), found["files"]
     assert found["absent"] == ["nbgrader", "sqlalchemy", "alembic", "autograder.grader"]
+    # the README's "about 2 GB of disk" (uv writes no bytecode, which pip adds: about 0.2 GB)
+    size = sum(f.stat().st_size for f in (student_repo / ".venv").rglob("*")
+               if f.is_file() and not f.is_symlink())
+    assert 1.3e9 < size < 2.5e9, size
 
 
 @pytest.mark.slow
@@ -334,6 +353,19 @@ def test_release_runs_to_its_first_public_test(student_repo):
     assert "TensorFlow 2.21." in next(c["text"] for c in ran if c["id"] == "setup")
     assert not_run and not any(c["count"] for c in not_run)
     assert (student_repo / NOTEBOOK).read_bytes() == before
+
+
+@pytest.mark.slow
+def test_the_help_offers_check_alone(student_repo):
+    """In the student's repository and install (no autograder/grader/), `python -m autograder
+    --help` describes what it can do there, `check`, and how: nothing of grading a class."""
+    proc = bash(ACTIVATE + "python -m autograder --help", student_repo, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "{check}" in said and "Check your notebook" in said
+    assert not re.search(r"\b(grade|grading|feedback|class)\b", said, re.I), said
+    assert "Save the notebook in Jupyter first" in said and "top folder" in said
+    assert "python -m autograder check assignments/<id>/<id>.ipynb" in said
 
 
 @pytest.mark.slow

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from ._validate import check_count
 from .activations import sigmoid
-from .plots import BAR_COLOR, HIGHLIGHT_COLOR
+from .figures import show
+from .plots import BAR_COLOR, HIGHLIGHT_COLOR, _g
 
 NETWORK = (400, 25, 15, 10)  # the assignment's layer sizes, input first
 ACTIVATIONS = ("relu", "relu", "linear")
@@ -43,7 +44,9 @@ def plot_relu(lo: float = -5.0, hi: float = 5.0) -> Figure:
     ax.set_title("ReLU(z) = max(0, z)")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    return fig
+    return show(fig, f"ReLU(z) = max(0, z) for z from {lo:g} to {hi:g}: a flat line at 0 for "
+                     "every negative z, then, from a kink at z = 0, a straight line rising "
+                     f"with slope 1 (ReLU(z) = z), up to {hi:g} at z = {hi:g}.")
 
 
 def plot_sigmoid(lo: float = -6.0, hi: float = 6.0) -> Figure:
@@ -64,7 +67,10 @@ def plot_sigmoid(lo: float = -6.0, hi: float = 6.0) -> Figure:
     ax.set_title("sigmoid g(z) = 1 / (1 + e^(-z))")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    return fig
+    return show(fig, f"Sigmoid g(z) = 1 / (1 + e^(-z)) for z from {lo:g} to {hi:g}: an S-shaped "
+                     f"curve rising from near 0 ({sigmoid(lo):.3f} at z = {lo:g}) to near 1 "
+                     f"({sigmoid(hi):.3f} at z = {hi:g}), 0.5 at z = 0. A dashed line at 0.5 "
+                     "marks the decision: predict 1 where g(z) ≥ 0.5 (z ≥ 0), predict 0 below.")
 
 
 def plot_softmax(z, probs) -> Figure:
@@ -97,7 +103,11 @@ def plot_softmax(z, probs) -> Figure:
                         va="bottom" if up else "top", fontsize=8, xytext=(0, 2 if up else -2),
                         textcoords="offset points")
     fig.tight_layout()
-    return fig
+    top = int(np.argmax(logits))
+    return show(fig, f"Two bar charts side by side, one bar for each j from 0 to {logits.size - 1}"
+                     f". Left, the logits z: {', '.join(map(_g, logits))}. Right, the "
+                     f"probabilities computed from them: {', '.join(map(_g, a))}, which sum to "
+                     f"{a.sum():.4g}. The bars of the largest logit, j = {top}, are orange.")
 
 
 def _column(n: int, shown: int) -> tuple[np.ndarray, bool]:
@@ -162,4 +172,28 @@ def plot_network(sizes: Sequence[int] = NETWORK, activations: Sequence[str] = AC
     params = sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
     ax.set_title(f"{' → '.join(map(str, sizes))}: {params:,} parameters".replace(",", " "))
     fig.tight_layout()
-    return fig
+    return show(fig, _network_alt(sizes, activations, shown, outputs if not cut else [], params))
+
+
+def _network_alt(sizes, activations, shown: int, outputs, params: int) -> str:
+    """The diagram in words: the layers left to right with what is written under each, how
+    wide layers are drawn, and the output units' labels."""
+    layers = [f"input, {sizes[0]} values"] + [
+        f"Dense {n_out}, {act}, W ({n_in}, {n_out}), b ({n_out},)"
+        for (n_in, n_out), act in zip(pairwise(sizes), activations, strict=True)]
+    count = f"{params:,}".replace(",", " ")  # as the title writes it: 10 575
+    text = (f"Diagram of a dense network, {' → '.join(map(str, sizes))}, with {count} "
+            "parameters: a column of units for each layer, "
+            "every unit joined by a line to every unit of the next layer. Under the columns, "
+            f"left to right: {'; '.join(layers)}.")
+    if max(sizes) > shown:
+        text += (f" Layers of more than {shown} units are drawn with {shown} of them and a "
+                 "vertical ellipsis.")
+    labels = [str(label) for label in outputs]
+    if labels == [str(k) for k in range(len(labels))] and len(labels) > 1:
+        text += f" The output units are labelled 0 to {len(labels) - 1}, top to bottom."
+    elif len(labels) == 1:
+        text += f" The output unit is labelled {labels[0]}."
+    elif labels:
+        text += f" The output units are labelled {', '.join(labels)}, top to bottom."
+    return text

@@ -1,8 +1,9 @@
 """Figures for exploring the digits and a trained model's predictions.
 
-Every function builds its figure through ``pyplot`` (so Jupyter shows it
-inline), returns the ``Figure`` and never calls ``plt.show()``. Call
-``plt.close(fig)`` when you no longer need a figure.
+Every function builds its figure through ``pyplot``, returns the ``Figure`` and never calls
+``plt.show()``. Each figure carries a description of what it shows, in words a screen reader
+can read (``digit_helpers.figures``): in Jupyter it is shown at once with it, as the image's
+alt text, and closed. Elsewhere, call ``plt.close(fig)`` when you no longer need a figure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._validate import IMAGE_SHAPE, as_images, as_labels, check_count
+from .figures import show
 from .metrics import confusion_matrix
 
 RIGHT_COLOR = "black"
@@ -78,12 +80,67 @@ def _sample(count: int, n: int, seed) -> np.ndarray:
     return rng.choice(count, size=min(n, count), replace=False)
 
 
+# --- descriptions: what each figure shows, in words a screen reader can read ----------------
+
+MISTAKES_NAMED = 10  # a description names at most this many misclassified digits
+
+
+def _g(value: float) -> str:
+    """A number as a figure's labels write it: 3 significant digits."""
+    return f"{value:.3g}"
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def _layout(n: int, cols: int) -> str:
+    """'in 8 rows of 8', 'in 3 rows of 5 (the last one shorter)', 'in one row'."""
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    if rows == 1:
+        return "in one row"
+    return f"in {rows} rows of {cols}" + (" (the last one shorter)" if n % cols else "")
+
+
+TILE = "a 20×20 grayscale image (white strokes on black)"
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _by_label(labels: np.ndarray) -> str:
+    """'31 zeros and 33 ones': how many of each label, in order."""
+    values, counts = np.unique(labels, return_counts=True)
+    return _and([_count(int(c), DIGITS[v], DIGITS[v] + ("es" if v == 6 else "s"))
+                 if 0 <= v < len(DIGITS) else f"{c} labelled {v}"
+                 for v, c in zip(values, counts, strict=True)])
+
+
+def _mistakes(idx, y_true, y_pred) -> str:
+    """'label 1 predicted as 0, label 4 predicted as 9 and 3 more' for the wrong ones."""
+    wrong = [i for i in idx if y_true[i] != y_pred[i]]
+    named = [f"label {y_true[i]} predicted as {y_pred[i]}" for i in wrong[:MISTAKES_NAMED]]
+    if len(wrong) > MISTAKES_NAMED:
+        named.append(f"{len(wrong) - MISTAKES_NAMED} more")
+    return _and(named)
+
+
+# --- the figures ---------------------------------------------------------------------------
+
+
 def plot_digit_grid(X, y, n: int = 64, seed=None, cols: int = 8) -> Figure:
     """Show n random digits from X, each titled with its label y."""
     X = as_images(X)
     y = as_labels("y", y, n=X.shape[0])
     idx = _sample(X.shape[0], check_count("n", n), seed)
-    return _image_grid(X, idx, check_count("cols", cols), [str(y[i]) for i in idx])
+    cols = check_count("cols", cols)
+    fig = _image_grid(X, idx, cols, [str(y[i]) for i in idx])
+    return show(fig, f"{_count(len(idx), 'handwritten digit')} picked at random, each {TILE} "
+                     f"titled with its label, {_layout(len(idx), cols)}. They show "
+                     f"{_by_label(y[idx])}.")
 
 
 def _prediction_grid(X, idx, cols, y_true, y_pred, heading: str) -> Figure:
@@ -99,8 +156,15 @@ def plot_predictions(X, y_true, y_pred, n: int = 64, seed=None, cols: int = 8) -
     y_true = as_labels("y_true", y_true, n=X.shape[0])
     y_pred = as_labels("y_pred", y_pred, n=X.shape[0])
     idx = _sample(X.shape[0], check_count("n", n), seed)
-    return _prediction_grid(X, idx, check_count("cols", cols), y_true, y_pred,
-                            "Label, Prediction")
+    cols = check_count("cols", cols)
+    fig = _prediction_grid(X, idx, cols, y_true, y_pred, "Label, Prediction")
+    wrong = int((y_true[idx] != y_pred[idx]).sum())
+    alt = (f"{_count(len(idx), 'digit')} picked at random, each {TILE} titled "
+           f"'label,prediction', {_layout(len(idx), cols)}: {len(idx) - wrong} predicted "
+           "correctly, ")
+    alt += (f"{wrong} wrongly, their titles in red: {_mistakes(idx, y_true, y_pred)}."
+            if wrong else "none wrongly.")
+    return show(fig, alt)
 
 
 def plot_misclassified(X, y_true, y_pred, max_images: int = 64, cols: int = 8) -> Figure:
@@ -118,11 +182,33 @@ def plot_misclassified(X, y_true, y_pred, max_images: int = 64, cols: int = 8) -
         ax.set_axis_off()
         ax.text(0.5, 0.5, "No misclassified digits", ha="center", va="center", fontsize=12)
         fig.suptitle(summary)
-        return fig
+        return show(fig, f"No misclassified digits: all {len(y_true)} are predicted correctly.")
     shown = wrong[:max_images]
     if len(shown) < len(wrong):
         summary += f" (showing first {len(shown)})"
-    return _prediction_grid(X, shown, cols, y_true, y_pred, f"{summary}\nLabel, Prediction")
+    fig = _prediction_grid(X, shown, cols, y_true, y_pred, f"{summary}\nLabel, Prediction")
+    if len(wrong) == 1:
+        alt = (f"The one digit of {len(y_true)} the model misclassifies, {TILE} titled "
+               f"'label,prediction' in red: {_mistakes(shown, y_true, y_pred)}.")
+    else:
+        first = f" (showing the first {len(shown)})" if len(shown) < len(wrong) else ""
+        alt = (f"The {len(wrong)} digits of {len(y_true)} the model misclassifies{first}, "
+               f"each {TILE} titled 'label,prediction' in red, "
+               f"{_layout(len(shown), cols)}, in data order: "
+               f"{_mistakes(shown, y_true, y_pred)}.")
+    return show(fig, alt)
+
+
+def _curve(name: str, values: np.ndarray) -> str:
+    """'the training loss falls from 0.693 at epoch 1 to 0.0269 at epoch 20 (lowest ...)'."""
+    first, last, low = values[0], values[-1], int(np.argmin(values))
+    if values.size == 1:
+        return f"the {name} is {_g(first)} at epoch 1"
+    trend = "falls" if last < first else "rises" if last > first else "ends where it starts"
+    text = f"the {name} {trend} from {_g(first)} at epoch 1 to {_g(last)} at epoch {values.size}"
+    if low != values.size - 1 and values[low] < min(first, last):
+        text += f" (lowest: {_g(values[low])} at epoch {low + 1})"
+    return text
 
 
 def plot_loss(history) -> Figure:
@@ -139,6 +225,7 @@ def plot_loss(history) -> Figure:
     if "loss" not in logs:
         raise ValueError(f"history has no 'loss' entry (keys: {sorted(logs)})")
     fig, ax = plt.subplots(figsize=(6, 4))
+    curves = []
     for key, label in (("loss", "training loss"), ("val_loss", "validation loss")):
         if key not in logs:
             continue
@@ -147,6 +234,7 @@ def plot_loss(history) -> Figure:
             plt.close(fig)  # do not leak a half-built figure on error
             raise ValueError(f"history['{key}'] is empty")
         ax.plot(np.arange(1, values.size + 1), values, marker=".", label=label)
+        curves.append(_curve(label, values))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
@@ -155,7 +243,10 @@ def plot_loss(history) -> Figure:
         ax.legend()
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    return fig
+    epochs = len(np.ravel(logs["loss"]))
+    lines = "Line chart" if len(curves) == 1 else "Line chart of two curves"
+    return show(fig, f"{lines} of the loss per epoch, epochs 1 to {epochs}: "
+                     + "; ".join(curves) + ".")
 
 
 def plot_probabilities(probs, label=None) -> Figure:
@@ -181,7 +272,33 @@ def plot_probabilities(probs, label=None) -> Figure:
         title += f", label: {int(label)}"
     ax.set_title(title)
     fig.tight_layout()
-    return fig
+    labelled = f", and the label is {int(label)}" if label is not None else ""
+    each = ", ".join(f"{d}: {p[d]:.2f}" for d in range(10))
+    return show(fig, f"Bar chart of the probability of each digit, 0 to 9: the prediction is "
+                     f"{pred}, with probability {p[pred]:.2f} (the orange bar){labelled}. "
+                     f"Each digit's probability: {each}.")
+
+
+def _confusion_alt(cm: np.ndarray) -> str:
+    """The matrix's size, how many on and off the diagonal, and its rows (small) or its most
+    frequent mistakes (large)."""
+    k, total, right = cm.shape[0], int(cm.sum()), int(np.trace(cm))
+    text = (f"Confusion matrix of {total} digits, {k} by {k}: a row for each true label, "
+            f"{_and([str(i) for i in range(k)]) if k <= 3 else f'0 to {k - 1}'}, a column for "
+            "each predicted one, and the count in each cell. "
+            f"{right} lie on the diagonal (predicted correctly), {total - right} off it.")
+    if k <= 3:
+        return text + "".join(
+            f" Of the {int(cm[i].sum())} labelled {i}: "
+            + _and([f"{int(cm[i, j])} predicted {j}" for j in range(k)]) + "."
+            for i in range(k))
+    off = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j and cm[i, j]]
+    off.sort(key=lambda t: (-t[0], t[1], t[2]))
+    if off:
+        times = {1: "once", 2: "twice"}
+        text += " The most frequent mistakes: " + _and(
+            [f"{i} predicted as {j} ({times.get(n, f'{n} times')})" for n, i, j in off[:5]]) + "."
+    return text
 
 
 def plot_confusion_matrix(y_true, y_pred, num_classes: int = 10) -> Figure:
@@ -202,4 +319,4 @@ def plot_confusion_matrix(y_true, y_pred, num_classes: int = 10) -> Figure:
     ax.set_ylabel("true")
     ax.set_title("Confusion matrix")
     fig.tight_layout()
-    return fig
+    return show(fig, _confusion_alt(cm))

@@ -15,6 +15,12 @@ not). Three kinds of page follow it: nbgrader's rendered notebook under our summ
 notebook that was graded; a short page for a submission that was handed in but could not be
 run (what went wrong, Restart & Run All) or was graded on another machine (its scores); and
 a shorter one for a student from whom nothing came: the reason once, the score, what to do.
+
+Every page passes WCAG 2.1 AA (tests/test_accessibility.py runs axe-core on each kind): in
+English, the header a ``<header>`` and everything else in one ``<main>``, headings one level
+at a time (the header's ``<h1>``, then ``<h2>`` sections), text at 4.5:1 on its background.
+nbgrader's notebook is rendered by ``feedback_exporter`` (its template and stylesheet, not
+nbgrader's); its summary links each test to the test's cell, and says what follows.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from nbgrader.utils import capture_log
 from autograder.assignment import Assignment, DenseModel, Figure
 from autograder.grader import assignments, gradebook, page_header
 from autograder.grader.course import Course, CourseError
+from autograder.grader.feedback_exporter import FeedbackExporter
 from autograder.grader.grades_csv import check_gradebook
 from autograder.grader.hide_hidden import HideHiddenTests, cut_hidden
 from autograder.grader.page_header import Header
@@ -156,28 +163,28 @@ def model_section(assignment: Assignment, artifacts: Path) -> str:
         return ""
     matplotlib.use("Agg")  # figures only become PNGs; a grading server has no display
     body = _parts(assignment, artifacts)
-    return (f'<section id="{SECTION_ID}" class="container"><div class="panel panel-default">'
-            '<div class="panel-heading"><h3>Your trained model</h3></div>'
-            '<div class="panel-body">' + "\n".join(body) + "</div></div></section>\n")
+    # tabindex -1: the summary's link to the section moves the keyboard focus here too
+    return (f'<section id="{SECTION_ID}" class="container" tabindex="-1" '
+            f'aria-labelledby="{SECTION_ID}-title"><div class="panel panel-default">'
+            f'<div class="panel-heading"><h3 id="{SECTION_ID}-title">Your trained model</h3>'
+            '</div><div class="panel-body">' + "\n".join(body) + "</div></div></section>\n")
 
 
-def append_section(page: str, section: str) -> str:
-    at = page.rfind("</body>")
-    return page + section if at < 0 else page[:at] + section + page[at:]
+def in_main(page: str, first: str, last: str) -> str:
+    """The page with ``first`` at the start of its ``<main>`` and ``last`` at its end
+    (the template writes one ``<main>``)."""
+    start = re.search(r"<main\b[^>]*>", page)
+    end = page.rfind("</main>")
+    if start is None or end < start.end():
+        raise CourseError("the rendered feedback page has no <main> to fill")
+    return page[:start.end()] + first + page[start.end():end] + last + page[end:]
 
 
 # --- the page --------------------------------------------------------------------------
 
-MATHJAX = re.compile(r"<script[^>]*>[^<]*</script>\s*|<script[^>]*src=[^>]*mathjax[^>]*>\s*"
-                     r"</script>", re.I)
 SUMMARY_ID = "summary"
 AWAITING_HAND = f"{verdicts.BY_HAND}: not scored yet"
 SCORED_BY_HAND = f"{verdicts.BY_HAND}: scored by your grader"
-
-
-def _offline(page: str) -> str:
-    """Without its remote MathJax script the page needs no network: formulas read as TeX."""
-    return re.sub(r"<script[^>]*(?:mathjax|MathJax)[\s\S]*?</script>\s*", "", page)
 
 
 def with_given(results: dict[str, TestResult], given: Mapping[str, float]
@@ -225,12 +232,23 @@ def _grade_line(got: float, total: float, penalty: float) -> str:
             f"({plain_number(got)} from the tests, late penalty −{plain_number(penalty)})")
 
 
+def cell_links(gids: list[str]) -> str:
+    """A link to each test's cell in the notebook below (the template's ``grade-<id>``),
+    named by the test. (Beside the table, not in it: each row's markup is what the tests
+    of grading read back.)"""
+    links = ", ".join(f'<a href="#grade-{html.escape(gid)}"><code>{html.escape(gid)}</code></a>'
+                      for gid in gids)
+    return f'<p class="cell-links">Each test in your notebook: {links}.</p>' if gids else ""
+
+
 def summary_table(results: dict[str, TestResult], error: str | None = None,
-                  given: Mapping[str, float] | None = None, *, penalty: float = 0.0) -> str:
+                  given: Mapping[str, float] | None = None, *, penalty: float = 0.0,
+                  cells: bool = False) -> str:
     """The page's first section: each graded cell, its points and what to fix. ``given``:
     what graders scored by hand (``gradebook.hand_scores``), which counts as in nbgrader's
     total; a cell graded by hand says so, with its score once given. ``penalty``: the
-    points taken off for lateness, out of the total shown."""
+    points taken off for lateness, out of the total shown. ``cells``: the page shows the
+    notebook, and the table is followed by a link to each test's cell."""
     results = with_given(results, given or {})
     pending = {gid for gid, r in results.items() if r.manual and gid not in (given or {})}
     got = sum(r.points for r in results.values())
@@ -247,7 +265,8 @@ def summary_table(results: dict[str, TestResult], error: str | None = None,
             f"{'' if error else _awaiting_note(results, pending)}"
             '<table class="table table-striped"><caption>Each test, its points and what to '
             "fix</caption><thead><tr><th>test</th><th>points</th><th>message</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></section>\n")
+            f"<tbody>{rows}</tbody></table>{cell_links(list(results)) if cells else ''}"
+            "</section>\n")
 
 
 def _after_body(page: str, section: str) -> str:
@@ -260,19 +279,24 @@ def _in_head(page: str, part: str) -> str:
     return page if at < 0 else page[:at] + part + page[at:]
 
 
-# nbgrader pads the top of its page; the header's band starts at the edge, as on ours.
-NBGRADER_TOP = "<style>body { padding-top: 0; }</style>\n"
-
-
 def dressed(page: str, header: Header) -> str:
-    """nbgrader's page made ours: in English (``lang``, for screen readers and
-    hyphenation), titled by student and assignment (nbgrader titles it by the notebook's
-    name alone), with the header first in its body."""
+    """The rendered notebook made a page of ours: in English (``lang``, for screen readers
+    and hyphenation; the template says so too), titled by student and assignment (the
+    template titles it by the notebook's name alone), with the header first in its body."""
     page = re.sub(r"<html(?![^>]*\blang=)", '<html lang="en"', page, count=1, flags=re.I)
     title = f"<title>{html.escape(header.title())}</title>"
     page, found = re.subn(r"<title>[\s\S]*?</title>", lambda _: title, page, count=1)
-    page = _in_head(page, ("" if found else title) + page_header.STYLE + NBGRADER_TOP)
+    page = _in_head(page, ("" if found else title) + page_header.STYLE)
     return _after_body(page, page_header.render(header))
+
+
+def contents(model: bool) -> str:
+    """What the page holds below the summary, with a link to each part (the model's
+    figures are far down a long notebook)."""
+    parts = '<a href="#notebook">your notebook, cell by cell</a>'
+    if model:
+        parts += f', then <a href="#{SECTION_ID}">the figures of your trained model</a>'
+    return f'<nav class="container" aria-label="On this page"><p>Below: {parts}.</p></nav>\n'
 
 
 # The short pages have no nbgrader page around them, so no Bootstrap: these rules give the
@@ -383,6 +407,7 @@ def _run_nbgrader(course: Course, student: str) -> Path:
     app.force = True
     if HideHiddenTests not in app.preprocessors:  # never render hidden tests, whatever the config
         app.preprocessors = [HideHiddenTests, *app.preprocessors]
+    app.exporter_class = FeedbackExporter  # our template, whatever the config names
     result = capture_log(app)
     page = Path(coursedir.format_path(coursedir.feedback_directory, student,
                                       course.assignment_id)) / f"{course.notebook_id}.html"
@@ -463,12 +488,11 @@ def write_page(course: Course, student: str) -> Path:
         return _write(course, student, failure_page(course, student, error, tests, header))
     results = verdicts.score(nbformat.read(graded, as_version=4))
     page = _run_nbgrader(course, student)
-    text = _offline(page.read_text(encoding="utf-8"))
-    text = _after_body(text, summary_table(results, given=gradebook.hand_scores(course, student),
-                                           penalty=header.lateness.penalty))
+    model = model_section(course.assignment, course.artifacts_dir(student))
+    summary = summary_table(results, given=gradebook.hand_scores(course, student),
+                            penalty=header.lateness.penalty, cells=True)
+    text = in_main(page.read_text(encoding="utf-8"), summary + contents(bool(model)), model)
     text = dressed(text, header)
-    text = append_section(text, model_section(course.assignment,
-                                              course.artifacts_dir(student)))
     page.write_text(with_csp(text), encoding="utf-8")
     return page
 

@@ -12,13 +12,16 @@ the markup of markdown cells and HTML outputs, but leaves three holes, closed he
 - markdown: the links and images that markdown itself writes (``[a](javascript:...)``,
   ``![g](http://host/x.png)``) are not markup ``SanitizeHTML`` can see. :class:`SafeMarkdown`
   replaces nbconvert's ``markdown2html`` filter (markdown cells and ``text/markdown``
-  outputs) and cleans the HTML it renders (:func:`clean_fragment`).
+  outputs) and cleans the HTML it renders (:func:`clean_fragment`). It also writes the
+  markdown's TeX as MathML (``math_markup``), which a browser draws without a script; the
+  cleaning keeps of MathML only the elements and attributes that draw a formula.
 - whatever a sanitizer misses: :func:`with_csp` gives a page we write a Content-Security-
   Policy under which no script runs and nothing outside the page loads. Formgrader's page
   cannot have one (its own scripts would stop), so there the two sanitizers stand alone.
 
 ``nbgrader_config.py`` imports this module, so it stays light: nbconvert (with its jinja2
-and traitlets), bleach and the standard library.
+and traitlets), bleach, latex2mathml (pure Python, without dependencies) and the standard
+library.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.utils.importstring import import_item
 
-__all__ = ["CSP", "CSP_META", "SafeMarkdown", "SanitizeOutputMetadata", "clean_fragment",
-           "protect", "with_csp"]
+from autograder.grader.math_markup import TEX_ENCODING, markdown_to_html
+
+__all__ = ["CSP", "CSP_META", "MATH_TAGS", "SafeMarkdown", "SanitizeOutputMetadata",
+           "clean_fragment", "protect", "with_csp"]
 
 # --- output metadata -----------------------------------------------------------------------
 
@@ -114,6 +119,33 @@ ATTRIBUTES = {
 }
 LINK_SCHEMES = ("http", "https", "mailto")
 
+# MathML: the elements latex2mathml writes, which draw a formula and do nothing else; and the
+# formula's TeX in an <annotation>, inside <semantics>, which shows only its first child.
+# Left out, whatever the markup asks: <annotation-xml> (with encoding="text/html" its content
+# is HTML, a place for markup to hide behind a formula), <maction> (Firefox acts on clicks),
+# <mglyph> (fetches its src), and any element latex2mathml does not write.
+MATH_TAGS = {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "mtext", "mspace",
+             "msub", "msup", "msubsup", "munder", "mover", "munderover", "mfrac", "msqrt",
+             "mroot", "mstyle", "mpadded", "mphantom", "menclose", "mtable", "mtr", "mtd"}
+# Their attributes are the presentation attributes latex2mathml writes, each with a value of
+# its kind. Never: href (a link in Firefox; xlink:href reaches the rule as href too), style
+# and class (\style and \class), id, the on* event handlers, which MathML elements run like
+# HTML ones, and voffset (\raise: it moves a formula over the page, nested ones without
+# bound).
+MATH_WORDS = {"mathvariant", "displaystyle", "scriptlevel", "stretchy", "fence", "separator",
+              "form", "movablelimits", "largeop", "symmetric", "accent", "accentunder",
+              "notation", "columnalign", "rowalign", "columnlines", "rowlines", "linebreak"}
+MATH_LENGTHS = {"width", "height", "depth", "lspace", "rspace", "minsize", "maxsize",
+                "mathsize", "linethickness", "columnspacing", "rowspacing"}
+MATH_COLORS = {"mathcolor", "mathbackground"}
+WORDS = re.compile(r"[A-Za-z0-9+ -]{1,60}")  # true, updiagonalstrike, sans-serif, +1
+COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,30}")  # no url(), no other CSS
+# A length is at most 10 of its unit: \hspace{1000em} would push the page apart, and a large
+# negative one (\! writes small ones) would lay a formula over what stands beside it. A number,
+# then a unit or one of mpadded's pseudo-units.
+LENGTH = re.compile(r"([+-]?(?:\d{1,2}(?:\.\d*)?|\.\d+))"
+                    r"(em|ex|px|pt|pc|cm|mm|in|mu|%|width|height|depth)?")
+
 
 def _normalized(url: str) -> str:
     """The URL as a browser reads its scheme: character references decoded (bleach keeps
@@ -134,7 +166,27 @@ def inline_image(src: str) -> bool:
     return _normalized(src).startswith("data:image/")
 
 
+def _short_lengths(value: str) -> bool:
+    """One or more lengths (columnspacing has one per column), none longer than 10."""
+    found = [LENGTH.fullmatch(part) for part in value.split()]
+    return bool(found) and all(m is not None and abs(float(m[1])) <= 10 for m in found)
+
+
+def _allowed_math_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "math":
+        return name == "display" and value in ("block", "inline")
+    if tag == "annotation":
+        return name == "encoding" and value == TEX_ENCODING
+    if name in MATH_COLORS:
+        return COLOR.fullmatch(value) is not None
+    if name in MATH_LENGTHS:
+        return _short_lengths(value)
+    return name in MATH_WORDS and WORDS.fullmatch(value) is not None
+
+
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag in MATH_TAGS:
+        return _allowed_math_attribute(tag, name, value)
     if name == "href":
         return tag == "a" and safe_link(value)
     if tag == "input" and name == "type":
@@ -160,9 +212,15 @@ class _OuterImagesAsText(Filter):
 
 def clean_fragment(fragment: str) -> str:
     """HTML rendered from markdown, with only the tags and attributes markdown writes, links
-    only as :func:`safe_link` allows and images only from the page itself."""
+    only as :func:`safe_link` allows, images only from the page itself, and MathML only as
+    :data:`MATH_TAGS` and its attribute rules allow.
+
+    Foreign content (MathML) is where parsers disagree (mutation XSS): bleach escapes every
+    element it does not allow, among them all whose text the parser reads raw (style, script,
+    textarea, title, xmp, noscript, iframe, noembed, noframes), and drops comments, so no
+    text of the result can become markup when the browser parses it again."""
     cleaner = bleach.Cleaner(
-        tags=TAGS, attributes=_allowed_attribute,
+        tags=TAGS | MATH_TAGS, attributes=_allowed_attribute,
         protocols={*LINK_SCHEMES, "data"},  # data: for images; links are judged above
         css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]),
         filters=[_OuterImagesAsText])
@@ -171,14 +229,19 @@ def clean_fragment(fragment: str) -> str:
 
 @pass_context
 class SafeMarkdown(LoggingConfigurable):
-    """nbconvert's ``markdown2html`` filter, its HTML cleaned by :func:`clean_fragment`.
+    """nbconvert's ``markdown2html`` filter, with math as MathML, its HTML cleaned by
+    :func:`clean_fragment`.
 
     Registered as ``HTMLExporter.filters["markdown2html"]``: the exporter builds it with
-    itself as ``parent``, and its own renderer (attachments, anchor links) does the markdown.
+    itself as ``parent``, and its settings (attachments, embedded images, anchor links) shape
+    the markdown, as in its own filter (``math_markup.markdown_to_html``). Formgrader's page
+    loads MathJax, which has nothing left to do: its configuration there reads TeX only
+    (``TeX-AMS_CHTML``), and skips ``<code>`` and ``<annotation>``, where the TeX now is. So the
+    grader sees the formulas as the student does, drawn by the browser.
     """
 
     def __call__(self, context, source: str) -> str:
-        return clean_fragment(self.parent.markdown2html(context, source))
+        return clean_fragment(markdown_to_html(self.parent, context, source))
 
 
 def protect(config: Config) -> None:

@@ -127,6 +127,15 @@ def _md(text: str) -> str:
 def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                      notes: Sequence[str] = (), error: str | None = None,
                      public: bool = True) -> str:
+    """The job summary (and Classroom 50's release body), read by people and screen readers.
+
+    Rules: one heading, ``##``, below the title of the page that shows it (the run's, the
+    release's), so headings never skip a level; the tests in ``results``' order, which
+    callers give in the notebook's (``verdicts.score``, ``reconcile``); every result in
+    words beside its symbol ("✅ pass", "❌ fail", "✋ graded by hand") and each warning
+    labelled "Warning:", because a symbol alone is read as its name or not at all; one table,
+    a single header row with a name in every header cell.
+    """
     got = sum(r.points for r in results.values())
     total = sum(r.max_points for r in results.values())
     out = [f"## Autograding: {num(got)}/{num(total)} points", "", *by_hand_note(results)]
@@ -137,10 +146,10 @@ def summary_markdown(results: Mapping[str, TestResult], notebook: str = "",
                    if public else ""), ""]
     if error:
         out += [f"> **The notebook could not be run:** {_md(error)}", ""]
-    for note in notes:
-        out.append(f"> ⚠️ {_md(note)}")
+    for note in notes:  # a paragraph each: lines of one paragraph run together
+        out += [f"> ⚠️ Warning: {_md(note)}", ">"]
     if notes:
-        out += ["> ", "> Changed test cells or workflow files are restored or flagged when "
+        out += ["> Changed test cells or workflow files are restored or flagged when "
                 "your work is graded.", ""]
     out += ["| test | result | points | message |", "|---|---|---|---|"]
     for gid, r in results.items():

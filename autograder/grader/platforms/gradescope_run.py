@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from autograder.grader.platforms.gradescope_settings import GRADEBOOK, Settings
-from autograder.records import SubmissionResult, plain_number
+from autograder.records import SubmissionResult, TestResult, plain_number
 
 STUDENT = "submission"
 MiB = 2**20
@@ -65,6 +65,17 @@ def fenced(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
+def output_of(test: TestResult) -> str:
+    """One test's output (Markdown): its result in words and its points first, then its
+    message verbatim. Gradescope shows a test's status by colour; the words say it to
+    everyone, screen readers included. A message that only repeats the result ("passed") is
+    left out."""
+    head = (f"{'✅ passed' if test.passed else '❌ failed'}: "
+            f"{plain_number(test.points)}/{plain_number(test.max_points)} points")
+    message = test.feedback.strip()
+    return head if message in ("", "passed") else f"{head}\n\n{fenced(test.feedback)}"
+
+
 def results(result: SubmissionResult, settings: Settings, seconds: float,
             notes: list[str]) -> dict:
     """Gradescope's results.json for a graded (or ungradable) submission. Cells graded by hand
@@ -82,12 +93,12 @@ def results(result: SubmissionResult, settings: Settings, seconds: float,
                           + _lines(notes),
                 "tests": [{"name": "Submission", "score": 0,
                            "max_score": plain_number(most), "status": "failed",
-                           "output": fenced(result.error), "output_format": "md",
+                           "output": "❌ failed: your submission could not be graded.\n\n"
+                                     + fenced(result.error), "output_format": "md",
                            "visibility": "visible"}]}
     tests = [{"name": gid, "score": plain_number(t.points),
               "max_score": plain_number(t.max_points),
-              "status": "passed" if t.passed else "failed",
-              "output": fenced(t.feedback or ("passed" if t.passed else "failed")),
+              "status": "passed" if t.passed else "failed", "output": output_of(t),
               "output_format": "md", "visibility": settings.visibility}
              for gid, t in graded.items()]
     when = {"visible": "below", "after_due_date": "after the due date",
@@ -100,8 +111,8 @@ def results(result: SubmissionResult, settings: Settings, seconds: float,
     if by_hand:
         summary += (f" Not in this score: {', '.join(f'`{gid}`' for gid in by_hand)}, "
                     "graded by hand by your instructor.")
-    return {**base, "output": summary + " " + _lines([*result.notes, *result.tampering,
-                                                      *notes]), "tests": tests}
+    return {**base, "output": summary + _lines([*result.notes, *result.tampering, *notes]),
+            "tests": tests}
 
 
 def problem(message: str, seconds: float) -> dict:
@@ -109,7 +120,8 @@ def problem(message: str, seconds: float) -> dict:
     return {"score": 0, "execution_time": round(seconds), "output_format": "md",
             "output": "**Your submission was not graded.** " + message,
             "tests": [{"name": "Autograder", "score": 0, "max_score": 0, "status": "failed",
-                       "output": fenced(message), "output_format": "md",
+                       "output": "❌ failed: nothing was graded.\n\n" + fenced(message),
+                       "output_format": "md",
                        "visibility": "visible"}]}
 
 
