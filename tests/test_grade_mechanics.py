@@ -5,6 +5,7 @@ graded in test_catalogue.py.
 """
 
 import csv
+import re
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 from nbgrader.api import Gradebook
+
+from autograder.grader.steps.submissions import shard_of
 
 from helpers import (
     ROOT,
@@ -216,3 +219,40 @@ def test_the_table_is_short_with_problems_apart_from_notes(tiny_course: Path, tm
     assert "test_add (0/3): AssertionError: add(1, 2) should be 3" in detailed
     assert whole in detailed and "notes: graded Copy of tiny_add.ipynb" in detailed
     assert by_student(grades)["half"]["score"] == 2
+
+
+def test_merge_names_who_no_shard_graded_and_how_to_grade_only_them(tmp_path: Path):
+    """Shard 3 of 3 never ran (a job array task that hit its time limit, was preempted or
+    cancelled): `merge --class --of` names its students and the command for that shard
+    alone; run as given, then merged with the others, the class is complete, each student
+    once."""
+    subs = tmp_path / "subs"
+    for i in range(6):
+        place(subs, f"s{i}", tiny_submission())
+    def shard(k: int) -> Path:
+        course = tiny_course_at(tmp_path / f"shard{k}")
+        run_grade(course, subs, "--shard", f"{k}/3")
+        return course / "grades.json"
+
+    files = [shard(1), shard(2)]
+    merged = tiny_course_at(tmp_path / "merged")
+
+    def merge(*paths: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "autograder", "merge", *map(str, paths),
+                               "--class", str(subs), "--of", "3", "--course-dir", str(merged)],
+                              capture_output=True, text=True, cwd=ROOT)
+
+    first = merge(*files)
+    assert first.returncode == 1, first.stdout + first.stderr
+    lost = sorted(f"s{i}" for i in range(6) if shard_of(f"s{i}", 3) == 3)
+    assert lost and f"shard 3/3 is missing {len(lost)} student(s): {', '.join(lost)}" in (
+        first.stdout)
+    rerun = re.search(r"rerun: (.*)", first.stdout)[1].split()
+    assert rerun[:4] == ["python", "-m", "autograder", "grade"]
+    third = tiny_course_at(tmp_path / "shard3")
+    proc = subprocess.run([sys.executable, *rerun[1:], "--course-dir", str(third), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    second = merge(*files, tmp_path / "shard-3.json")
+    assert second.returncode == 0 and "every student of" in second.stdout, second.stdout
+    assert _gradebook_scores(merged) == {f"s{i}": 5 for i in range(6)}

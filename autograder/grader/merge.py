@@ -18,7 +18,7 @@ from autograder import untrusted
 from autograder.grader.course import Course, CourseError
 from autograder.grader.gradebook import ensure_assignment, lateness, points_by_test, save_merged
 from autograder.grader.steps.ledger import MERGED, Ledger
-from autograder.grader.steps.submissions import STUDENT_ID
+from autograder.grader.steps.submissions import STUDENT_ID, find, shard_of
 from autograder.records import SubmissionResult
 
 SHARD_BYTES = 256 * 2**20  # a class of thousands is a few MB
@@ -93,3 +93,16 @@ def merge(course: Course, paths: list[Path]) -> list[SubmissionResult]:
     finally:
         book.close()
     return sorted(results, key=lambda r: r.student)
+
+
+def missing_by_shard(class_dirs: list[Path], count: int, merged: list[SubmissionResult],
+                     notebook: str) -> dict[int, list[str]]:
+    """shard -> the students of the class folders it should have graded and no shard file
+    holds (a task that ran out of time, was preempted or cancelled), by the same stable
+    hash ``grade --shard`` slices by; empty when every student was merged."""
+    done = {r.student for r in merged}
+    missing: dict[int, list[str]] = {}
+    for sub in find(class_dirs, expected=notebook):
+        if sub.record and sub.student not in done:
+            missing.setdefault(shard_of(sub.student, count), []).append(sub.student)
+    return dict(sorted(missing.items()))

@@ -487,6 +487,11 @@ def _add_merge(sub: argparse._SubParsersAction) -> None:
                                    "one CSV.")
     p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_JSON")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the merged JSON")
+    p.add_argument("--class", dest="class_dir", type=Path, metavar="CLASS",
+                   help="with --of: the class folder the shards graded; every student of it "
+                        "that no shard file holds is named, with the command that reruns "
+                        "their shard (exit status 1 until none is missing)")
+    p.add_argument("--of", type=int, metavar="N", help="with --class: the number of shards")
     _course_args(p)
     p.set_defaults(run=_command(cmd_merge))
 
@@ -494,7 +499,10 @@ def _add_merge(sub: argparse._SubParsersAction) -> None:
 def cmd_merge(args: argparse.Namespace, console: Console) -> int:
     from autograder.grader.merge import merge
     from autograder.grader.steps import report
+    from autograder.records import CommandError
 
+    if (args.class_dir is None) != (args.of is None) or (args.of is not None and args.of < 1):
+        raise CommandError("--class CLASS and --of N go together (N: the number of shards)")
     course = _course(args)
     results = merge(course, args.shards)
     report.print_table(results, console, course.assignment_id)
@@ -502,6 +510,33 @@ def cmd_merge(args: argparse.Namespace, console: Console) -> int:
         report.write_json(args.json, course.assignment_id, results)
     console.print(f"merged {len(results)} students from {len(args.shards)} shard files "
                   f"into {course.db}", soft_wrap=True, highlight=False)
+    if args.class_dir is None:
+        return EXIT_OK
+    return _report_missing(args, course, results, console)
+
+
+def _report_missing(args: argparse.Namespace, course: Course, results: list,
+                    console: Console) -> int:
+    """Who no shard graded, shard by shard, and the one command that grades only them (the
+    ledger skips everyone that shard already graded: rerunning grades no one twice)."""
+    import shlex
+
+    from autograder.grader.merge import missing_by_shard
+    from autograder.grader.steps.report import plain
+
+    missing = missing_by_shard([args.class_dir], args.of, results, course.assignment.notebook)
+    for shard, students in missing.items():
+        rerun = shlex.join(["python", "-m", "autograder", "grade", str(args.class_dir),
+                            "--assignment", course.assignment_id, "--shard",
+                            f"{shard}/{args.of}", "--json", f"shard-{shard}.json"])
+        console.print(f"[yellow]shard {shard}/{args.of} is missing {len(students)} "
+                      f"student(s):[/yellow] {plain(', '.join(students))}\n  rerun: {rerun}\n"
+                      "  then merge again with every shard's file", soft_wrap=True,
+                      highlight=False)
+    if missing:
+        return EXIT_SOME_SKIPPED
+    console.print(f"every student of {args.class_dir} is merged", highlight=False,
+                  soft_wrap=True)
     return EXIT_OK
 
 
