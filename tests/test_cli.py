@@ -16,8 +16,8 @@ from autograder import cli
 
 from helpers import ROOT, tiny_submission
 
-INSTRUCTOR_VERBS = {"collect", "grade", "feedback", "export", "return", "merge", "template",
-                    "gradescope", "classroom50"}
+INSTRUCTOR_VERBS = {"collect", "grade", "feedback", "export", "return", "merge", "slurm",
+                    "template", "gradescope", "classroom50"}
 # Run in a fresh interpreter: make `name` impossible to import, then call the CLI.
 WITHOUT = """
 import sys

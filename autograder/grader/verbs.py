@@ -31,7 +31,7 @@ EXIT_CANNOT_RUN = 3
 
 def add_verbs(sub: argparse._SubParsersAction) -> None:
     for add in (_add_collect, _add_grade, _add_feedback, _add_export, _add_return, _add_merge,
-                _add_template, _add_gradescope, _add_classroom50):
+                _add_slurm, _add_template, _add_gradescope, _add_classroom50):
         add(sub)
 
 
@@ -525,10 +525,16 @@ def _report_missing(args: argparse.Namespace, course: Course, results: list,
     from autograder.grader.steps.report import plain
 
     missing = missing_by_shard([args.class_dir], args.of, results, course.assignment.notebook)
+    # The shards' own layout: their files' folder, and their gradebooks there if they had
+    # their own (`slurm`'s tasks do)
+    where = args.shards[0].parent
+    own_db = any(where.glob("shard-*.db"))
     for shard, students in missing.items():
-        rerun = shlex.join(["python", "-m", "autograder", "grade", str(args.class_dir),
-                            "--assignment", course.assignment_id, "--shard",
-                            f"{shard}/{args.of}", "--json", f"shard-{shard}.json"])
+        rerun = shlex.join([
+            "python", "-m", "autograder", "grade", str(args.class_dir), "--course-dir",
+            str(course.root), "--assignment", course.assignment_id, "--shard",
+            f"{shard}/{args.of}", "--json", str(where / f"shard-{shard}.json"),
+            *(["--db", f"sqlite:///{where / f'shard-{shard}.db'}"] if own_db else [])])
         console.print(f"[yellow]shard {shard}/{args.of} is missing {len(students)} "
                       f"student(s):[/yellow] {plain(', '.join(students))}\n  rerun: {rerun}\n"
                       "  then merge again with every shard's file", soft_wrap=True,
@@ -537,6 +543,60 @@ def _report_missing(args: argparse.Namespace, course: Course, results: list,
         return EXIT_SOME_SKIPPED
     console.print(f"every student of {args.class_dir} is merged", highlight=False,
                   soft_wrap=True)
+    return EXIT_OK
+
+
+def _add_slurm(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "slurm", help="grade a class as a Slurm job array, then merge it",
+        description="Submit cluster/grade.sbatch as an array of N tasks (task i grades "
+                    "--shard i/N into OUT/shard-i.json) and cluster/merge.sbatch after it "
+                    "(afterany: merge into the gradebook, name any student a task left "
+                    "ungraded, write the feedback pages). Prints both job ids. "
+                    "docs/cluster.md says how to choose N and the cores.")
+    p.add_argument("class_dir", type=Path, metavar="CLASS")
+    p.add_argument("--shards", type=int, required=True, metavar="N")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="where the shards write (default: CLASS's folder + '-shards')")
+    p.add_argument("--cpus", type=int, default=2, help="cores per task (default: 2)")
+    p.add_argument("--mem", help="memory per task, as sbatch takes it (e.g. 8G)")
+    p.add_argument("--time", help="time limit per task, as sbatch takes it (e.g. 1:00:00)")
+    p.add_argument("--partition", help="the partition to run in")
+    p.add_argument("--tasks", metavar="LIST",
+                   help="only these tasks, e.g. 2 or 1,3 (a rerun; the merge follows them)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the sbatch commands and the environment, submit nothing")
+    _course_args(p, db=False)
+    p.set_defaults(run=_command(cmd_slurm))
+
+
+def cmd_slurm(args: argparse.Namespace, console: Console) -> int:
+    import shlex
+
+    from autograder.grader import cluster
+    from autograder.records import CommandError
+
+    if args.shards < 1 or args.cpus < 1:
+        raise CommandError("--shards and --cpus must be 1 or more")
+    course = _course(args)
+    out = args.out or args.class_dir.resolve().with_name(args.class_dir.resolve().name
+                                                         + "-shards")
+    resources = cluster.Resources(args.cpus, args.mem, args.time, args.partition)
+    if args.dry_run:
+        for name, value in cluster.environment(course, args.class_dir, out,
+                                               args.shards).items():
+            console.print(f"export {name}={shlex.quote(value)}", highlight=False,
+                          soft_wrap=True)
+        grade, merge = cluster.commands(args.shards, resources, out, args.tasks)
+        console.print(shlex.join(grade), highlight=False, soft_wrap=True)
+        console.print(shlex.join([*merge[:-1], "--dependency=afterany:<the array's id>",
+                                  merge[-1]]), highlight=False, soft_wrap=True)
+        return EXIT_OK
+    array, merge = cluster.submit(course, args.class_dir, out, args.shards, resources,
+                                  args.tasks)
+    console.print(f"submitted the grading array {array} ({args.tasks or f'1-{args.shards}'} "
+                  f"of {args.shards}) and the merge {merge} after it; shards write to {out}",
+                  highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
