@@ -111,14 +111,14 @@ def chromium(profile: Path, width: int = 1400, height: int = 900) -> Iterator:
 def logged_in(profile: Path, server: tuple[str, str]) -> Iterator:
     """Chromium logged in to ``server`` (base URL, token); with no browser here, the test is
     skipped, or fails on CI, where .ci/run installs one."""
-    import pytest
+    from helpers import unavailable
 
     try:
         with chromium(profile) as driver:
             log_in(driver, *server)
             yield driver
     except NoBrowser as exc:
-        pytest.fail(str(exc)) if os.environ.get("CI") else pytest.skip(str(exc))
+        unavailable(str(exc))
 
 
 def wait(driver, condition, timeout: float = 60):

@@ -20,9 +20,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import nbformat
 import nbformat.v4 as v4
+import pytest
 from nbformat.notebooknode import NotebookNode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ TINY_GRADING = Path(__file__).resolve().parent / "courses" / "solutions" / TINY_
 __all__ = ["ASSIGNMENT_ID", "NOTEBOOK_NAME", "RELEASE", "ROOT", "SOLUTION", "TINY_GRADING",
            "TINY_ID", "TINY_NAME", "by_student", "leaked", "link_digit_solutions", "make_cell",
            "place", "run_grade", "secret_lines", "tiny_course_at", "tiny_source_notebook",
-           "tiny_submission"]
+           "tiny_submission", "unavailable"]
 
 
 def place(folder: Path, student: str, notebook: Path | str | bytes,
@@ -84,6 +86,14 @@ def quiet_free_env() -> dict[str, str]:
     is set, which would hide from a test what a student's kernel writes there."""
     return {k: v for k, v in os.environ.items()
             if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A program a test needs is missing here (Chromium, axe-core, Slurm): the test is
+    skipped, or fails on CI, where .ci/run installs it (it sets CI)."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def run_grade(course: Path, *args: str | Path, timeout: int = 900,

@@ -320,6 +320,7 @@ def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
     """Results graded elsewhere (the shards' grade JSON), test by test, as nbgrader's
     SaveAutoGrades records them: a cell without an automatic score needs a manual grade, and a
     grader's manual score is kept."""
+    results = list(results)  # read twice: the grades, then the penalties
     hand = manual_ids(course)
     with Gradebook(course.db, course.id) as gb:
         for result in results:
@@ -332,8 +333,9 @@ def save_merged(course: Course, results: Iterable[SubmissionResult]) -> None:
                 grade.auto_score = merged_auto_score(test, gid in hand)
                 grade.needs_manual_grade = grade.auto_score is None
             gb.db.commit()
+    config = course.nbgrader_config()  # read once for the class, not once a student
     for result in results:  # as grading would have: the shard's own penalty is not believed
-        penalise(course, result.student, result.late and not result.submitted_at)
+        penalise(course, result.student, result.late and not result.submitted_at, config)
 
 
 def hand_scores(course: Course, student: str) -> dict[str, float]:
