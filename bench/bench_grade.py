@@ -31,6 +31,7 @@ missed target is printed as MISS and does not fail it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -81,6 +82,8 @@ class Measure:
     tree_peak: int = 0          # whole process tree, bytes
     main_peak: int = 0          # the command's own process
     worker_peak: int = 0        # largest single worker subtree (ours), PSS bytes
+    cgroup_peak: int = 0        # the whole run in a cgroup: its peak, page cache included
+    cgroup_anonymous_peak: int = 0  # and what it could not reclaim (anonymous, shmem)
     workers_seen: int = 0
     other_cores: float = 0.0    # CPU used meanwhile by processes that are not this run's
     notes: list[str] = field(default_factory=list)
@@ -289,21 +292,32 @@ def ours_course(work: Path, name: str = "our-course", assignment: str = ASSIGNME
 
 
 def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: str,
-               *extra: str, assignment: str = ASSIGNMENT) -> tuple[Measure, dict]:
+               *extra: str, assignment: str = ASSIGNMENT, in_cgroup: bool = False
+               ) -> tuple[Measure, dict]:
     """(b) python -m autograder grade on a class folder of copies of the solution; the
-    measure and the grades by student."""
+    measure and the grades by student. ``in_cgroup``: the whole run in a cgroup without
+    limits too, for its peak as the kernel counts it (what a Slurm task's --mem or a
+    container's limit is checked against), where this machine can make one."""
     subs = work / f"subs-{label.replace(' ', '_').replace(',', '')}"
     for student in names:
         (subs / student).mkdir(parents=True)
         shutil.copy(solution(assignment), subs / student)
     out = work / f"grades-{label.replace(' ', '_').replace(',', '')}.json"
     m = Measure(label, len(names))
-    output = timed([sys.executable, "-m", "autograder", "grade", str(subs),
-                    "--course-dir", str(course), "--assignment", assignment,
-                    "--json", str(out), "--quiet",
-                    "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra],
-                   m, ROOT, tool_env(), worker_marks=WORKER_MARKS,
-                   slots=min(workers, len(names)))  # the slots that work
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs),
+           "--course-dir", str(course), "--assignment", assignment, "--json", str(out),
+           "--quiet", "--workers", str(workers), "--cell-timeout", str(CELL_TIMEOUT), *extra]
+    group = whole_run_cgroup(label) if in_cgroup else None
+    try:
+        with group.sampled() if group else contextlib.nullcontext():
+            output = timed(group.wrap(cmd) if group else cmd, m, ROOT, tool_env(),
+                           worker_marks=WORKER_MARKS,
+                           slots=min(workers, len(names)))  # the slots that work
+        if group:
+            m.cgroup_peak, m.cgroup_anonymous_peak = group.peak(), group.anonymous_peak
+    finally:
+        if group:
+            group.remove()
     if "without isolation" in output or "isolation is off" in output:
         m.notes.append("ran without isolation")
     if "no zygote" in output:
@@ -314,6 +328,15 @@ def bench_ours(work: Path, course: Path, names: list[str], workers: int, label: 
     if set(grades) != set(names) or bad:
         raise BenchError(f"our grader did not give 100/100 to every copy: {bad or grades}")
     return m, grades
+
+
+def whole_run_cgroup(label: str):
+    """A cgroup without limits to measure a run in (tests/platform_local.py), or None."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from platform_local import cgroup_or_none
+
+    return cgroup_or_none(f"bench-grade-{os.getpid()}-{label.replace(' ', '_')[:40]}",
+                          None, None)
 
 
 def bench_nbconvert(work: Path, copies: int = 1) -> Measure:
@@ -392,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         single_floor = bench_nbconvert(work)
         progress(single_floor)
         batch, zygote_grades = bench_ours(work, course, students(args.n), args.workers,
-                                          f"ours, --workers {args.workers}")
+                                          f"ours, --workers {args.workers}", in_cgroup=True)
         progress(batch)
         # Its own course, so that its first run also creates the gradebook, as the batch's did.
         fresh, fresh_grades = bench_ours(work, ours_course(work, "fresh-course"),
@@ -469,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{plain.wall / best:.2f}x; ours took {batch.wall / best:.2f}x the floor")
     print(f"(our grader's own process peaked at {batch.main_peak / GiB:.2f} GiB; "
           f"nbgrader's tree at {plain.tree_peak / GiB:.2f} GiB)")
+    if batch.cgroup_peak:
+        print(f"the whole run of {batch.label} as the kernel counts it (its cgroup): peak "
+              f"{batch.cgroup_peak / GiB:.2f} GiB with page cache, "
+              f"{batch.cgroup_anonymous_peak / GiB:.2f} GiB it could not reclaim")
     for m in runs:
         for note in m.notes:
             print(f"note: {m.label}: {note}")

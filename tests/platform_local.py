@@ -10,12 +10,15 @@ not the folders that hold this checkout, which it hides under /tmp or a home fol
 - Gradescope: the zip unpacked into ``<base>/autograder/source``, its ``setup.sh`` run with
   ``AUTOGRADER_PYTHON`` set to that venv (so the system part: apt, uv, a downloaded Python,
   is skipped), and ``run_autograder`` run as Gradescope runs it.
+- Gradescope's container: a cgroup with its memory and half a CPU (``Cgroup``), the page
+  cache of Python's and the course's files emptied first (``evict_page_cache``).
 - Classroom 50: the bundle's ``autograder.py`` run in a student checkout with the runner's
   variables set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -24,12 +27,14 @@ import site
 import stat
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
 from helpers import ASSIGNMENT_ID  # the repository may hold other assignments
 
 ROOT = Path(__file__).resolve().parent.parent
+HALF_CPU_US = 50_000  # of every 100 000 us
 
 
 def readable_python() -> str | None:
@@ -127,12 +132,119 @@ def submit(root: Path, files: dict[str, bytes]) -> None:
         (root / "submission" / name).write_bytes(data)
 
 
-def run_autograder(root: Path, **env: str) -> dict:
-    """Run the zip's run_autograder as Gradescope does; the results.json it wrote."""
+def run_autograder(root: Path, container: Cgroup | None = None, **env: str) -> dict:
+    """Run the zip's run_autograder as Gradescope does (in ``container`` if given); the
+    results.json it wrote."""
     full_env = {**os.environ, "AUTOGRADER_ROOT": str(root), **env}
-    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=full_env,
+    cmd = ["bash", str(root / "source" / "run_autograder")]
+    subprocess.run(container.wrap(cmd) if container else cmd, env=full_env,
                    cwd=root, check=True, capture_output=True, text=True, timeout=900)
     return json.loads((root / "results" / "results.json").read_text())
+
+
+# --- Gradescope's container -----------------------------------------------------------------
+
+
+class Cgroup:
+    """A cgroup to run a command in (v2, else v1), limited to ``memory`` bytes and
+    ``cpu_quota_us`` of every 100 000 us where given, measured either way."""
+
+    def __init__(self, name: str, memory: int | None, cpu_quota_us: int | None):
+        self.dirs: list[Path] = []
+        v2 = Path("/sys/fs/cgroup")
+        if (v2 / "cgroup.controllers").is_file():
+            self.dirs = [v2 / name]
+            self.peak_file = "memory.peak"
+            self._make(self.dirs[0], {"memory.max": memory,
+                                      "cpu.max": cpu_quota_us and f"{cpu_quota_us} 100000"})
+        else:
+            self.dirs = [v2 / "memory" / name, *([v2 / "cpu" / name] if cpu_quota_us else [])]
+            self.peak_file = "memory.max_usage_in_bytes"
+            self._make(self.dirs[0], {"memory.limit_in_bytes": memory})
+            if cpu_quota_us:
+                self._make(self.dirs[1], {"cpu.cfs_quota_us": cpu_quota_us})
+
+    @staticmethod
+    def _make(folder: Path, settings: dict) -> None:
+        folder.mkdir(exist_ok=True)
+        for key, value in settings.items():
+            if value is not None:
+                (folder / key).write_text(f"{value}\n")
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        joins = " && ".join(f"echo $$ > {d / 'cgroup.procs'}" for d in self.dirs)
+        return ["sh", "-c", f'{joins} && exec "$@"', "sh", *cmd]
+
+    def peak(self) -> int:
+        try:
+            return int((self.dirs[0] / self.peak_file).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def anonymous(self) -> int:
+        """What the cgroup holds now that the kernel cannot reclaim without swap: anonymous
+        memory and shmem (memory.stat: v2 anon + shmem, v1 total_rss + total_shmem)."""
+        names = ("anon", "shmem") if self.peak_file == "memory.peak" \
+            else ("total_rss", "total_shmem")
+        try:
+            lines = (self.dirs[0] / "memory.stat").read_text().splitlines()
+        except OSError:
+            return 0
+        return sum(int(v) for k, v in (line.split() for line in lines) if k in names)
+
+    @contextlib.contextmanager
+    def sampled(self, every: float = 0.1):
+        """While in it, ``anonymous_peak`` follows ``anonymous()``, sampled."""
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(every):
+                self.anonymous_peak = max(self.anonymous_peak, self.anonymous())
+
+        self.anonymous_peak = 0
+        thread = threading.Thread(target=sample)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+    def remove(self) -> None:
+        for folder in self.dirs:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def cgroup_or_none(name: str, memory: int | None, cpu_quota_us: int | None = HALF_CPU_US
+                   ) -> Cgroup | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        return Cgroup(name, memory, cpu_quota_us)
+    except OSError as exc:
+        print(f"  (no cgroup here: {exc})")
+        return None
+
+
+def evict_page_cache(*folders: Path) -> None:
+    """Drop these folders' files from the page cache (those no process maps), so that a run
+    in a cgroup reads and is charged for Python, TensorFlow and the course as a fresh
+    container is: a page is charged to the cgroup that first read it, so pages cached by
+    earlier runs would be free here and not on Gradescope."""
+    for folder in folders:
+        for path in folder.rglob("*"):
+            try:
+                if path.is_file() and not path.is_symlink():
+                    fd = os.open(path, os.O_RDONLY)
+                    try:
+                        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    finally:
+                        os.close(fd)
+            except OSError:
+                pass
 
 
 # --- Classroom 50 ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.grader.sandbox.isolation import isolation_problem
+from autograder.grader.sandbox.memory import Accounting
 from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
 
 from helpers import (
@@ -85,6 +86,11 @@ def hostile_batch(tmp_path_factory, listener):
     place(subs, "endless_loop", tiny_submission("    while True:\n        pass"))
     place(subs, "sleeps_forever", tiny_submission("    import time\n    time.sleep(10**6)"))
     place(subs, "memory_bomb", tiny_submission("    x = b'x' * (6 * 2**30)\n    return a + b"))
+    # 1.5 GiB in memfds filled by write(): no process maps it (tests/test_memory.py).
+    place(subs, "memfd_hoard", tiny_submission(
+        "    import os\n    for fd in [os.memfd_create('h') for _ in range(12)]:\n"
+        "        for _ in range(128):\n            os.write(fd, b'x' * 2**20)\n"
+        "    return a + b"))
     place(subs, "fork_bomb", tiny_submission("    import os\n    while True:\n        os.fork()"))
     place(subs, "output_flood", tiny_submission("    print('x' * 8_000_000)\n    return a + b"))
     place(subs, "daemon", tiny_submission(
@@ -119,6 +125,17 @@ def test_runaway_code_loses_points_with_a_reason(hostile_batch):
     assert result["fork_bomb"]["score"] == 0
     assert result["kernel_exit"]["score"] == 0
     assert "kernel died" in result["kernel_exit"]["tests"]["test_add"]["feedback"]
+
+
+def test_memory_that_no_process_maps_is_counted(hostile_batch):
+    accounting = Accounting()
+    kind, why = accounting.kind, accounting.why
+    accounting.close()
+    if kind == "PSS":
+        pytest.skip(f"no memory cgroup here ({why}); PSS cannot see unmapped memory")
+    _, _, result = hostile_batch
+    assert result["memfd_hoard"]["score"] == 0
+    assert "GiB of memory" in (result["memfd_hoard"]["error"] or "")
 
 
 def test_floods_and_daemons_are_contained(hostile_batch):

@@ -24,30 +24,27 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from autograder.grader.platforms.gradescope_settings import GRADEBOOK, Settings
 from autograder.records import SubmissionResult, TestResult, plain_number
 
 STUDENT = "submission"
 MiB = 2**20
-GRADER_RESERVE = 400 * MiB  # what the grader's own process needs beside the student's
+# What the grader's own process may still grow by while the notebook runs, beside what it
+# holds when the notebook starts (its imports, the gradebook).
+GRADER_MARGIN = 64 * MiB
 ISOLATION_ENV = "AUTOGRADER_ISOLATION"
 
 
-def container_memory(cgroup: Path = Path("/sys/fs/cgroup"),
-                     membership: Path = Path("/proc/self/cgroup")) -> int | None:
+def container_memory(cgroup: Path | None = None, membership: Path | None = None) -> int | None:
     """This process's memory limit in bytes (its cgroup, v2 or v1), or None when unlimited."""
-    candidates = []
-    try:
-        lines = membership.read_text().splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controllers == "":
-            candidates.append(cgroup / path.lstrip("/") / "memory.max")
-        elif "memory" in controllers.split(","):
-            candidates.append(cgroup / "memory" / path.lstrip("/") / "memory.limit_in_bytes")
-    candidates += [cgroup / "memory.max", cgroup / "memory" / "memory.limit_in_bytes"]
+    from autograder.grader.sandbox import memory
+
+    own = memory.own_cgroup(cgroup, membership)
+    root = cgroup or memory.CGROUP_ROOT
+    candidates = [own[0] / own[1].limit] if own else []
+    candidates += [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
     for file in candidates:
         try:
             text = file.read_text().strip()
@@ -194,9 +191,7 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
         shutil.copyfile(root / "source" / GRADEBOOK, work / "gradebook.db")
         course = Course(root / "source" / "course", f"sqlite:///{work / 'gradebook.db'}")
         gradebook.ensure_assignment(course)  # a no-op unless the zip's course was edited
-        memory = Limits.memory
-        if limit:
-            memory = min(memory, max(limit - GRADER_RESERVE, 256 * MiB))
+        memory = notebook_memory(limit)
         limits = Limits(cell_timeout=settings.cell_timeout,
                         notebook_timeout=settings.notebook_timeout, memory=memory)
         # One submission in a small container: a zygote would only add a process to it.
@@ -210,6 +205,21 @@ def grade(root: Path, settings: Settings, isolate: bool, namespaces: bool,
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def notebook_memory(limit: int | None) -> int:
+    """What the notebook's processes may hold in a container of ``limit`` bytes: the rest
+    after the grader, so that the kernel stops the notebook (in its own cgroup, or the
+    grader by PSS) before the container's limit could take the grader down with it."""
+    from autograder.grader.sandbox.limits import Limits
+
+    if not limit:
+        return Limits.memory
+    held = psutil.Process().memory_info().rss
+    memory = min(Limits.memory, max(limit - held - GRADER_MARGIN, 256 * MiB))
+    print(f"memory: the container has {limit // MiB} MiB, the grader holds {held // MiB} MiB;"
+          f" the notebook may use {memory // MiB} MiB", flush=True)  # instructors see it
+    return memory
 
 
 def run(root: Path, limit: int | None = None) -> dict:

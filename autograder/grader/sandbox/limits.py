@@ -25,7 +25,7 @@ class Limits:
 
     cell_timeout: int = CELL_TIMEOUT  # seconds per cell (nbgrader's Execute.timeout)
     notebook_timeout: int = 600      # seconds for the whole notebook, kernel start included
-    memory: int = 3 * GiB            # resident memory of the whole process tree
+    memory: int = 3 * GiB            # all the run's processes, as memory.py counts them
     cpu_seconds: int = 1200          # CPU time of any one process
     file_size: int = 256 * MiB       # largest file a process may write
     disk: int = 512 * MiB            # all the files in the submission's folder together
@@ -42,13 +42,16 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def rlimit_setter(limits: Limits):
-    """A preexec_fn applying the per-process limits the kernel inherits."""
+def rlimit_setter(limits: Limits, join=None):
+    """A preexec_fn applying the per-process limits the kernel inherits; ``join`` (see
+    ``memory.joiner``) first moves the process into its run's memory cgroup."""
     import resource
 
     grader = os.getpid()
 
     def apply() -> None:
+        if join is not None:
+            join()
         os.setsid()
         # If the grader dies (even by SIGKILL), its workers and their kernels die with it.
         die_with_parent()

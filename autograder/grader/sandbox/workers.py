@@ -27,6 +27,7 @@ from autograder.grader.sandbox.isolation import (
     uid_prefix,
 )
 from autograder.grader.sandbox.limits import Limits
+from autograder.grader.sandbox.memory import Accounting
 from autograder.grader.sandbox.uids import UidLease
 from autograder.grader.sandbox.zygote import Line, Zygote, ZygoteError, unavailable
 
@@ -38,7 +39,7 @@ T = TypeVar("T")
 class Place:
     """Where one submission runs: its slot's line to the zygote (None: fresh processes),
     the uid it runs as (None: not isolated), the prefix that locks a fresh process in, the
-    jail's paths for a forked one, and the threads it may use."""
+    jail's paths for a forked one, the threads it may use, and how its memory is counted."""
 
     box: Sandbox
     line: Line | None
@@ -48,6 +49,7 @@ class Place:
     threads: int
     limits: Limits
     end_leftovers: Callable[[], None]
+    memory: Accounting
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Setup:
     hidden: tuple[Path, ...] = ()
     threads: int = 1
     limits: Limits = field(default_factory=Limits)
+    memory: str | None = None  # auto, cgroup or pss (memory.MODES); None: AUTOGRADER_MEMORY
 
 
 class Workers:
@@ -75,6 +78,7 @@ class Workers:
         while the grader prepares the submissions, unless one ``started`` already (see
         ``zygote.start``): that one is used if it can be, and closed if not."""
         self.setup, self.base = setup, base
+        self.memory = Accounting(setup.memory)
         self.count = max(1, setup.workers)
         self.free: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(self.count):
@@ -177,7 +181,7 @@ class Workers:
                       else uid_prefix(uid))
             jail = jail_paths(box, list(setup.hidden)) if setup.namespaces else None
         return Place(box, line, uid, prefix, jail, setup.threads, setup.limits,
-                     lambda: self._end_leftovers(slot))
+                     lambda: self._end_leftovers(slot), self.memory)
 
     def _end_leftovers(self, slot: int) -> None:
         if self.setup.isolate and not self.setup.namespaces:
@@ -186,4 +190,5 @@ class Workers:
     def close(self) -> None:
         for zygote in [*self.retired, *([self.zygote] if self.zygote else [])]:
             zygote.close()
+        self.memory.close()
         self.lease.release()

@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.grader.sandbox import jail
+from autograder.grader.sandbox import jail, memory
 from autograder.grader.sandbox.folder import BASE_PREFIX, Sandbox, environment
 from autograder.grader.sandbox.limits import Limits, die_with_parent
 
@@ -99,6 +99,7 @@ class Job:
     nproc: int = 1024
     err_file: str = ""  # the grader's new files for the worker's stderr (boundary.Log)
     out_file: str = ""  # and for the executed notebook
+    cgroup: str = ""    # the run's memory cgroup to join first (memory.CgroupMeter.join)
 
     @classmethod
     def of(cls, box: Sandbox, limits: Limits, threads: int, uid: int | None,
@@ -343,6 +344,7 @@ def _warm_up() -> None:
 def _worker(job: Job, zygote: int) -> int:
     """In the forked child: lock in, then run the notebook. Returns the exit status."""
     try:
+        memory.joiner(job.cgroup or None)()  # first: what it touches from now on is the run's
         os.setsid()  # a process group the grader can kill whole
         die_with_parent()
         if os.getppid() != zygote:  # the zygote died before the request took effect

@@ -2,9 +2,10 @@
 read what it exported, and call the tested functions.
 
 The worker (and the kernel it starts) run under the sandbox's environment and limits; this
-side enforces what rlimits cannot: the wall clock for the whole notebook, the resident
-memory of the whole process tree, and (where the sandbox is no tmpfs of its own) the bytes
-its folder holds. What the run left comes back through ``sandbox.boundary`` only.
+side enforces what rlimits cannot: the wall clock for the whole notebook, the memory of all
+its processes (as the kernel counts it: ``sandbox.memory``), and (where the sandbox is no
+tmpfs of its own) the bytes its folder holds. What the run left comes back through
+``sandbox.boundary`` only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from autograder.grader.sandbox import call_functions as calling
 from autograder.grader.sandbox.boundary import Returned
 from autograder.grader.sandbox.folder import Provided, Sandbox, environment, usage
 from autograder.grader.sandbox.limits import Limits, rlimit_setter
+from autograder.grader.sandbox.memory import Accounting, Meter, PssMeter, joiner
 from autograder.grader.sandbox.workers import Place
 from autograder.grader.sandbox.zygote import Job, Line, ZygoteError
 from autograder.grader.steps import Batch, Graded, verify_functions
@@ -45,12 +47,16 @@ def lay_out(batch: Batch, sub: Submission, graded: Graded) -> None:
 
 def notebook(graded: Graded, place: Place) -> None:
     """Execute: the notebook, forked by the zygote over the slot's line, else in a fresh
-    process behind the jail's prefix."""
-    if place.line is not None:
-        job = Job.of(place.box, place.limits, place.threads, place.uid, place.jail)
-        run_forked(graded, place.box, place.limits, place.line, job)
-    else:
-        run_worker(graded, place.box, place.limits, place.threads, place.prefix)
+    process behind the jail's prefix; its memory metered as ``place.memory`` can."""
+    meter = place.memory.meter(place.limits.memory)
+    try:
+        if place.line is not None:
+            job = Job.of(place.box, place.limits, place.threads, place.uid, place.jail)
+            run_forked(graded, place.box, place.limits, place.line, job, meter)
+        else:
+            run_worker(graded, place.box, place.limits, place.threads, place.prefix, meter)
+    finally:
+        meter.close()  # and with it whatever of the run is left, in any session or uid
 
 
 def exports(graded: Graded, place: Place) -> None:
@@ -71,26 +77,10 @@ def functions(graded: Graded, place: Place) -> None:
     if graded.notebook is not None and tests:
         graded.functions = call_functions(
             place.box, place.limits, verify_functions.calls(graded.notebook, tests),
-            place.uid, place.prefix)
+            place.uid, place.prefix, place.memory)
 
 
 # --- running and watching ------------------------------------------------------------------
-
-
-def _tree_rss(proc: psutil.Process | None) -> int:
-    if proc is None:
-        return 0
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -119,11 +109,11 @@ class _Started:
         return self.proc.wait()
 
 
-def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox
+def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox, meter: Meter
            ) -> tuple[int, str | None]:
-    """Watch a started worker's wall time, the memory of its whole process tree and, where
-    the sandbox has no tmpfs of its own, the bytes in its folder; (exit status, why it was
-    stopped or None). Everything it started is killed at the end."""
+    """Watch a started worker's wall time, the memory of its processes (``meter``) and,
+    where the sandbox has no tmpfs of its own, the bytes in its folder; (exit status, why it
+    was stopped or None). Everything it started is killed at the end."""
     start = time.monotonic()
     try:
         watched = psutil.Process(worker.pid)
@@ -137,9 +127,8 @@ def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox
             measured = now
             if usage(box.root, limits.disk) > limits.disk:
                 problem = disk_problem(what, limits)
-        if problem is None and _tree_rss(watched) > limits.memory:
-            problem = (f"{what} used more than {limits.memory / 2**30:.1f} GiB of memory "
-                       "and was stopped; look for very large arrays or models")
+        if problem is None and meter.over(watched):
+            problem = memory_problem(what, limits)
         if problem is None and now - start > timeout:
             problem = (f"{what} ran longer than {timeout} s in total and was stopped; look "
                        "for endless loops or very long training")
@@ -147,7 +136,15 @@ def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox
             worker.kill()
             break
     worker.kill()  # the kernel or anything the student started must not outlive us
-    return worker.wait(), problem
+    code = worker.wait()
+    if problem is None and meter.over(None):  # the kernel killed a process of the run
+        problem = memory_problem(what, limits)
+    return code, problem
+
+
+def memory_problem(what: str, limits: Limits) -> str:
+    return (f"{what} used more than {limits.memory / 2**30:.1f} GiB of memory and was "
+            "stopped; look for very large arrays or models")
 
 
 def disk_problem(what: str, limits: Limits) -> str:
@@ -156,38 +153,46 @@ def disk_problem(what: str, limits: Limits) -> str:
 
 
 def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int,
-                 log: boundary.Log, what: str, timeout: int, pass_fds: tuple[int, ...] = ()
-                 ) -> tuple[int, str | None]:
-    """Run ``cmd`` in the sandbox under its limits, stderr into ``log``; watch it."""
+                 log: boundary.Log, what: str, timeout: int, meter: Meter,
+                 pass_fds: tuple[int, ...] = ()) -> tuple[int, str | None]:
+    """Run ``cmd`` in the sandbox under its limits and in ``meter``'s cgroup, stderr into
+    ``log``; watch it."""
     proc = subprocess.Popen(
         cmd, cwd=box.root, env=environment(box, threads), stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=log.fd, preexec_fn=rlimit_setter(limits),
-        pass_fds=pass_fds,
+        stdout=subprocess.DEVNULL, stderr=log.fd,
+        preexec_fn=rlimit_setter(limits, joiner(meter.join)), pass_fds=pass_fds,
     )
-    return _watch(_Started(proc), limits, what, timeout, box)
+    return _watch(_Started(proc), limits, what, timeout, box, meter)
 
 
 def run_worker(graded: Graded, box: Sandbox, limits: Limits, threads: int = 1,
-               command_prefix: list[str] | None = None) -> None:
+               command_prefix: list[str] | None = None, meter: Meter | None = None) -> None:
     """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail);
-    its outputs are taken onto ``graded.source``, the grader's sanitized notebook."""
+    its outputs are taken onto ``graded.source``, the grader's sanitized notebook.
+    ``meter``: how its memory is counted (default: PSS)."""
+    meter = meter or PssMeter(limits.memory)
     with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
         cmd = [*(command_prefix or []),
                *runner.command(box.notebook, out.fd, box.export_dir, limits.cell_timeout,
                                limits.output_size, consume=True)]
         code, problem = _run_watched(cmd, box, limits, threads, log, "the notebook",
-                                     limits.notebook_timeout, pass_fds=(out.fd,))
+                                     limits.notebook_timeout, meter, pass_fds=(out.fd,))
         _executed(graded, box, limits, code, problem, log.tail(), out)
 
 
-def run_forked(graded: Graded, box: Sandbox, limits: Limits, line: Line, job: Job) -> None:
+def run_forked(graded: Graded, box: Sandbox, limits: Limits, line: Line, job: Job,
+               meter: Meter | None = None) -> None:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
-    says. ZygoteError: the zygote could not fork it, or ended while it ran (not by the
-    student's code when isolated: it cannot reach the zygote)."""
+    says, its memory counted by ``meter`` (default: PSS). ZygoteError: the zygote could
+    not fork it, or ended while it ran (not by the student's code when isolated: it cannot
+    reach the zygote)."""
+    meter = meter or PssMeter(limits.memory)
     with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
         job.err_file, job.out_file = str(log.path), str(out.path)
+        job.cgroup = meter.join or ""
         line.start(job)
-        code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout, box)
+        code, problem = _watch(line, limits, "the notebook", limits.notebook_timeout, box,
+                               meter)
         if line.lost and problem is None:  # a time or memory verdict stands as it is
             raise ZygoteError(line.lost)
         _executed(graded, box, limits, code, problem, log.tail(), out)
@@ -210,8 +215,8 @@ def _executed(graded: Graded, box: Sandbox, limits: Limits, code: int, problem: 
 
 
 def call_functions(box: Sandbox, limits: Limits, calls: dict[str, list[dict[str, bytes]]],
-                   uid: int | None, command_prefix: list[str] | None = None
-                   ) -> dict[str, Returned]:
+                   uid: int | None, command_prefix: list[str] | None = None,
+                   memory: Accounting | None = None) -> dict[str, Returned]:
     """After the notebook and all it started have ended: call each tested function in a
     fresh process of its own, with its own time, on the files ``calls`` gives it (see
     ``autograder.grader.sandbox.call_functions``); a run that hangs, crashes or has a call
@@ -221,7 +226,7 @@ def call_functions(box: Sandbox, limits: Limits, calls: dict[str, list[dict[str,
     boundary.clear(box)  # the notebook's results are read: its files go
     for function, tries in calls.items():
         for files in tries:
-            got = _call(box, limits, function, files, uid, command_prefix)
+            got = _call(box, limits, function, files, uid, command_prefix, memory)
             if function not in found or _failures(got) < _failures(found[function]):
                 found[function] = got
             if got.problem is None and not got.errors:
@@ -234,7 +239,8 @@ def _failures(got: Returned) -> tuple[bool, int]:
 
 
 def _call(box: Sandbox, limits: Limits, function: str, files: dict[str, bytes],
-          uid: int | None, command_prefix: list[str] | None) -> Returned:
+          uid: int | None, command_prefix: list[str] | None,
+          memory: Accounting | None) -> Returned:
     try:
         folder = boundary.new_folder(box, f"call-{function}-", files, uid)
     except OSError as exc:
@@ -242,10 +248,14 @@ def _call(box: Sandbox, limits: Limits, function: str, files: dict[str, bytes],
     cmd = [*(command_prefix or []), sys.executable, "-m",
            "autograder.grader.sandbox.call_functions", str(box.root / folder),
            str(calling.ALARM_SECONDS)]
-    with boundary.Log(box, f"{folder}.err") as log:
-        code, problem = _run_watched(cmd, box, limits, 1, log, f"calling {function}",
-                                     FUNCTION_SECONDS)
-        err = log.tail().strip()
+    meter = memory.meter(limits.memory) if memory else PssMeter(limits.memory)
+    try:
+        with boundary.Log(box, f"{folder}.err") as log:
+            code, problem = _run_watched(cmd, box, limits, 1, log, f"calling {function}",
+                                         FUNCTION_SECONDS, meter)
+            err = log.tail().strip()
+    finally:
+        meter.close()
     if problem is None and code != 0:
         last = err.splitlines()[-1] if err else _exit_status(code)
         problem = f"{function} could not be called: {last}"
