@@ -14,7 +14,6 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.grader.sandbox.isolation import isolation_problem
-from autograder.grader.sandbox.memory import Accounting
 from autograder.grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
 
 from helpers import (
@@ -128,11 +127,8 @@ def test_runaway_code_loses_points_with_a_reason(hostile_batch):
 
 
 def test_memory_that_no_process_maps_is_counted(hostile_batch):
-    accounting = Accounting()
-    kind, why = accounting.kind, accounting.why
-    accounting.close()
-    if kind == "PSS":
-        pytest.skip(f"no memory cgroup here ({why}); PSS cannot see unmapped memory")
+    # By its cgroup where the grader can make one, else by the memfds it holds open
+    # (tests/test_memory.py shows both, and the summed RSS that did not see it).
     _, _, result = hostile_batch
     assert result["memfd_hoard"]["score"] == 0
     assert "GiB of memory" in (result["memfd_hoard"]["error"] or "")

@@ -3,7 +3,7 @@
 Two failures of the summed RSS the grader used to stop a run by: it counts a shared page
 once per process (honest runs stopped, a container asked for twice its need), and it sees
 nothing of memory no process maps (a memfd filled by write(): a run holds GiBs unseen).
-Each test shows the failure with the old measure first.
+Each test shows the failure with the old measure first, then both meters without it.
 """
 
 from __future__ import annotations
@@ -67,16 +67,23 @@ def summed_rss(proc: psutil.Process) -> int:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
 
 
-def test_memory_no_process_maps_is_invisible_to_rss_and_pss_but_not_to_the_cgroup():
-    # The attack, as the grader measured before (and as PSS still does): 768 MiB held
-    # while every measure of the process stays far under the 512 MiB limit.
-    pss = PssMeter(LIMIT)
-    proc = start(HOARD, pss)
-    assert proc.stdout.readline() == "holding\n"
-    tree = psutil.Process(proc.pid)
-    assert summed_rss(tree) < 100 * MiB
-    assert not pss.over(tree)
-    assert proc.wait(timeout=30) == 0  # it ran to its end, holding more than its limit
+def test_memory_no_process_maps_is_invisible_to_summed_rss_but_not_to_either_meter():
+    # The attack, as the grader measured before: 768 MiB held while the summed RSS of the
+    # process stays far under the 512 MiB limit, so nothing stopped it.
+    proc = start(HOARD, PssMeter(LIMIT))
+    try:
+        assert proc.stdout.readline() == "holding\n"
+        tree = psutil.Process(proc.pid)
+        assert summed_rss(tree) < 100 * MiB
+        # PSS alone does not see it either (nothing is mapped) ...
+        assert sum(memory.unreclaimable_pss(tree)) < 100 * MiB
+        # ... the PSS meter does: the memfds the process holds open, each counted once.
+        pss = PssMeter(LIMIT)
+        assert pss.over(tree)
+        assert pss.peak() >= 768 * MiB
+    finally:
+        proc.kill()
+        proc.wait()
     # In a cgroup of its own the kernel charges the memfds' pages and kills it at the limit.
     accounting = cgroups()
     try:
@@ -90,6 +97,25 @@ def test_memory_no_process_maps_is_invisible_to_rss_and_pss_but_not_to_the_cgrou
         assert not meter.folder.exists()
     finally:
         accounting.close()
+
+
+def test_a_file_in_memory_is_counted_once_however_many_hold_it():
+    # One 300 MiB memfd, open in a process and its forked child, and mapped by both.
+    code = ("import mmap, os, time\nfd = os.memfd_create('once')\n"
+            "for _ in range(300): os.write(fd, b'x' * 2**20)\n"
+            "m = mmap.mmap(fd, 300 * 2**20); m[::4096]\n"
+            "if os.fork():\n    print('ready', flush=True)\ntime.sleep(3)\n")
+    proc = start(code, PssMeter(LIMIT))
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(0.2)
+        tree = psutil.Process(proc.pid)
+        assert not PssMeter(LIMIT).over(tree)  # 300 MiB, not 2 × 300 nor 300 + 300
+        assert PssMeter(256 * MiB).over(tree)
+    finally:
+        for p in [*psutil.Process(proc.pid).children(), psutil.Process(proc.pid)]:
+            p.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize("kind", ["pss", "cgroup"])
@@ -202,3 +228,26 @@ def test_cgroup_meter_limit_is_what_the_kernel_reads():
         meter.close()
     finally:
         accounting.close()
+
+
+def test_growth_after_a_pss_reading_is_caught_at_the_next_look():
+    # Between PSS readings the meter estimates; memory that grows must not hide in that.
+    code = SHARED.replace('print("forked", flush=True)',
+                          'print("forked", flush=True); input()\n'
+                          'more = bytearray(os.urandom(2**20)) * 400; print("grown", flush=True)')
+    meter = PssMeter(LIMIT)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "forked\n"
+        time.sleep(0.3)
+        tree = psutil.Process(proc.pid)
+        assert summed_rss(tree) > LIMIT and not meter.over(tree)  # read: ~240 MiB counted
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "grown\n"
+        assert meter.over(tree)  # ~640 MiB, at once, not PSS_SECONDS later
+    finally:
+        for p in [*psutil.Process(proc.pid).children(), psutil.Process(proc.pid)]:
+            p.kill()
+        proc.wait()
