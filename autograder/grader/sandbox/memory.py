@@ -2,9 +2,9 @@
 
 Summing RSS over a process tree counts a shared page once per process that maps it (a
 notebook's kernel shares most of its pages with the worker it was forked from), so the sum
-overstates: in Gradescope's emulated container the cgroup saw a 0.57 GiB peak where the
-summed RSS was 0.93 GiB. And it sees nothing of memory that no process maps: a memfd or a
-tmpfs file filled with ``write()`` holds pages that no RSS shows.
+overstates several times over (bench/README.md, "Memory as the kernel counts it"). And it
+sees nothing of memory that no process maps: a memfd or a tmpfs file filled with
+``write()`` holds pages that no RSS shows.
 
 So each run gets a meter, the first of these that works here:
 
@@ -51,15 +51,14 @@ class Files:
     """One cgroup version's names for what a meter reads and writes."""
 
     limit: str
-    usage: str
     peak: str
     events: str       # holds "oom_kill N"
     swap: str         # the limit on swap too (absent without swap accounting)
 
 
-V2 = Files("memory.max", "memory.current", "memory.peak", "memory.events", "memory.swap.max")
-V1 = Files("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.max_usage_in_bytes",
-           "memory.oom_control", "memory.memsw.limit_in_bytes")
+V2 = Files("memory.max", "memory.peak", "memory.events", "memory.swap.max")
+V1 = Files("memory.limit_in_bytes", "memory.max_usage_in_bytes", "memory.oom_control",
+           "memory.memsw.limit_in_bytes")
 
 
 def own_cgroup(root: Path | None = None, membership: Path | None = None
@@ -122,16 +121,19 @@ class CgroupMeter:
             folder.rmdir()
             raise
         self.join: str | None = str(folder / "cgroup.procs")
-        self._peak = 0
 
     def over(self, tree: psutil.Process | None = None) -> bool:
+        """Whether the run is over its limit: the kernel enforces it, so whether it killed."""
+        return self.killed()
+
+    def killed(self) -> bool:
         """Whether the kernel killed a process of this run for going over its limit."""
-        self._peak = max(self._peak, _number(self.folder / self.files.usage) or 0)
         return _oom_kills(self.folder / self.files.events) > 0
 
     def peak(self) -> int:
-        """The most this run's cgroup held, page cache included."""
-        return max(self._peak, _number(self.folder / self.files.peak) or 0)
+        """The most this run's cgroup held, page cache included (0 where the kernel keeps
+        no peak: v2 before Linux 5.19)."""
+        return _number(self.folder / self.files.peak) or 0
 
     def close(self) -> None:
         """Kill what is left in it (whatever session or uid it moved to), then remove it."""
@@ -151,8 +153,8 @@ class PssMeter:
     def __init__(self, limit: int):
         self.limit = limit
         self._peak = 0
-        # What the cheap sum overstated at the last PSS read, and when: between reads (each
-        # costs ~5 ms a TensorFlow process), the cheap sum less that is the estimate.
+        # What the cheap sum overstated at the last PSS read, and when: between reads (costly:
+        # bench/README.md), the cheap sum less that is the estimate.
         self._discount, self._read_at = 0, -PSS_SECONDS
 
     def over(self, tree: psutil.Process | None) -> bool:
@@ -174,6 +176,9 @@ class PssMeter:
     def peak(self) -> int:
         """The largest cheap sum seen (an upper bound of what was counted)."""
         return self._peak
+
+    def killed(self) -> bool:
+        return False  # nothing but this meter stops the run
 
     def close(self) -> None:
         pass

@@ -137,7 +137,7 @@ def _watch(worker, limits: Limits, what: str, timeout: int, box: Sandbox, meter:
             break
     worker.kill()  # the kernel or anything the student started must not outlive us
     code = worker.wait()
-    if problem is None and meter.over(None):  # the kernel killed a process of the run
+    if problem is None and meter.killed():
         problem = memory_problem(what, limits)
     return code, problem
 
@@ -165,12 +165,11 @@ def _run_watched(cmd: list[str], box: Sandbox, limits: Limits, threads: int,
     return _watch(_Started(proc), limits, what, timeout, box, meter)
 
 
-def run_worker(graded: Graded, box: Sandbox, limits: Limits, threads: int = 1,
-               command_prefix: list[str] | None = None, meter: Meter | None = None) -> None:
-    """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail);
-    its outputs are taken onto ``graded.source``, the grader's sanitized notebook.
-    ``meter``: how its memory is counted (default: PSS)."""
-    meter = meter or PssMeter(limits.memory)
+def run_worker(graded: Graded, box: Sandbox, limits: Limits, threads: int,
+               command_prefix: list[str] | None, meter: Meter) -> None:
+    """Run the notebook in a fresh worker process (behind ``command_prefix``, the jail),
+    its memory counted by ``meter``; its outputs are taken onto ``graded.source``, the
+    grader's sanitized notebook."""
     with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
         cmd = [*(command_prefix or []),
                *runner.command(box.notebook, out.fd, box.export_dir, limits.cell_timeout,
@@ -181,12 +180,11 @@ def run_worker(graded: Graded, box: Sandbox, limits: Limits, threads: int = 1,
 
 
 def run_forked(graded: Graded, box: Sandbox, limits: Limits, line: Line, job: Job,
-               meter: Meter | None = None) -> None:
+               meter: Meter) -> None:
     """Run the notebook in a worker forked by the zygote over ``line``, locked in as ``job``
-    says, its memory counted by ``meter`` (default: PSS). ZygoteError: the zygote could
-    not fork it, or ended while it ran (not by the student's code when isolated: it cannot
-    reach the zygote)."""
-    meter = meter or PssMeter(limits.memory)
+    says, its memory counted by ``meter``. ZygoteError: the zygote could not fork it, or
+    ended while it ran (not by the student's code when isolated: it cannot reach the
+    zygote)."""
     with boundary.Log(box, "worker.err") as log, boundary.Log(box, "executed") as out:
         job.err_file, job.out_file = str(log.path), str(out.path)
         job.cgroup = meter.join or ""
